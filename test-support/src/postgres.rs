@@ -146,13 +146,11 @@ impl PgServer {
         } else {
             None
         };
-        if let Some(user) = &run_as {
-            if !user.can_reach(&options.data_dir) {
-                return Err(ServerError::Unreachable {
-                    path: options.data_dir.clone(),
-                    user: user.name.clone(),
-                });
-            }
+        if let Some(user) = run_as.as_ref().filter(|u| !u.can_reach(&options.data_dir)) {
+            return Err(ServerError::Unreachable {
+                path: options.data_dir,
+                user: user.name.clone(),
+            });
         }
         let janitor = match options.throwaway {
             true => {

@@ -1,0 +1,67 @@
+//! A one-row select through edge-db against the same prepared query on a bare
+//! tokio-postgres client, on a throwaway server started by the test harness.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use edge_db::Db;
+use edge_test_support::harness;
+
+const SQL: &str = "SELECT id, name FROM bench_items WHERE id = $1";
+
+fn one_row_select(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = runtime.block_on(async {
+        let database = harness::fresh_database().await;
+        let (client, connection) = tokio_postgres::connect(&database.url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .batch_execute(
+                "CREATE TABLE bench_items (id BIGINT PRIMARY KEY, name TEXT NOT NULL);
+                 INSERT INTO bench_items SELECT g, 'item ' || g FROM generate_series(1, 1000) g;",
+            )
+            .await
+            .unwrap();
+        database.url
+    });
+
+    let (bare, statement) = runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let statement = client.prepare(SQL).await.unwrap();
+        (client, statement)
+    });
+    let db = Db::builder(&url).max_size(1).build().unwrap();
+    let held = runtime.block_on(db.conn()).unwrap();
+
+    let mut group = c.benchmark_group("one_row_select");
+    group.bench_function("tokio_postgres_prepared", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let row = bare.query_one(&statement, &[&42i64]).await.unwrap();
+            row.get::<_, i64>(0)
+        });
+    });
+    group.bench_function("edge_db_held_conn", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let (id, _name): (i64, String) = held.query_one(SQL, &[&42i64]).await.unwrap();
+            id
+        });
+    });
+    drop(held);
+    group.bench_function("edge_db_checkout_per_query", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let conn = db.conn().await.unwrap();
+            let (id, _name): (i64, String) = conn.query_one(SQL, &[&42i64]).await.unwrap();
+            id
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, one_row_select);
+criterion_main!(benches);

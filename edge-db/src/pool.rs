@@ -1,0 +1,112 @@
+//! The pool ([`Db`]), a checked-out connection ([`Conn`]), statistics and the health probe.
+
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::{Object, Pool};
+
+use crate::config::DbBuilder;
+use crate::query::Handle;
+use crate::transaction::RetryPolicy;
+use crate::{DbError, ErrorKind};
+
+/// A PostgreSQL connection pool. Cheap to clone; clones share the pool.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: Pool,
+    retry: RetryPolicy,
+    acquire_timeout: Duration,
+}
+
+/// A snapshot of the pool's occupancy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// The most connections the pool may open.
+    pub max_size: usize,
+    /// Connections open now (idle or in use).
+    pub size: usize,
+    /// Open connections not in use.
+    pub idle: usize,
+    /// Callers waiting for a connection.
+    pub waiting: usize,
+}
+
+impl Db {
+    /// Start configuring a pool for `url` (`postgres://user:password@host:port/database`).
+    pub fn builder(url: impl Into<String>) -> DbBuilder {
+        DbBuilder::new(url)
+    }
+
+    pub(crate) fn from_parts(pool: Pool, retry: RetryPolicy, acquire_timeout: Duration) -> Self {
+        Db {
+            pool,
+            retry,
+            acquire_timeout,
+        }
+    }
+
+    pub(crate) fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// Check out a connection, waiting at most the acquire timeout.
+    pub async fn conn(&self) -> Result<Conn, DbError> {
+        Ok(Conn {
+            inner: self.pool.get().await?,
+        })
+    }
+
+    /// The pool's occupancy now.
+    pub fn stats(&self) -> PoolStats {
+        let status = self.pool.status();
+        PoolStats {
+            max_size: status.max_size,
+            size: status.size,
+            idle: status.available,
+            waiting: status.waiting,
+        }
+    }
+
+    /// The health probe: one `SELECT 1` round trip, bounded by the acquire timeout
+    /// (plus the same again for the query). Returns the round-trip time.
+    pub async fn ping(&self) -> Result<Duration, DbError> {
+        let started = Instant::now();
+        let probe = async {
+            let conn = self.conn().await?;
+            conn.execute("SELECT 1", &[]).await
+        };
+        match tokio::time::timeout(self.acquire_timeout * 2, probe).await {
+            Ok(result) => result.map(|_| started.elapsed()),
+            Err(_) => Err(DbError::new(
+                ErrorKind::Unavailable,
+                "database health probe timed out",
+            )),
+        }
+    }
+
+    /// Close the pool: idle connections are dropped and new checkouts fail.
+    pub fn close(&self) {
+        self.pool.close();
+    }
+}
+
+/// A connection checked out of the pool; returned to it when dropped.
+///
+/// Its query methods prepare each statement once per connection and reuse it.
+#[derive(Debug)]
+pub struct Conn {
+    pub(crate) inner: Object,
+}
+
+impl Conn {
+    pub(crate) fn handle(&self) -> Handle<'_> {
+        Handle::Client(&self.inner)
+    }
+
+    /// The underlying `tokio_postgres` client, for what these helpers do not cover
+    /// (`COPY`, `LISTEN`). Queries made through it are not counted.
+    pub fn client(&mut self) -> &mut tokio_postgres::Client {
+        &mut self.inner
+    }
+
+    crate::query::query_methods!();
+}

@@ -1,0 +1,2 @@
+CREATE TABLE counters (id INT PRIMARY KEY, v INT NOT NULL);
+INSERT INTO counters VALUES (1, 0);
