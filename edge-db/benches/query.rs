@@ -1,6 +1,9 @@
 //! A one-row select through edge-db against the same prepared query on a bare
 //! tokio-postgres client, on a throwaway server started by the test harness.
 
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use edge_db::Db;
 use edge_test_support::harness;
@@ -61,6 +64,38 @@ fn one_row_select(c: &mut Criterion) {
         });
     });
     group.finish();
+
+    // Sequential groups drift by more than the overhead being measured on a shared
+    // machine, so also interleave: every iteration runs the bare query and then the
+    // edge-db one, and the ratio of the summed times is printed.
+    let held = runtime.block_on(db.conn()).unwrap();
+    let (bare_total, edge_total) = (Cell::new(Duration::ZERO), Cell::new(Duration::ZERO));
+    c.bench_function("one_row_select_interleaved/edge_db_held_conn", |b| {
+        b.to_async(&runtime).iter_custom(|iters| {
+            let (bare, statement, held) = (&bare, &statement, &held);
+            let totals = (&bare_total, &edge_total);
+            async move {
+                let mut edge_time = Duration::ZERO;
+                for _ in 0..iters {
+                    let started = Instant::now();
+                    bare.query_one(statement, &[&42i64]).await.unwrap();
+                    let middle = Instant::now();
+                    let _: (i64, String) = held.query_one(SQL, &[&42i64]).await.unwrap();
+                    let done = Instant::now();
+                    totals.0.set(totals.0.get() + (middle - started));
+                    edge_time += done - middle;
+                }
+                totals.1.set(totals.1.get() + edge_time);
+                edge_time
+            }
+        });
+    });
+    println!(
+        "interleaved one-row select: edge-db / bare tokio-postgres = {:.3} ({:?} vs {:?} in all)",
+        edge_total.get().as_secs_f64() / bare_total.get().as_secs_f64(),
+        edge_total.get(),
+        bare_total.get()
+    );
 }
 
 criterion_group!(benches, one_row_select);

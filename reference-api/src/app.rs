@@ -1,0 +1,145 @@
+//! The application: routes and the middleware stack, in order, in one place.
+//!
+//! actix-web runs the **last** `.wrap()` first. From the outside in:
+//!
+//! 1. `errors`: request id in and out (`X-Request-Id`), and every error
+//!    response rendered as RFC 9457 problem+json with that id.
+//! 2. `QueryCounter` (edge-db): counts each request's database queries.
+//! 3. The routes.
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpMessage, web};
+use edge_db::actix::QueryCounter;
+
+use crate::problem::{ApiError, Code, PROBLEM_JSON};
+use crate::request_id::{self, RequestId};
+use crate::routes::{health, openapi};
+use crate::state::AppState;
+
+/// Build the application for one worker.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let max_body = usize::try_from(state.config.max_body).unwrap_or(usize::MAX);
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(max_body)
+                .error_handler(|err, _| json_error(&err).into()),
+        )
+        .app_data(
+            web::PathConfig::default().error_handler(|err, _| {
+                ApiError::new(Code::InvalidParameter, err.to_string()).into()
+            }),
+        )
+        .app_data(
+            web::QueryConfig::default().error_handler(|err, _| {
+                ApiError::new(Code::InvalidParameter, err.to_string()).into()
+            }),
+        )
+        .wrap(QueryCounter::new())
+        .wrap(from_fn(errors))
+        // Resources (not bare routes) so that a known path with another method is 405.
+        .service(web::resource("/healthz").get(health::healthz))
+        .service(web::resource("/openapi.json").get(openapi::openapi_json))
+}
+
+fn json_error(err: &actix_web::error::JsonPayloadError) -> ApiError {
+    use actix_web::error::JsonPayloadError;
+    match err {
+        JsonPayloadError::ContentType => ApiError::new(
+            Code::UnsupportedMediaType,
+            "the body must be application/json",
+        ),
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
+            Code::PayloadTooLarge,
+            format!("the body is larger than {limit} bytes"),
+        ),
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            ApiError::validation(vec![crate::problem::FieldError {
+                field: "/".to_owned(),
+                message: e.to_string(),
+            }])
+        }
+        other => ApiError::new(Code::InvalidJson, other.to_string()),
+    }
+}
+
+/// Request id in and out; every error response becomes problem+json.
+async fn errors<B: MessageBody + 'static>(
+    request: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B, BoxBody>>, actix_web::Error> {
+    let id = RequestId::from_header(
+        request
+            .headers()
+            .get(request_id::HEADER)
+            .map(|v| v.as_bytes()),
+    );
+    request.extensions_mut().insert(id.clone());
+    // Every layer inside answers with a response (errors included), so an `Err`
+    // here is an actix-web internal failure; it is passed on as it is.
+    let response = next.call(request).await?.map_into_left_body();
+    let mut response = render_problem(response, &id.0);
+    if let Ok(value) = HeaderValue::from_str(&id.0) {
+        response
+            .headers_mut()
+            .insert(header::HeaderName::from_static(request_id::HEADER), value);
+    }
+    Ok(response)
+}
+
+/// Render an error response's body as a problem: a handler's or extractor's
+/// [`ApiError`], or a bare error status from actix-web itself (404, 405, ...).
+/// JSON error bodies that are not errors of ours (the health report) pass as they are.
+fn render_problem<B: MessageBody + 'static>(
+    response: ServiceResponse<EitherBody<B, BoxBody>>,
+    request_id: &str,
+) -> ServiceResponse<EitherBody<B, BoxBody>> {
+    let status = response.status();
+    if status.as_u16() < 400 {
+        return response;
+    }
+    let api_error = response
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+        .cloned();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let error = match api_error {
+        Some(error) => error,
+        None if is_json => return response,
+        None => {
+            let code = Code::for_status(status);
+            let detail = match code {
+                Code::NotFound => "no route matches this path".to_owned(),
+                Code::MethodNotAllowed => "this route does not accept this method".to_owned(),
+                _ => status.canonical_reason().unwrap_or("error").to_owned(),
+            };
+            ApiError::new(code, detail)
+        }
+    };
+    let body = serde_json::to_vec(&error.to_problem(request_id)).unwrap_or_default();
+    response.map_body(|head, _| {
+        head.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        EitherBody::right(BoxBody::new(body))
+    })
+}

@@ -1,0 +1,69 @@
+//! `reference-api`: parse the configuration, start the database if embedded, serve.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+use reference_api::config::{Config, LogFormat};
+use reference_api::{embedded_pg, run};
+
+fn main() -> ExitCode {
+    let config = match Config::try_parse() {
+        Ok(config) => config,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // One line: the reason, without clap's usage block.
+            let rendered = e.render().to_string();
+            let reason = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid configuration");
+            eprintln!("reference-api: {}", reason.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(config.log_format);
+
+    // The embedded server lives until `main` returns, after the HTTP server stopped.
+    let (_embedded, database_url) = match config.database_url.clone() {
+        Some(url) => (None, url),
+        None => match embedded_pg::start(&config.data_dir) {
+            Ok((server, url)) => {
+                tracing::info!(port = server.port(), data_dir = %config.data_dir.display(), "started the embedded PostgreSQL");
+                (Some(server), url)
+            }
+            Err(e) => {
+                eprintln!("reference-api: cannot start the embedded PostgreSQL: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    if config.jwt_secret.is_none() {
+        tracing::warn!(
+            "JWT_SECRET is not set: using a random secret; tokens will not survive a restart or work across instances"
+        );
+    }
+
+    match actix_web::rt::System::new().block_on(run(config, database_url)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("reference-api: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}

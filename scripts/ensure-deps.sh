@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Make sure the system packages Edge needs are present: PostgreSQL server binaries,
+# redis-server, pkg-config and OpenSSL headers. As root with apt they are installed;
+# otherwise one line names what is missing and how to install it.
+# Usage: scripts/ensure-deps.sh [postgres] [redis] [build]   (default: all)
+set -euo pipefail
+
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] || wanted=(postgres redis build)
+missing=()
+
+have_postgres() {
+  for dir in /usr/lib/postgresql/*/bin; do
+    [ -x "$dir/initdb" ] && [ -x "$dir/postgres" ] && return 0
+  done
+  command -v initdb >/dev/null 2>&1 && command -v postgres >/dev/null 2>&1
+}
+have_redis() { command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; }
+
+for want in "${wanted[@]}"; do
+  case "$want" in
+    postgres) [ -n "${TEST_DATABASE_URL:-}" ] || have_postgres || missing+=(postgresql) ;;
+    redis) [ -n "${TEST_REDIS_URL:-}" ] || have_redis || missing+=(redis-server) ;;
+    build)
+      command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+      pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
+      ;;
+  esac
+done
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing missing system packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  # The packages' own services (a default cluster on 5432, redis on 6379) are not
+  # used: Edge starts private servers on free ports.
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+else
+  echo "error: missing system packages: ${missing[*]}; install them with: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi

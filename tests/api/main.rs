@@ -1,0 +1,8 @@
+//! Black-box tests of the reference API: the built binary, over real HTTP,
+//! against real PostgreSQL servers started by the test harness.
+
+mod support;
+
+mod errors;
+mod health;
+mod startup;

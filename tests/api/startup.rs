@@ -1,0 +1,121 @@
+//! Start-up, configuration errors, the embedded database, shutdown.
+
+use std::time::Duration;
+
+use crate::support::{Api, ScratchDir, binary};
+
+/// Flags and environment variables of one bad configuration.
+type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+
+#[test]
+fn bad_configuration_exits_2_with_a_one_line_reason() {
+    let cases: &[Case<'_>] = &[
+        (&["--no-such-flag"], &[]),
+        (&["--rate-limit-ip", "0/1m"], &[]),
+        (&["--rate-limit-write", "ten per minute"], &[]),
+        (&["--access-ttl", "soon"], &[]),
+        (&["--listen", "nowhere"], &[]),
+        (&[], &[("MAX_BODY", "0")]),
+        (&[], &[("JWT_SECRET", "too-short")]),
+        (&[], &[("TRUSTED_PROXIES", "10.0.0.0/8,not-an-ip")]),
+    ];
+    for (args, envs) in cases {
+        let output = binary()
+            .args(*args)
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?} {envs:?}: {stderr}");
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{args:?} {envs:?}: not one line: {stderr}"
+        );
+        assert!(stderr.starts_with("reference-api: "), "{stderr}");
+    }
+}
+
+#[test]
+fn help_exits_0() {
+    let output = binary().arg("--help").output().unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("--rate-limit-ip"));
+}
+
+/// The port of the embedded PostgreSQL, from the API's start-up log.
+fn embedded_port(log: &str) -> u16 {
+    log.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|v| v["fields"]["message"] == "started the embedded PostgreSQL")
+        .and_then(|v| v["fields"]["port"].as_u64())
+        .unwrap_or_else(|| panic!("no embedded PostgreSQL start in the log:\n{log}")) as u16
+}
+
+async fn connect_embedded(data_dir: &std::path::Path, port: u16) -> tokio_postgres::Client {
+    let password = std::fs::read_to_string(data_dir.join("postgres.password")).unwrap();
+    let url = format!(
+        "postgres://postgres:{}@127.0.0.1:{port}/postgres",
+        password.trim()
+    );
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+#[tokio::test]
+async fn the_embedded_default_serves_and_keeps_data_across_a_restart() {
+    let data = ScratchDir::new();
+    let data_dir = data.path().to_str().unwrap().to_owned();
+
+    let api = Api::start(&["--data-dir", &data_dir]).await;
+    let health: serde_json::Value = reqwest::get(api.url("/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        health,
+        serde_json::json!({"status": "ok", "database": "ok", "redis": "disabled"})
+    );
+    let log = api.log();
+    assert!(log.contains("database migrations applied"), "{log}");
+    let client = connect_embedded(data.path(), embedded_port(&log)).await;
+    client
+        .batch_execute("CREATE TABLE survivor (v text); INSERT INTO survivor VALUES ('still here')")
+        .await
+        .unwrap();
+    drop(client);
+    let status = api.terminate();
+    assert!(status.success(), "{status}");
+    assert!(
+        !data.path().join("postgres/postmaster.pid").exists(),
+        "the embedded PostgreSQL was left running"
+    );
+
+    let api = Api::start(&["--data-dir", &data_dir]).await;
+    let response = reqwest::get(api.url("/healthz")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let log = api.log();
+    assert!(log.contains("database schema is up to date"), "{log}");
+    let client = connect_embedded(data.path(), embedded_port(&log)).await;
+    let row = client
+        .query_one("SELECT v FROM survivor", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "still here");
+    drop(client);
+    assert!(api.terminate().success());
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_cleanly() {
+    let api = Api::with_fresh_database(&[]).await;
+    let started = std::time::Instant::now();
+    let status = api.terminate();
+    assert!(status.success(), "{status}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+}
