@@ -1,0 +1,181 @@
+//! [`Validator`]: token in, [`Identity`] or [`AuthError`] out; and the per-request [`Decision`].
+
+use std::sync::{Arc, RwLock};
+
+use http::{HeaderMap, Method};
+
+use crate::core::algorithm::Algorithm;
+use crate::core::bearer::bearer_token_from;
+use crate::core::cache::{Entry, TokenCache};
+use crate::core::claims::{self, Checked, ClaimRules};
+use crate::core::clock::Clock;
+use crate::core::hmac::HmacKey;
+use crate::core::keys::KeySet;
+use crate::core::public::PublicRoutes;
+use crate::core::token;
+use crate::{AuthError, AuthErrorKind, ConfigError, Identity};
+
+/// Validates bearer tokens. Build one with [`Validator::builder`], share it by cloning.
+#[derive(Clone, Debug)]
+pub struct Validator {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) allowed: Vec<Algorithm>,
+    pub(crate) hmac: Vec<(Option<String>, HmacKey)>,
+    pub(crate) keys: RwLock<Arc<KeySet>>,
+    pub(crate) rules: ClaimRules,
+    pub(crate) max_token_len: usize,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) cache: Option<TokenCache>,
+    pub(crate) public: PublicRoutes,
+    pub(crate) realm: String,
+}
+
+/// What to do with one request.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// A public route: pass without an identity.
+    Public,
+    /// A valid token: pass with this identity.
+    Authenticated(Identity),
+    /// Reject with this error (401, with `WWW-Authenticate`).
+    Rejected(AuthError),
+}
+
+impl Validator {
+    pub(crate) fn from_inner(inner: Inner) -> Validator {
+        Validator {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Decide for a request: public routes pass, others need a valid bearer token.
+    pub fn decide(&self, method: &Method, path: &str, headers: &HeaderMap) -> Decision {
+        self.decide_raw(
+            method.as_str(),
+            path,
+            headers
+                .get_all(http::header::AUTHORIZATION)
+                .iter()
+                .map(|v| v.as_bytes()),
+        )
+    }
+
+    /// [`Validator::decide`] over raw parts: the method name, the path, and the
+    /// values of the `Authorization` headers (for frameworks on other `http` versions).
+    pub fn decide_raw<'a>(
+        &self,
+        method: &str,
+        path: &str,
+        authorization: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Decision {
+        if self.inner.public.matches(method, path) {
+            return Decision::Public;
+        }
+        match bearer_token_from(authorization).and_then(|token| self.validate(token)) {
+            Ok(identity) => Decision::Authenticated(identity),
+            Err(error) => Decision::Rejected(error),
+        }
+    }
+
+    /// Validate one token: its form, algorithm, signature and claims.
+    pub fn validate(&self, token: &str) -> Result<Identity, AuthError> {
+        let inner = &*self.inner;
+        let now = inner.clock.now();
+        let Some(cache) = inner
+            .cache
+            .as_ref()
+            .filter(|_| token.len() <= inner.max_token_len)
+        else {
+            return self
+                .validate_uncached(token, now)
+                .map(|(identity, _)| identity);
+        };
+        let key = TokenCache::key(token);
+        if let Some(entry) = cache.get(&key) {
+            return match claims::check_times(
+                entry.expires,
+                entry.not_before,
+                now,
+                inner.rules.leeway,
+            ) {
+                Ok(()) => Ok(entry.identity),
+                Err(e) => {
+                    if e.kind() == AuthErrorKind::Expired {
+                        cache.remove(&key);
+                    }
+                    Err(e)
+                }
+            };
+        }
+        let (identity, checked) = self.validate_uncached(token, now)?;
+        cache.insert(
+            key,
+            Entry {
+                identity: identity.clone(),
+                expires: checked.expires,
+                not_before: checked.not_before,
+            },
+        );
+        Ok(identity)
+    }
+
+    fn validate_uncached(&self, token: &str, now: u64) -> Result<(Identity, Checked), AuthError> {
+        let inner = &*self.inner;
+        let parsed = token::parse(token, inner.max_token_len)?;
+        if parsed.header.alg.eq_ignore_ascii_case("none") {
+            return Err(AuthError::malformed(
+                "unsigned tokens (alg none) are not accepted",
+            ));
+        }
+        let algorithm = Algorithm::from_name(&parsed.header.alg)
+            .filter(|a| inner.allowed.contains(a))
+            .ok_or_else(|| AuthError::malformed("the token's algorithm is not accepted"))?;
+        let message = parsed.signing_input.as_bytes();
+        let kid = parsed.header.kid.as_deref();
+        if algorithm.is_hmac() {
+            let verified = inner
+                .hmac
+                .iter()
+                .filter(|(key_id, _)| kid.is_none() || key_id.as_deref() == kid)
+                .any(|(_, key)| key.verify(algorithm, message, &parsed.signature));
+            if !verified {
+                return Err(AuthError::new(
+                    AuthErrorKind::BadSignature,
+                    "the signature does not verify",
+                ));
+            }
+        } else {
+            let keys = inner.keys.read().unwrap_or_else(|p| p.into_inner()).clone();
+            keys.verify(algorithm, kid, message, &parsed.signature)?;
+        }
+        let claims = token::claims(parsed.payload_b64)?;
+        let checked = claims::check(&claims, &inner.rules, now)?;
+        let identity = Identity::new(checked.subject.clone(), checked.role.clone(), claims);
+        Ok((identity, checked))
+    }
+
+    /// Replace the asymmetric keys with a new JWK set (key rotation). Tokens
+    /// verified with the old keys are forgotten by the cache.
+    pub fn replace_jwks(&self, jwks: &[u8]) -> Result<(), ConfigError> {
+        let keys = KeySet::from_jwks(jwks)?;
+        *self.inner.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
+        if let Some(cache) = &self.inner.cache {
+            cache.clear();
+        }
+        Ok(())
+    }
+
+    /// The realm named in `WWW-Authenticate` challenges.
+    pub fn realm(&self) -> &str {
+        &self.inner.realm
+    }
+
+    /// How many verified tokens are cached now.
+    pub fn cached_tokens(&self) -> usize {
+        self.inner.cache.as_ref().map_or(0, TokenCache::len)
+    }
+}

@@ -1,0 +1,95 @@
+//! The authenticated caller: [`Identity`].
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::AuthError;
+
+/// Who made the request, from a validated token. Cheap to clone.
+///
+/// The middleware puts it into the request's extensions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Identity(Arc<Inner>);
+
+#[derive(Debug, PartialEq)]
+struct Inner {
+    subject: String,
+    role: Option<String>,
+    claims: Map<String, Value>,
+}
+
+impl Identity {
+    /// An identity for `subject` with an optional `role` and the token's `claims`.
+    pub fn new(
+        subject: impl Into<String>,
+        role: Option<String>,
+        claims: Map<String, Value>,
+    ) -> Self {
+        Identity(Arc::new(Inner {
+            subject: subject.into(),
+            role,
+            claims,
+        }))
+    }
+
+    /// The token's `sub`.
+    pub fn subject(&self) -> &str {
+        &self.0.subject
+    }
+
+    /// The role claim, if the token had one.
+    pub fn role(&self) -> Option<&str> {
+        self.0.role.as_deref()
+    }
+
+    /// Every claim of the token.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.0.claims
+    }
+
+    /// Whether the caller has `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.role() == Some(role)
+    }
+
+    /// `Ok` when the caller has `role`, else a 403 [`AuthError`].
+    pub fn require_role(&self, role: &str) -> Result<(), AuthError> {
+        if self.has_role(role) {
+            Ok(())
+        } else {
+            Err(AuthError::forbidden(format!(
+                "this requires the {role} role"
+            )))
+        }
+    }
+
+    /// `Ok` when the caller is `owner` (a subject) or has `override_role`, else a 403.
+    pub fn require_owner_or(&self, owner: &str, override_role: &str) -> Result<(), AuthError> {
+        if self.subject() == owner || self.has_role(override_role) {
+            Ok(())
+        } else {
+            Err(AuthError::forbidden(
+                "only the owner or an administrator may do this",
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ownership_and_roles() {
+        let alice = Identity::new("1", Some("user".into()), Map::new());
+        let admin = Identity::new("2", Some("admin".into()), Map::new());
+        assert!(alice.require_owner_or("1", "admin").is_ok());
+        assert_eq!(
+            alice.require_owner_or("2", "admin").unwrap_err().status(),
+            403
+        );
+        assert!(admin.require_owner_or("1", "admin").is_ok());
+        assert!(admin.require_role("admin").is_ok() && alice.require_role("admin").is_err());
+    }
+}
