@@ -28,14 +28,14 @@ fn validation(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("hs256_validate");
     group.bench_function("first_seen", |b| {
-        b.iter(|| uncached.validate(&token).unwrap())
+        b.iter(|| uncached.validate(&token).unwrap());
     });
     group.bench_function("repeated_cache_hit", |b| {
-        b.iter(|| cached.validate(&token).unwrap())
+        b.iter(|| cached.validate(&token).unwrap());
     });
     let verifier = josekit::jws::HS256.verifier_from_bytes(SECRET).unwrap();
     group.bench_function("josekit_decode_with_verifier_baseline", |b| {
-        b.iter(|| josekit::jwt::decode_with_verifier(&token, &verifier).unwrap())
+        b.iter(|| josekit::jwt::decode_with_verifier(&token, &verifier).unwrap());
     });
     group.finish();
 }
@@ -58,15 +58,15 @@ fn middleware(c: &mut Criterion) {
         .unwrap();
 
     let mut group = c.benchmark_group("tower_request");
-    let bare = handler.clone();
+    let bare = handler;
     group.bench_function("bare_handler", |b| {
         b.iter(|| {
             let request = Request::get("/x")
                 .header("authorization", &authorization)
                 .body(String::new())
                 .unwrap();
-            runtime.block_on(bare.clone().oneshot(request)).unwrap()
-        })
+            runtime.block_on(bare.oneshot(request)).unwrap()
+        });
     });
     let mut authed = ServiceBuilder::new()
         .layer(AuthLayer::new(validator))
@@ -78,7 +78,7 @@ fn middleware(c: &mut Criterion) {
                 .body(String::new())
                 .unwrap();
             runtime.block_on(authed.call(request)).unwrap()
-        })
+        });
     });
     group.finish();
 }
