@@ -6,6 +6,7 @@ use actix_web::{App, HttpResponse, test, web};
 use common::*;
 use edge_auth::actix::Auth;
 use edge_auth::{Identity, ManualClock};
+use edge_test_support::jwt::*;
 
 async fn me(who: Identity) -> HttpResponse {
     HttpResponse::Ok().body(who.subject().to_owned())

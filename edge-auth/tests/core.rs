@@ -9,6 +9,7 @@ use edge_auth::{
     Algorithm, AuthErrorKind, ConfigError, Decision, ManualClock, MemoryRefreshStore, RefreshError,
     RefreshTokens, TokenIssuer, Validator,
 };
+use edge_test_support::jwt::*;
 use http::{HeaderMap, HeaderValue, Method};
 use josekit::jwk::Jwk;
 use josekit::jws::{self, JwsHeader};

@@ -7,6 +7,7 @@ use std::convert::Infallible;
 use common::*;
 use edge_auth::tower::AuthLayer;
 use edge_auth::{Identity, ManualClock};
+use edge_test_support::jwt::*;
 use http::{Request, Response, StatusCode};
 use tower::{ServiceBuilder, ServiceExt};
 

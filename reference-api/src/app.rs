@@ -5,19 +5,36 @@
 //! 1. `errors`: request id in and out (`X-Request-Id`), and every error
 //!    response rendered as RFC 9457 problem+json with that id.
 //! 2. `QueryCounter` (edge-db): counts each request's database queries.
-//! 3. The routes.
+//! 3. On `/api`: `Auth` (edge-auth) validates the bearer token; only register,
+//!    login and refresh are public there.
+//! 4. The routes.
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpMessage, web};
+use edge_auth::actix::Auth;
+use edge_auth::{AuthError, Validator};
 use edge_db::actix::QueryCounter;
+use http::Method;
 
+use crate::config::Config;
 use crate::problem::{ApiError, Code, PROBLEM_JSON};
 use crate::request_id::{self, RequestId};
-use crate::routes::{health, openapi};
+use crate::routes::{auth, health, openapi, resources};
 use crate::state::AppState;
+
+/// The access-token validator: `iss` = `--jwt-issuer`, HS256 with the JWT secret,
+/// and the public routes under `/api`.
+pub fn validator(config: &Config, secret: &[u8]) -> Result<Validator, edge_auth::ConfigError> {
+    Validator::builder(config.jwt_issuer.clone())
+        .hmac_secret(secret)
+        .public_route(&Method::POST, "/api/auth/register")
+        .public_route(&Method::POST, "/api/auth/login")
+        .public_route(&Method::POST, "/api/auth/refresh")
+        .build()
+}
 
 /// Build the application for one worker.
 pub fn app(
@@ -32,6 +49,7 @@ pub fn app(
     >,
 > {
     let max_body = usize::try_from(state.config.max_body).unwrap_or(usize::MAX);
+    let authenticate = Auth::new(state.validator.clone());
     App::new()
         .app_data(web::Data::new(state))
         .app_data(
@@ -54,6 +72,27 @@ pub fn app(
         // Resources (not bare routes) so that a known path with another method is 405.
         .service(web::resource("/healthz").get(health::healthz))
         .service(web::resource("/openapi.json").get(openapi::openapi_json))
+        .service(
+            web::scope("/api")
+                .wrap(authenticate)
+                .service(web::resource("/auth/register").post(auth::register))
+                .service(web::resource("/auth/login").post(auth::login))
+                .service(web::resource("/auth/refresh").post(auth::refresh))
+                .service(web::resource("/auth/logout").post(auth::logout))
+                .service(web::resource("/auth/me").get(auth::me))
+                .service(
+                    web::resource("/resources")
+                        .post(resources::create)
+                        .get(resources::list),
+                )
+                .service(
+                    web::resource("/resources/{id}")
+                        .get(resources::get)
+                        .put(resources::replace)
+                        .delete(resources::delete),
+                )
+                .service(web::resource("/resources/{id}/audit").get(resources::audit_trail)),
+        )
 }
 
 fn json_error(err: &actix_web::error::JsonPayloadError) -> ApiError {
@@ -117,7 +156,15 @@ fn render_problem<B: MessageBody + 'static>(
         .response()
         .error()
         .and_then(|e| e.as_error::<ApiError>())
-        .cloned();
+        .cloned()
+        .or_else(|| {
+            response
+                .response()
+                .extensions()
+                .get::<AuthError>()
+                .cloned()
+                .map(ApiError::from)
+        });
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)

@@ -12,20 +12,25 @@ pub mod app;
 pub mod config;
 pub mod db;
 pub mod embedded_pg;
+pub mod passwords;
 pub mod problem;
 pub mod request_id;
 pub mod routes;
 pub mod state;
+pub mod validate;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::HttpServer;
 use actix_web::web::Bytes;
+use edge_auth::{RefreshTokens, TokenIssuer};
 use edge_db::Db;
 use utoipa::OpenApi;
 
 use crate::config::Config;
+use crate::db::refresh_tokens::PgRefreshStore;
+use crate::passwords::Passwords;
 use crate::state::AppState;
 
 /// Why the API could not start or stopped with an error.
@@ -37,6 +42,12 @@ pub enum StartError {
     /// The database could not be reached or migrated.
     #[error("database: {0}")]
     Db(#[from] edge_db::DbError),
+    /// The JWT settings are invalid.
+    #[error("invalid JWT configuration: {0}")]
+    Auth(#[from] edge_auth::ConfigError),
+    /// Password hashing could not be set up.
+    #[error("password hashing: {0}")]
+    Passwords(String),
     /// Binding or serving HTTP failed.
     #[error("cannot serve on {address}: {source}")]
     Serve {
@@ -60,10 +71,22 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
     db::migrate(&db, DATABASE_WAIT).await?;
 
     let openapi = serde_json::to_vec(&routes::openapi::ApiDoc::openapi()).unwrap_or_default();
+    let secret = match &config.jwt_secret {
+        Some(secret) => secret.clone().into_bytes(),
+        None => random_secret(),
+    };
+    let validator = app::validator(&config, &secret)?;
+    let issuer = TokenIssuer::hs256(&secret, config.jwt_issuer.clone(), config.access_ttl)?;
+    let refresh = RefreshTokens::new(PgRefreshStore::new(db.clone()), config.refresh_ttl);
+    let passwords = Passwords::new().map_err(|e| StartError::Passwords(e.to_string()))?;
     let state = AppState {
         db: db.clone(),
         config: Arc::new(config),
         openapi: Bytes::from(openapi),
+        validator,
+        issuer,
+        refresh,
+        passwords,
     };
     let address = state.config.listen;
     let serve_error = |source| StartError::Serve { address, source };
@@ -81,4 +104,15 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
     tracing::info!("stopped serving; closing the database pool");
     db.close();
     Ok(())
+}
+
+/// 32 random bytes, when no JWT_SECRET is configured.
+fn random_secret() -> Vec<u8> {
+    let mut secret = vec![0u8; 32];
+    if getrandom::fill(&mut secret).is_err() {
+        // No OS randomness: refuse to run with a guessable key.
+        tracing::error!("no randomness available for a JWT secret; set JWT_SECRET");
+        std::process::exit(1);
+    }
+    secret
 }

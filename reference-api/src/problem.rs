@@ -223,6 +223,16 @@ impl From<edge_db::DbError> for ApiError {
     }
 }
 
+impl From<edge_auth::AuthError> for ApiError {
+    fn from(err: edge_auth::AuthError) -> Self {
+        let code = match err.status().as_u16() {
+            403 => Code::Forbidden,
+            _ => Code::Unauthorized,
+        };
+        ApiError::new(code, err.description().to_owned())
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         self.code.status()

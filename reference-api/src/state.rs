@@ -3,9 +3,12 @@
 use std::sync::Arc;
 
 use actix_web::web::Bytes;
+use edge_auth::{RefreshTokens, TokenIssuer, Validator};
 use edge_db::Db;
 
 use crate::config::Config;
+use crate::db::refresh_tokens::PgRefreshStore;
+use crate::passwords::Passwords;
 
 /// Application state, cloned into every worker.
 #[derive(Debug, Clone)]
@@ -16,4 +19,23 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The OpenAPI document, serialized once.
     pub openapi: Bytes,
+    /// Validates access tokens.
+    pub validator: Validator,
+    /// Issues access tokens.
+    pub issuer: TokenIssuer,
+    /// Issues, rotates and revokes refresh tokens.
+    pub refresh: RefreshTokens<PgRefreshStore>,
+    /// Hashes and checks passwords.
+    pub passwords: Passwords,
+}
+
+impl AppState {
+    /// The role an account has: `admin` when listed in ADMIN_USERS, else `user`.
+    pub fn role_for(&self, username: &str) -> &'static str {
+        if self.config.is_admin(username) {
+            "admin"
+        } else {
+            "user"
+        }
+    }
 }

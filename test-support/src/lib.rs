@@ -5,6 +5,7 @@
 //! - **Tests** use [`harness`]: one throwaway PostgreSQL and one Redis per test
 //!   process on free loopback ports (or `TEST_DATABASE_URL` / `TEST_REDIS_URL`), a
 //!   fresh database per test, and a clear failure when a server binary is missing.
+//! - **Auth tests** use [`jwt`] to craft valid and hostile tokens.
 //! - **The reference API** uses [`postgres::PgServer`] with a persistent data
 //!   directory as its embedded default when no `DATABASE_URL` is given.
 //!
@@ -18,6 +19,7 @@
 
 mod error;
 pub mod harness;
+pub mod jwt;
 pub mod postgres;
 mod process;
 pub mod redis;

@@ -1,7 +1,5 @@
 //! The JWS algorithms a validator can allow.
 
-use openssl::hash::MessageDigest;
-
 /// A JWS signature algorithm (RFC 7518). `none` is not one: it is always rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -67,15 +65,6 @@ impl Algorithm {
     /// Whether this is an HMAC (shared-secret) algorithm.
     pub fn is_hmac(self) -> bool {
         matches!(self, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
-    }
-
-    pub(crate) fn hmac_digest(self) -> Option<MessageDigest> {
-        match self {
-            Algorithm::HS256 => Some(MessageDigest::sha256()),
-            Algorithm::HS384 => Some(MessageDigest::sha384()),
-            Algorithm::HS512 => Some(MessageDigest::sha512()),
-            _ => None,
-        }
     }
 
     pub(crate) fn josekit_verifier(

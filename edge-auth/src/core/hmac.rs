@@ -1,18 +1,83 @@
 //! HS256/384/512 signatures computed with OpenSSL and compared in constant time.
 //!
 //! josekit 0.10's HMAC verifier rebuilds its key on every call and compares with
-//! `!=` (not constant-time, CWE-208); this builds the key once and compares with
-//! `openssl::memcmp::eq`.
+//! `!=` (not constant-time, CWE-208). Here the HMAC (RFC 2104) is keyed once: the
+//! SHA-2 states after absorbing `K ^ ipad` and `K ^ opad` are kept, and each MAC
+//! clones them (a plain copy) instead of setting up a new OpenSSL context. The
+//! comparison is `openssl::memcmp::eq`.
 
-use openssl::pkey::{PKey, Private};
-use openssl::sign::Signer;
+use openssl::sha::{Sha256, Sha384, Sha512};
 
 use crate::ConfigError;
 use crate::core::algorithm::Algorithm;
 
-/// A shared secret, ready to sign and verify.
+/// The SHA-2 hashers HMAC is built on.
+trait Digest: Clone {
+    const BLOCK: usize;
+    fn new() -> Self;
+    fn absorb(&mut self, data: &[u8]);
+    fn digest(self) -> Vec<u8>;
+}
+
+macro_rules! digest {
+    ($ty:ty, $block:expr) => {
+        impl Digest for $ty {
+            const BLOCK: usize = $block;
+            fn new() -> Self {
+                <$ty>::new()
+            }
+            fn absorb(&mut self, data: &[u8]) {
+                self.update(data);
+            }
+            fn digest(self) -> Vec<u8> {
+                self.finish().to_vec()
+            }
+        }
+    };
+}
+
+digest!(Sha256, 64);
+digest!(Sha384, 128);
+digest!(Sha512, 128);
+
+/// HMAC keyed once: the inner and outer states after the padded key.
+#[derive(Clone)]
+struct Keyed<D: Digest> {
+    inner: D,
+    outer: D,
+}
+
+impl<D: Digest> Keyed<D> {
+    fn new(secret: &[u8]) -> Self {
+        let mut key = if secret.len() > D::BLOCK {
+            let mut hasher = D::new();
+            hasher.absorb(secret);
+            hasher.digest()
+        } else {
+            secret.to_vec()
+        };
+        key.resize(D::BLOCK, 0);
+        let pad = |byte: u8| key.iter().map(|k| k ^ byte).collect::<Vec<u8>>();
+        let (mut inner, mut outer) = (D::new(), D::new());
+        inner.absorb(&pad(0x36));
+        outer.absorb(&pad(0x5c));
+        Keyed { inner, outer }
+    }
+
+    fn mac(&self, message: &[u8]) -> Vec<u8> {
+        let mut inner = self.inner.clone();
+        inner.absorb(message);
+        let mut outer = self.outer.clone();
+        outer.absorb(&inner.digest());
+        outer.digest()
+    }
+}
+
+/// A shared secret, ready to sign and verify HS256, HS384 and HS512.
 pub(crate) struct HmacKey {
-    key: PKey<Private>,
+    hs256: Keyed<Sha256>,
+    hs384: Keyed<Sha384>,
+    hs512: Keyed<Sha512>,
 }
 
 impl std::fmt::Debug for HmacKey {
@@ -32,15 +97,21 @@ impl HmacKey {
                 got: secret.len(),
             });
         }
-        let key = PKey::hmac(secret).map_err(|e| ConfigError::InvalidKey(e.to_string()))?;
-        Ok(HmacKey { key })
+        Ok(HmacKey {
+            hs256: Keyed::new(secret),
+            hs384: Keyed::new(secret),
+            hs512: Keyed::new(secret),
+        })
     }
 
     /// The MAC of `message` under `algorithm` (which must be an HMAC one).
     pub(crate) fn sign(&self, algorithm: Algorithm, message: &[u8]) -> Option<Vec<u8>> {
-        let digest = algorithm.hmac_digest()?;
-        let mut signer = Signer::new(digest, &self.key).ok()?;
-        signer.sign_oneshot_to_vec(message).ok()
+        match algorithm {
+            Algorithm::HS256 => Some(self.hs256.mac(message)),
+            Algorithm::HS384 => Some(self.hs384.mac(message)),
+            Algorithm::HS512 => Some(self.hs512.mac(message)),
+            _ => None,
+        }
     }
 
     /// Whether `signature` is the MAC of `message`, compared in constant time.
@@ -54,7 +125,41 @@ impl HmacKey {
 
 #[cfg(test)]
 mod tests {
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::sign::Signer;
+
     use super::*;
+
+    fn reference(digest: MessageDigest, key: &[u8], message: &[u8]) -> Vec<u8> {
+        let key = PKey::hmac(key).unwrap();
+        Signer::new(digest, &key)
+            .unwrap()
+            .sign_oneshot_to_vec(message)
+            .unwrap()
+    }
+
+    #[test]
+    fn matches_openssl_hmac_for_every_size_of_key_and_message() {
+        for key_len in [32, 63, 64, 65, 127, 128, 129, 300] {
+            let key: Vec<u8> = (0..key_len).map(|i| (i * 7 + 1) as u8).collect();
+            let hmac = HmacKey::new(&key).unwrap();
+            for message in [&b""[..], b"abc", &[0xAB; 1000]] {
+                assert_eq!(
+                    hmac.sign(Algorithm::HS256, message).unwrap(),
+                    reference(MessageDigest::sha256(), &key, message)
+                );
+                assert_eq!(
+                    hmac.sign(Algorithm::HS384, message).unwrap(),
+                    reference(MessageDigest::sha384(), &key, message)
+                );
+                assert_eq!(
+                    hmac.sign(Algorithm::HS512, message).unwrap(),
+                    reference(MessageDigest::sha512(), &key, message)
+                );
+            }
+        }
+    }
 
     #[test]
     fn verifies_its_own_macs_only() {

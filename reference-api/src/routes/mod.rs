@@ -1,4 +1,6 @@
 //! The API's routes, one module per resource.
 
+pub mod auth;
 pub mod health;
 pub mod openapi;
+pub mod resources;

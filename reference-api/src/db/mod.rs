@@ -1,4 +1,10 @@
-//! The reference schema's migrations (`migrations/` at the workspace root).
+//! Database access: the migrations (`migrations/` at the workspace root) and the
+//! queries, as named functions returning typed rows.
+
+pub mod audit;
+pub mod refresh_tokens;
+pub mod resources;
+pub mod users;
 
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,128 @@
+//! edge-auth's [`RefreshStore`] over PostgreSQL: families and hashed tokens.
+
+use chrono::{DateTime, Utc};
+use edge_auth::{RefreshStore, Rotation, StoreError, TokenHash};
+use edge_db::{Db, DbError};
+
+/// Refresh-token families in the `refresh_token_families` / `refresh_tokens` tables.
+#[derive(Debug, Clone)]
+pub struct PgRefreshStore {
+    db: Db,
+}
+
+impl PgRefreshStore {
+    /// A store over `db`.
+    pub fn new(db: Db) -> Self {
+        PgRefreshStore { db }
+    }
+}
+
+fn at(seconds: u64) -> DateTime<Utc> {
+    DateTime::from_timestamp(i64::try_from(seconds).unwrap_or(i64::MAX), 0)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+fn store_error(e: DbError) -> StoreError {
+    StoreError(Box::new(e))
+}
+
+fn user_id(subject: &str) -> Result<i64, StoreError> {
+    subject
+        .parse()
+        .map_err(|_| StoreError(format!("subject {subject:?} is not a user id").into()))
+}
+
+impl RefreshStore for PgRefreshStore {
+    async fn create_family(
+        &self,
+        subject: &str,
+        first: TokenHash,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        let user = user_id(subject)?;
+        let hash = first.0.to_vec();
+        let expires = at(expires_at);
+        self.db
+            .transaction(|tx| {
+                let hash = hash.clone();
+                Box::pin(async move {
+                    let (family,): (i64,) = tx
+                        .query_one("INSERT INTO refresh_token_families (user_id) VALUES ($1) RETURNING id", &[&user])
+                        .await?;
+                    tx.execute(
+                        "INSERT INTO refresh_tokens (family_id, token_hash, expires_at) VALUES ($1, $2, $3)",
+                        &[&family, &hash, &expires],
+                    )
+                    .await?;
+                    Ok::<_, DbError>(())
+                })
+            })
+            .await
+            .map_err(store_error)
+    }
+
+    async fn rotate(
+        &self,
+        presented: TokenHash,
+        next: TokenHash,
+        next_expires_at: u64,
+        now: u64,
+    ) -> Result<Rotation, StoreError> {
+        let (presented, next) = (presented.0.to_vec(), next.0.to_vec());
+        let (next_expires, now) = (at(next_expires_at), at(now));
+        self.db
+            .transaction(|tx| {
+                let (presented, next) = (presented.clone(), next.clone());
+                Box::pin(async move {
+                    let found: Option<(i64, i64, DateTime<Utc>, Option<DateTime<Utc>>, i64, Option<DateTime<Utc>>)> = tx
+                        .query_opt(
+                            "SELECT t.id, t.family_id, t.expires_at, t.used_at, f.user_id, f.revoked_at
+                             FROM refresh_tokens t JOIN refresh_token_families f ON f.id = t.family_id
+                             WHERE t.token_hash = $1
+                             FOR UPDATE OF t, f",
+                            &[&presented],
+                        )
+                        .await?;
+                    let Some((token, family, expires, used, user, revoked)) = found else {
+                        return Ok(Rotation::Invalid);
+                    };
+                    if revoked.is_some() || expires <= now {
+                        return Ok(Rotation::Invalid);
+                    }
+                    if used.is_some() {
+                        tx.execute("UPDATE refresh_token_families SET revoked_at = $2 WHERE id = $1", &[&family, &now])
+                            .await?;
+                        return Ok(Rotation::Reused {
+                            subject: user.to_string(),
+                        });
+                    }
+                    tx.execute("UPDATE refresh_tokens SET used_at = $2 WHERE id = $1", &[&token, &now])
+                        .await?;
+                    tx.execute(
+                        "INSERT INTO refresh_tokens (family_id, token_hash, expires_at) VALUES ($1, $2, $3)",
+                        &[&family, &next, &next_expires],
+                    )
+                    .await?;
+                    Ok::<_, DbError>(Rotation::Rotated {
+                        subject: user.to_string(),
+                    })
+                })
+            })
+            .await
+            .map_err(store_error)
+    }
+
+    async fn revoke_family(&self, presented: TokenHash, now: u64) -> Result<bool, StoreError> {
+        let presented = presented.0.to_vec();
+        let conn = self.db.conn().await.map_err(store_error)?;
+        let revoked = conn
+            .execute(
+                "UPDATE refresh_token_families SET revoked_at = coalesce(revoked_at, $2)
+                 WHERE id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)",
+                &[&presented, &at(now)],
+            )
+            .await
+            .map_err(store_error)?;
+        Ok(revoked > 0)
+    }
+}

@@ -1,0 +1,74 @@
+//! Accounts.
+
+use chrono::{DateTime, Utc};
+use edge_db::{Conn, DbError, FromRow, Row, column};
+
+/// One account.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Its id.
+    pub id: i64,
+    /// The name as registered (unique case-insensitively).
+    pub username: String,
+    /// The Argon2id PHC string.
+    pub password_hash: String,
+    /// `user` or `admin`.
+    pub role: String,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
+}
+
+impl FromRow for User {
+    fn from_row(row: &Row) -> Result<Self, DbError> {
+        Ok(User {
+            id: column(row, "id")?,
+            username: column(row, "username")?,
+            password_hash: column(row, "password_hash")?,
+            role: column(row, "role")?,
+            created_at: column(row, "created_at")?,
+        })
+    }
+}
+
+/// Create an account; a taken name (any case) is a `Conflict` error.
+pub async fn insert(
+    conn: &Conn,
+    username: &str,
+    password_hash: &str,
+    role: &str,
+) -> Result<User, DbError> {
+    conn.query_one(
+        "INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3)
+         RETURNING id, username, password_hash, role, created_at",
+        &[&username, &password_hash, &role],
+    )
+    .await
+}
+
+/// The account named `username`, compared case-insensitively.
+pub async fn by_username(conn: &Conn, username: &str) -> Result<Option<User>, DbError> {
+    conn.query_opt(
+        "SELECT id, username, password_hash, role, created_at FROM users WHERE lower(username) = lower($1)",
+        &[&username],
+    )
+    .await
+}
+
+/// The account with `id`.
+pub async fn by_id(conn: &Conn, id: i64) -> Result<Option<User>, DbError> {
+    conn.query_opt(
+        "SELECT id, username, password_hash, role, created_at FROM users WHERE id = $1",
+        &[&id],
+    )
+    .await
+}
+
+/// Record the role the configuration gives the account now (ADMIN_USERS).
+pub async fn set_role(conn: &Conn, id: i64, role: &str) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE users SET role = $2 WHERE id = $1 AND role <> $2",
+        &[&id, &role],
+    )
+    .await
+    .map(drop)
+}

@@ -1,0 +1,242 @@
+//! Accounts and tokens: register, login, refresh, logout, me.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use edge_auth::{Identity, RefreshError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::db::users::{self, User};
+use crate::problem::{ApiError, Code, Problem};
+use crate::state::AppState;
+use crate::validate;
+
+/// `{username, password}`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CredentialsBody {
+    /// 3-32 of `[A-Za-z0-9_.-]`, unique case-insensitively.
+    pub username: String,
+    /// 8-128 characters.
+    pub password: String,
+}
+
+/// `{refresh_token}`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshBody {
+    /// The refresh token from login or the last refresh.
+    pub refresh_token: String,
+}
+
+/// A registered account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Account {
+    /// Its id.
+    pub id: i64,
+    /// The name as registered.
+    pub username: String,
+    /// `user` or `admin`.
+    pub role: String,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The caller's account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    /// Its id.
+    pub id: i64,
+    /// The name as registered.
+    pub username: String,
+    /// `user` or `admin`.
+    pub role: String,
+}
+
+/// An access token and the refresh token that renews it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenPair {
+    /// A short-lived JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// An opaque, single-use token for `POST /api/auth/refresh`.
+    pub refresh_token: String,
+}
+
+/// Create an account.
+#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = CredentialsBody,
+    responses((status = 201, body = Account), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn register(
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let credentials = validate::credentials(&body)?;
+    let hash = state.passwords.hash(credentials.password).await?;
+    let role = state.role_for(&credentials.username);
+    let conn = state.db.conn().await?;
+    let user = users::insert(&conn, &credentials.username, &hash, role)
+        .await
+        .map_err(|e| match e.is_conflict() {
+            true => ApiError::new(Code::Conflict, "that username is taken"),
+            false => e.into(),
+        })?;
+    Ok(HttpResponse::Created().json(Account {
+        id: user.id,
+        username: user.username,
+        role: user.role,
+        created_at: user.created_at,
+    }))
+}
+
+/// Exchange a username and password for a token pair.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = CredentialsBody,
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn login(
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let credentials = validate::login(&body)?;
+    let conn = state.db.conn().await?;
+    let user = users::by_username(&conn, &credentials.username).await?;
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    // Unknown users are checked against a dummy hash: both failures cost and say the same.
+    let matches = state.passwords.verify(credentials.password, stored).await?;
+    let Some(user) = user.filter(|_| matches) else {
+        return Err(ApiError::new(
+            Code::Unauthorized,
+            "invalid username or password",
+        ));
+    };
+    let user = sync_role(&state, &conn, user).await?;
+    Ok(HttpResponse::Ok().json(issue_pair(&state, &user).await?))
+}
+
+/// Exchange a refresh token for a new pair; the presented token stops working.
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshBody,
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem)))]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let presented = validate::refresh_token(&body)?;
+    let (subject, next) = state
+        .refresh
+        .rotate(&presented)
+        .await
+        .map_err(refresh_error)?;
+    let conn = state.db.conn().await?;
+    let id = subject
+        .parse()
+        .map_err(|_| ApiError::new(Code::Unauthorized, "the refresh token is not valid"))?;
+    let user = users::by_id(&conn, id)
+        .await?
+        .ok_or_else(|| ApiError::new(Code::Unauthorized, "the account no longer exists"))?;
+    let user = sync_role(&state, &conn, user).await?;
+    let access = state
+        .issuer
+        .issue(&user.id.to_string(), Some(&user.role))
+        .map_err(internal)?;
+    Ok(HttpResponse::Ok().json(TokenPair {
+        access_token: access.token,
+        token_type: "Bearer",
+        expires_in: access.expires_in,
+        refresh_token: next.token,
+    }))
+}
+
+/// Revoke the session (refresh-token family) of a refresh token.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body = RefreshBody,
+    security(("bearer" = [])), responses((status = 204), (status = 401, body = Problem)))]
+pub async fn logout(
+    state: web::Data<AppState>,
+    _caller: Identity,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let presented = validate::refresh_token(&body)?;
+    state
+        .refresh
+        .revoke(&presented)
+        .await
+        .map_err(refresh_error)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The caller's account.
+#[utoipa::path(get, path = "/api/auth/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, body = Problem)))]
+pub async fn me(state: web::Data<AppState>, caller: Identity) -> Result<HttpResponse, ApiError> {
+    let id = caller_id(&caller)?;
+    let conn = state.db.conn().await?;
+    let user = users::by_id(&conn, id)
+        .await?
+        .ok_or_else(|| ApiError::new(Code::Unauthorized, "the account no longer exists"))?;
+    Ok(HttpResponse::Ok().json(Me {
+        id: user.id,
+        username: user.username,
+        role: user.role,
+    }))
+}
+
+/// The caller's account id (the token's subject).
+pub fn caller_id(caller: &Identity) -> Result<i64, ApiError> {
+    caller
+        .subject()
+        .parse()
+        .map_err(|_| ApiError::new(Code::Unauthorized, "the token's subject is not an account"))
+}
+
+/// ADMIN_USERS decides the role; keep the stored one in step with it.
+async fn sync_role(
+    state: &AppState,
+    conn: &edge_db::Conn,
+    mut user: User,
+) -> Result<User, ApiError> {
+    let role = state.role_for(&user.username);
+    if user.role != role {
+        users::set_role(conn, user.id, role).await?;
+        user.role = role.to_owned();
+    }
+    Ok(user)
+}
+
+async fn issue_pair(state: &AppState, user: &User) -> Result<TokenPair, ApiError> {
+    let access = state
+        .issuer
+        .issue(&user.id.to_string(), Some(&user.role))
+        .map_err(internal)?;
+    let refresh = state
+        .refresh
+        .issue(&user.id.to_string())
+        .await
+        .map_err(refresh_error)?;
+    Ok(TokenPair {
+        access_token: access.token,
+        token_type: "Bearer",
+        expires_in: access.expires_in,
+        refresh_token: refresh.token,
+    })
+}
+
+fn refresh_error(error: RefreshError) -> ApiError {
+    match error {
+        RefreshError::Invalid => {
+            ApiError::new(Code::Unauthorized, "the refresh token is not valid")
+        }
+        RefreshError::Reused => ApiError::new(
+            Code::Unauthorized,
+            "the refresh token was already used; every token of this session is revoked",
+        ),
+        RefreshError::Store(e) => match e.0.downcast::<edge_db::DbError>() {
+            Ok(db) => ApiError::from(*db),
+            Err(other) => internal(other),
+        },
+        other => internal(other),
+    }
+}
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %error, "token issuing failed");
+    ApiError::new(Code::Internal, "an unexpected error occurred")
+}

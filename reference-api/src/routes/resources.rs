@@ -1,0 +1,237 @@
+//! Resources: create, list (keyset pages), get, replace, delete, audit trail.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use edge_auth::Identity;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db::audit::{self, AuditEntry};
+use crate::db::resources::{self, Resource};
+use crate::problem::{ApiError, Code, Problem};
+use crate::routes::auth::caller_id;
+use crate::state::AppState;
+use crate::validate;
+
+/// The role that may change anyone's resources.
+const ADMIN: &str = "admin";
+
+/// A resource body (create and full replacement).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceBody {
+    /// 1-200 characters.
+    pub name: String,
+    /// Up to 10 000 characters.
+    pub description: Option<String>,
+    /// Up to 20 unique tags of 1-32 characters.
+    pub tags: Option<Vec<String>>,
+    /// A JSON object of up to 64 KiB.
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<Value>,
+}
+
+/// Query parameters of the list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListParams {
+    /// Items per page, 1-100 (default 20).
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One page of resources, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page {
+    /// The resources.
+    pub items: Vec<Resource>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Create a resource owned by the caller.
+#[utoipa::path(post, path = "/api/resources", tag = "resources", request_body = ResourceBody,
+    security(("bearer" = [])),
+    responses((status = 201, body = Resource, headers(("Location" = String))), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Identity,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let fields = validate::resource(&body)?;
+    let owner = caller_id(&caller)?;
+    let created = state
+        .db
+        .transaction(|tx| {
+            let fields = fields.clone();
+            Box::pin(async move { resources::create(tx, owner, &fields).await })
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/resources/{}", created.id)))
+        .json(created))
+}
+
+/// List resources, newest first, a page at a time (keyset pagination).
+#[utoipa::path(get, path = "/api/resources", tag = "resources", params(ListParams), security(("bearer" = [])),
+    responses((status = 200, body = Page), (status = 400, body = Problem), (status = 401, body = Problem)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = match params.limit.as_deref() {
+        None => 20,
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| {
+                ApiError::new(
+                    Code::InvalidParameter,
+                    "`limit` must be an integer from 1 to 100",
+                )
+            })?,
+    };
+    let before = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let conn = state.db.conn().await?;
+    let mut items = resources::page(&conn, before, limit).await?;
+    let more = items.len() as i64 > limit;
+    items.truncate(usize::try_from(limit).unwrap_or(20));
+    let next_cursor = match (more, items.last()) {
+        (true, Some(last)) => Some(encode_cursor(last.id)),
+        _ => None,
+    };
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// One resource.
+#[utoipa::path(get, path = "/api/resources/{id}", tag = "resources", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "A positive 64-bit integer")),
+    responses((status = 200, body = Resource), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn get(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = validate::resource_id(&id)?;
+    let conn = state.db.conn().await?;
+    let resource = resources::get(&conn, id).await?.ok_or_else(not_found)?;
+    Ok(HttpResponse::Ok().json(resource))
+}
+
+/// Replace a resource (owner or admin); its version increments.
+#[utoipa::path(put, path = "/api/resources/{id}", tag = "resources", request_body = ResourceBody,
+    security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = Resource), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn replace(
+    state: web::Data<AppState>,
+    caller: Identity,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let id = validate::resource_id(&id)?;
+    let fields = validate::resource(&body)?;
+    let actor = caller_id(&caller)?;
+    let replaced = state
+        .db
+        .transaction(|tx| {
+            let (fields, caller) = (fields.clone(), caller.clone());
+            Box::pin(async move {
+                let current = resources::lock(tx, id).await?.ok_or_else(not_found)?;
+                caller.require_owner_or(&current.owner_id.to_string(), ADMIN)?;
+                Ok::<_, ApiError>(resources::replace(tx, actor, &current, &fields).await?)
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(replaced))
+}
+
+/// Delete a resource (owner or admin).
+#[utoipa::path(delete, path = "/api/resources/{id}", tag = "resources", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn delete(
+    state: web::Data<AppState>,
+    caller: Identity,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = validate::resource_id(&id)?;
+    let actor = caller_id(&caller)?;
+    state
+        .db
+        .transaction(|tx| {
+            let caller = caller.clone();
+            Box::pin(async move {
+                let current = resources::lock(tx, id).await?.ok_or_else(not_found)?;
+                caller.require_owner_or(&current.owner_id.to_string(), ADMIN)?;
+                Ok::<_, ApiError>(resources::delete(tx, actor, &current).await?)
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The audit trail of a resource, oldest first (owner or admin; kept after deletion).
+#[utoipa::path(get, path = "/api/resources/{id}/audit", tag = "resources", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = [AuditEntry]), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn audit_trail(
+    state: web::Data<AppState>,
+    caller: Identity,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = validate::resource_id(&id)?;
+    let conn = state.db.conn().await?;
+    let entries = audit::for_resource(&conn, id).await?;
+    // The owner is in every snapshot, so the trail stays readable after a delete.
+    let owner = entries
+        .iter()
+        .find_map(|e| {
+            e.after
+                .as_ref()
+                .or(e.before.as_ref())?
+                .get("owner_id")?
+                .as_i64()
+        })
+        .ok_or_else(not_found)?;
+    caller.require_owner_or(&owner.to_string(), ADMIN)?;
+    Ok(HttpResponse::Ok().json(entries))
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(Code::NotFound, "no resource has this id")
+}
+
+fn encode_cursor(id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("v1:{id}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("v1:")?.parse::<i64>().ok())
+        .filter(|id| *id > 0)
+        .ok_or_else(|| {
+            ApiError::new(
+                Code::InvalidParameter,
+                "`cursor` is not a cursor this API issued",
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_rejected() {
+        assert_eq!(decode_cursor(&encode_cursor(12345)).unwrap(), 12345);
+        for bad in ["", "!!", "djE6", "djE6LTE", &URL_SAFE_NO_PAD.encode("v2:5")] {
+            assert!(decode_cursor(bad).is_err(), "{bad}");
+        }
+    }
+}
