@@ -38,6 +38,9 @@ pub enum ErrorKind {
     ForeignKey,
     /// A check or not-null constraint was violated (SQLSTATE 23514, 23502).
     Constraint,
+    /// PostgreSQL cannot store a value (SQLSTATE class 22: a NUL character in text,
+    /// a number out of range, ...). Map it to 4xx: the input is at fault.
+    InvalidData,
     /// A serialization failure or deadlock (SQLSTATE 40001, 40P01) that outlived the retries.
     Serialization,
     /// The statement was cancelled, e.g. by `statement_timeout` (SQLSTATE 57014).
@@ -162,6 +165,7 @@ pub(crate) fn kind_of(code: &SqlState) -> ErrorKind {
             ErrorKind::Serialization
         }
         SqlState::QUERY_CANCELED => ErrorKind::Timeout,
+        _ if code.code().starts_with("22") => ErrorKind::InvalidData,
         SqlState::ADMIN_SHUTDOWN
         | SqlState::CRASH_SHUTDOWN
         | SqlState::CANNOT_CONNECT_NOW
@@ -256,5 +260,13 @@ mod tests {
         );
         assert_eq!(kind_of(&SqlState::ADMIN_SHUTDOWN), ErrorKind::Unavailable);
         assert_eq!(kind_of(&SqlState::SYNTAX_ERROR), ErrorKind::Query);
+        assert_eq!(
+            kind_of(&SqlState::CHARACTER_NOT_IN_REPERTOIRE),
+            ErrorKind::InvalidData
+        );
+        assert_eq!(
+            kind_of(&SqlState::NUMERIC_VALUE_OUT_OF_RANGE),
+            ErrorKind::InvalidData
+        );
     }
 }

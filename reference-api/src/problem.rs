@@ -215,6 +215,14 @@ impl From<edge_db::DbError> for ApiError {
                 ApiError::new(Code::Conflict, "the change conflicts with existing data")
             }
             ErrorKind::NotFound => ApiError::new(Code::NotFound, "no such resource"),
+            ErrorKind::InvalidData | ErrorKind::Constraint => {
+                ApiError::validation(vec![FieldError {
+                    field: "/".to_owned(),
+                    message:
+                        "the database cannot store a value of this request (e.g. a NUL character)"
+                            .to_owned(),
+                }])
+            }
             _ => {
                 tracing::error!(error = %err, "database error");
                 ApiError::new(Code::Internal, "an unexpected error occurred")

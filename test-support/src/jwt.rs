@@ -77,7 +77,9 @@ pub fn hostile_tokens_for(claims: &Value, secret: &[u8]) -> Vec<(&'static str, S
     let hs = json!({"alg": "HS256", "typ": "JWT"});
     let valid = sign(&hs, &claims, secret);
     let parts: Vec<&str> = valid.split('.').collect();
-    let tampered_payload = b64(with(claims.clone(), "sub", json!("1")).to_string());
+    // Another subject than the real one, whatever that is.
+    let other_subject = format!("{}0", claims["sub"].as_str().unwrap_or("1"));
+    let tampered_payload = b64(with(claims.clone(), "sub", json!(other_subject)).to_string());
     let mut cases = vec![
         ("wrong key", sign(&hs, &claims, OTHER_SECRET)),
         (

@@ -3,6 +3,8 @@
 
 mod support;
 
+mod auth;
 mod errors;
 mod health;
+mod resources;
 mod startup;

@@ -162,3 +162,142 @@ impl Drop for ScratchDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The JWT secret the API under test signs with, so tests can craft tokens.
+pub(crate) const JWT_SECRET: &str = "black-box test secret, at least 32 bytes long";
+
+impl Api {
+    /// Start the binary on a fresh database with a known JWT secret.
+    pub(crate) async fn with_accounts(extra: &[&str]) -> Api {
+        let mut args = vec!["--jwt-secret", JWT_SECRET];
+        args.extend_from_slice(extra);
+        Api::with_fresh_database(&args).await
+    }
+
+    /// An HTTP client for this API.
+    pub(crate) fn client(&self) -> Client {
+        Client {
+            http: reqwest::Client::new(),
+            base: self.base.clone(),
+        }
+    }
+}
+
+/// A registered, logged-in account.
+#[derive(Debug, Clone)]
+pub(crate) struct User {
+    pub(crate) id: i64,
+    pub(crate) token: String,
+    pub(crate) refresh: String,
+}
+
+/// Requests against one API.
+#[derive(Debug, Clone)]
+pub(crate) struct Client {
+    pub(crate) http: reqwest::Client,
+    base: String,
+}
+
+impl Client {
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request with an optional bearer token.
+    pub(crate) fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let builder = self.http.request(method, self.url(path));
+        match token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    pub(crate) async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.request(reqwest::Method::POST, path, token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub(crate) async fn register(&self, username: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/auth/register",
+            None,
+            &serde_json::json!({"username": username, "password": password}),
+        )
+        .await
+    }
+
+    pub(crate) async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/auth/login",
+            None,
+            &serde_json::json!({"username": username, "password": password}),
+        )
+        .await
+    }
+
+    /// Register `name` (password `correct horse battery`) and log in.
+    pub(crate) async fn user(&self, name: &str) -> User {
+        let registered = self.register(name, "correct horse battery").await;
+        assert_eq!(
+            registered.status(),
+            201,
+            "{}",
+            registered.text().await.unwrap()
+        );
+        let account: serde_json::Value = registered.json().await.unwrap();
+        let login = self.login(name, "correct horse battery").await;
+        assert_eq!(login.status(), 200);
+        let pair: serde_json::Value = login.json().await.unwrap();
+        User {
+            id: account["id"].as_i64().unwrap(),
+            token: pair["access_token"].as_str().unwrap().to_owned(),
+            refresh: pair["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Create a resource named `name` as `user`; returns its JSON.
+    pub(crate) async fn create(&self, user: &User, name: &str) -> serde_json::Value {
+        let response = self
+            .post_json(
+                "/api/resources",
+                Some(&user.token),
+                &serde_json::json!({"name": name}),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        response.json().await.unwrap()
+    }
+}
+
+/// Assert `response` is a problem with `status` and `code`; returns its body.
+pub(crate) async fn expect_problem(
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+) -> serde_json::Value {
+    let actual = response.status().as_u16();
+    let content_type = response.headers().get("content-type").cloned();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    assert_eq!(actual, status, "{body}");
+    assert_eq!(content_type.unwrap(), "application/problem+json");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    assert!(
+        body["request_id"].as_str().is_some_and(|id| !id.is_empty()),
+        "{body}"
+    );
+    body
+}

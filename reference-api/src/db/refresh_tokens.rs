@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use edge_auth::{RefreshStore, Rotation, StoreError, TokenHash};
-use edge_db::{Db, DbError};
+use edge_db::{Db, DbError, FromRow, Row, column};
 
 /// Refresh-token families in the `refresh_token_families` / `refresh_tokens` tables.
 #[derive(Debug, Clone)]
@@ -14,6 +14,29 @@ impl PgRefreshStore {
     /// A store over `db`.
     pub fn new(db: Db) -> Self {
         PgRefreshStore { db }
+    }
+}
+
+/// A presented token with its family's state.
+struct Presented {
+    token: i64,
+    family: i64,
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+    user_id: i64,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl FromRow for Presented {
+    fn from_row(row: &Row) -> Result<Self, DbError> {
+        Ok(Presented {
+            token: column(row, "id")?,
+            family: column(row, "family_id")?,
+            expires_at: column(row, "expires_at")?,
+            used_at: column(row, "used_at")?,
+            user_id: column(row, "user_id")?,
+            revoked_at: column(row, "revoked_at")?,
+        })
     }
 }
 
@@ -74,7 +97,7 @@ impl RefreshStore for PgRefreshStore {
             .transaction(|tx| {
                 let (presented, next) = (presented.clone(), next.clone());
                 Box::pin(async move {
-                    let found: Option<(i64, i64, DateTime<Utc>, Option<DateTime<Utc>>, i64, Option<DateTime<Utc>>)> = tx
+                    let found: Option<Presented> = tx
                         .query_opt(
                             "SELECT t.id, t.family_id, t.expires_at, t.used_at, f.user_id, f.revoked_at
                              FROM refresh_tokens t JOIN refresh_token_families f ON f.id = t.family_id
@@ -83,17 +106,17 @@ impl RefreshStore for PgRefreshStore {
                             &[&presented],
                         )
                         .await?;
-                    let Some((token, family, expires, used, user, revoked)) = found else {
+                    let Some(Presented { token, family, expires_at, used_at, user_id, revoked_at }) = found else {
                         return Ok(Rotation::Invalid);
                     };
-                    if revoked.is_some() || expires <= now {
+                    if revoked_at.is_some() || expires_at <= now {
                         return Ok(Rotation::Invalid);
                     }
-                    if used.is_some() {
+                    if used_at.is_some() {
                         tx.execute("UPDATE refresh_token_families SET revoked_at = $2 WHERE id = $1", &[&family, &now])
                             .await?;
                         return Ok(Rotation::Reused {
-                            subject: user.to_string(),
+                            subject: user_id.to_string(),
                         });
                     }
                     tx.execute("UPDATE refresh_tokens SET used_at = $2 WHERE id = $1", &[&token, &now])
@@ -104,7 +127,7 @@ impl RefreshStore for PgRefreshStore {
                     )
                     .await?;
                     Ok::<_, DbError>(Rotation::Rotated {
-                        subject: user.to_string(),
+                        subject: user_id.to_string(),
                     })
                 })
             })
