@@ -46,6 +46,18 @@ async fn valid_tokens_reach_the_handler_with_an_identity() {
 }
 
 #[tokio::test]
+async fn the_subject_is_recorded_in_the_request_span() {
+    use tracing::Instrument;
+    let fields = edge_test_support::spans::RecordedFields::default();
+    let _guard = tracing::subscriber::set_default(fields.subscriber());
+    let span = tracing::info_span!("request", user = tracing::field::Empty);
+    let request = request("/private", Some(format!("Bearer {}", valid_token())));
+    let response = service().oneshot(request).instrument(span).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(fields.get(edge_auth::SPAN_FIELD).as_deref(), Some("42"));
+}
+
+#[tokio::test]
 async fn public_routes_pass_without_a_token() {
     let response = service().oneshot(request("/public", None)).await.unwrap();
     assert_eq!(response.body(), "anonymous");

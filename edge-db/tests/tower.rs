@@ -25,8 +25,22 @@ async fn counts_the_queries_of_each_request() {
                 Ok::<_, Infallible>(Response::new(seen))
             }
         });
+    use tracing::Instrument;
+    let fields = edge_test_support::spans::RecordedFields::default();
+    let _guard = tracing::subscriber::set_default(fields.subscriber());
     for n in [0, 3] {
-        let response = service.clone().oneshot(Request::new(n)).await.unwrap();
+        let span = tracing::info_span!("request", db_queries = tracing::field::Empty);
+        let response = service
+            .clone()
+            .oneshot(Request::new(n))
+            .instrument(span)
+            .await
+            .unwrap();
+        assert_eq!(
+            fields.get(edge_db::SPAN_FIELD),
+            Some(n.to_string()),
+            "recorded in the span"
+        );
         assert_eq!(
             *response.body() as u32,
             n,

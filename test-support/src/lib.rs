@@ -5,7 +5,8 @@
 //! - **Tests** use [`harness`]: one throwaway PostgreSQL and one Redis per test
 //!   process on free loopback ports (or `TEST_DATABASE_URL` / `TEST_REDIS_URL`), a
 //!   fresh database per test, and a clear failure when a server binary is missing.
-//! - **Auth tests** use [`jwt`] to craft valid and hostile tokens.
+//! - **Auth tests** use [`jwt`] to craft valid and hostile tokens; middleware tests
+//!   use [`spans`] to see what was recorded on the request span.
 //! - **The reference API** uses [`postgres::PgServer`] with a persistent data
 //!   directory as its embedded default when no `DATABASE_URL` is given.
 //!
@@ -23,6 +24,7 @@ pub mod jwt;
 pub mod postgres;
 mod process;
 pub mod redis;
+pub mod spans;
 
 pub use error::ServerError;
 pub use process::{free_port, is_root};

@@ -112,6 +112,31 @@ async fn the_embedded_default_serves_and_keeps_data_across_a_restart() {
 }
 
 #[tokio::test]
+async fn shutdown_finishes_a_request_that_is_in_flight() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let api = Api::with_fresh_database(&[]).await;
+    let address = api.base.trim_start_matches("http://").to_owned();
+    let body = br#"{"username":"latecomer","password":"correct horse battery"}"#;
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /api/auth/register HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body[..10]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    api.signal("TERM");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stream.write_all(&body[10..]).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    assert!(api.wait().success());
+}
+
+#[tokio::test]
 async fn sigterm_stops_the_server_cleanly() {
     let api = Api::with_fresh_database(&[]).await;
     let started = std::time::Instant::now();

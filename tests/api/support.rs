@@ -114,19 +114,30 @@ impl Api {
     }
 
     /// Send SIGTERM and wait for the process to exit.
-    pub(crate) fn terminate(mut self) -> ExitStatus {
-        let mut child = self.child.take().unwrap();
+    pub(crate) fn terminate(self) -> ExitStatus {
+        self.signal("TERM");
+        self.wait()
+    }
+
+    /// Send the signal `name` (e.g. `TERM`, `INT`) without waiting.
+    pub(crate) fn signal(&self, name: &str) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
         let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args([&format!("-{name}"), &pid])
             .status()
             .unwrap();
         assert!(status.success());
+    }
+
+    /// Wait for the process to exit.
+    pub(crate) fn wait(mut self) -> ExitStatus {
+        let mut child = self.child.take().unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "reference-api ignored SIGTERM");
+            assert!(Instant::now() < deadline, "reference-api did not exit");
             std::thread::sleep(Duration::from_millis(20));
         }
     }
