@@ -1,0 +1,146 @@
+//! [`RateLimiterBuilder`]: configuration of a [`RateLimiter`].
+
+use std::collections::HashSet;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use ipnet::IpNet;
+
+use crate::core::clock::{Clock, SystemClock};
+use crate::core::limiter::{Backend, FailMode, Inner, RateLimiter};
+use crate::store::memory::MemoryStore;
+use crate::{ConfigError, Policy};
+
+/// Builds a [`RateLimiter`].
+///
+/// ```
+/// use edge_ratelimit::{KeyKind, Policy, RateLimiter, Scope};
+///
+/// let limiter = RateLimiter::builder()
+///     .policy(Policy::new("ip", "600/1m".parse()?, KeyKind::ClientIp)?)
+///     .policy(Policy::new("writes", "120/1m".parse()?, KeyKind::SubjectOrIp)?.scope(Scope::Writes))
+///     .trusted_proxy("10.0.0.0/8".parse().unwrap())
+///     .build()?;
+/// # Ok::<(), edge_ratelimit::ConfigError>(())
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct RateLimiterBuilder {
+    policies: Vec<Policy>,
+    trusted: Vec<IpNet>,
+    clock: Arc<dyn Clock>,
+    max_keys: usize,
+    backend: BackendChoice,
+    fail_mode: FailMode,
+}
+
+#[derive(Debug)]
+enum BackendChoice {
+    Memory,
+    #[cfg(feature = "gcra")]
+    Gcra,
+    #[cfg(feature = "redis")]
+    Redis(crate::store::redis::RedisStore),
+}
+
+impl RateLimiter {
+    /// Start configuring a limiter (in-process sliding window by default).
+    pub fn builder() -> RateLimiterBuilder {
+        RateLimiterBuilder {
+            policies: Vec::new(),
+            trusted: Vec::new(),
+            clock: Arc::new(SystemClock),
+            max_keys: 100_000,
+            backend: BackendChoice::Memory,
+            fail_mode: FailMode::Open,
+        }
+    }
+}
+
+impl RateLimiterBuilder {
+    /// Add a policy; every applicable policy is checked, the tightest one reported.
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policies.push(policy);
+        self
+    }
+
+    /// Trust `X-Forwarded-For` / `Forwarded` from peers in `network`.
+    pub fn trusted_proxy(mut self, network: IpNet) -> Self {
+        self.trusted.push(network);
+        self
+    }
+
+    /// Trust forwarded headers from every peer in `networks`.
+    pub fn trusted_proxies(mut self, networks: impl IntoIterator<Item = IpNet>) -> Self {
+        self.trusted.extend(networks);
+        self
+    }
+
+    /// The most keys (policy × client) the in-process store holds; least recently
+    /// used ones are evicted beyond it (default 100 000).
+    pub fn max_keys(mut self, max_keys: usize) -> Self {
+        self.max_keys = max_keys;
+        self
+    }
+
+    /// The clock (tests pass a [`ManualClock`](crate::ManualClock)).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Use GCRA (through governor) instead of the sliding window, in-process.
+    #[cfg(feature = "gcra")]
+    pub fn gcra(mut self) -> Self {
+        self.backend = BackendChoice::Gcra;
+        self
+    }
+
+    /// Keep the counters in Redis so every instance shares them.
+    #[cfg(feature = "redis")]
+    pub fn redis(mut self, store: crate::RedisStore) -> Self {
+        self.backend = BackendChoice::Redis(store);
+        self
+    }
+
+    /// What to do while Redis is unreachable (default: fail open to in-process limits).
+    pub fn fail_mode(mut self, fail_mode: FailMode) -> Self {
+        self.fail_mode = fail_mode;
+        self
+    }
+
+    /// Check the settings and build the limiter.
+    pub fn build(self) -> Result<RateLimiter, ConfigError> {
+        if self.policies.is_empty() {
+            return Err(ConfigError::NoPolicies);
+        }
+        let mut names = HashSet::new();
+        for policy in &self.policies {
+            if !names.insert(policy.name()) {
+                return Err(ConfigError::DuplicatePolicy(policy.name().to_owned()));
+            }
+        }
+        let max_keys = NonZeroUsize::new(self.max_keys).ok_or(ConfigError::ZeroCapacity)?;
+        let backend = match self.backend {
+            BackendChoice::Memory => Backend::Memory,
+            #[cfg(feature = "gcra")]
+            BackendChoice::Gcra => Backend::Gcra(crate::store::gcra::GcraStore::new(
+                &self.policies,
+                self.max_keys,
+            )),
+            #[cfg(feature = "redis")]
+            BackendChoice::Redis(store) => Backend::Redis(store),
+        };
+        Ok(RateLimiter::from_inner(Inner {
+            names: self.policies.iter().map(|p| Arc::clone(&p.name)).collect(),
+            policies: self.policies,
+            trusted: self.trusted,
+            clock: self.clock,
+            memory: MemoryStore::new(max_keys),
+            backend,
+            fail_mode: self.fail_mode,
+            last_warning_ms: AtomicU64::new(0),
+        }))
+    }
+}

@@ -1,0 +1,8 @@
+//! The decisions, over `http` types only.
+
+pub(crate) mod clock;
+pub(crate) mod decision;
+pub(crate) mod key;
+pub(crate) mod limiter;
+pub(crate) mod policy;
+pub(crate) mod window;

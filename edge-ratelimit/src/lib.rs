@@ -1,0 +1,31 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod config;
+mod core;
+mod error;
+pub mod response;
+mod store;
+
+#[cfg(feature = "actix")]
+pub mod actix;
+#[cfg(feature = "tower")]
+pub mod tower;
+
+pub use config::RateLimiterBuilder;
+pub use core::clock::{Clock, ManualClock, SystemClock};
+pub use core::decision::{RateLimitState, Verdict};
+pub use core::key::{RequestInfo, client_ip};
+pub use core::limiter::{FailMode, RateLimiter};
+pub use core::policy::{KeyKind, Policy, Quota, Scope};
+pub use error::{ConfigError, StoreError};
+#[cfg(feature = "redis")]
+pub use store::redis::RedisStore;
+
+/// The `tracing` span field the tightest policy is recorded in, as `policy:remaining/limit`.
+pub const SPAN_FIELD: &str = "ratelimit";

@@ -1,0 +1,63 @@
+//! A [`Verdict`] as HTTP: the headers for every response, and the 429/503 bodies.
+//! Used by both adapters.
+
+use http::{HeaderName, HeaderValue, StatusCode};
+
+use crate::Verdict;
+pub use crate::core::decision::headers;
+
+/// The rejection status and problem+json body for a verdict that rejects.
+pub fn rejection(verdict: &Verdict) -> Option<(StatusCode, String)> {
+    let (status, code, title, detail) = match verdict {
+        Verdict::Limited {
+            retry_after_secs,
+            state,
+        } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many requests",
+            format!(
+                "the {} limit of {} requests is used up; retry in {retry_after_secs} s",
+                state.policy, state.limit
+            ),
+        ),
+        Verdict::Unavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "Service unavailable",
+            "the rate-limit store is unavailable; retry shortly".to_owned(),
+        ),
+        Verdict::Allowed(_) | Verdict::Unlimited => return None,
+    };
+    let body = format!(
+        r#"{{"type":"urn:edge:problem:{code}","title":"{title}","status":{},"detail":{},"code":"{code}"}}"#,
+        status.as_u16(),
+        json_string(&detail)
+    );
+    Some((status, body))
+}
+
+/// The headers as `http` types, for the tower adapter.
+pub fn header_pairs(verdict: &Verdict) -> impl Iterator<Item = (HeaderName, HeaderValue)> {
+    headers(verdict).into_iter().filter_map(|(name, value)| {
+        Some((
+            HeaderName::from_static(name),
+            HeaderValue::from_str(&value).ok()?,
+        ))
+    })
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}

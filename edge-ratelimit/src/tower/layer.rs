@@ -1,0 +1,68 @@
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use http::Extensions;
+use tower_layer::Layer;
+
+use super::RateLimit;
+use crate::RateLimiter;
+
+pub(super) type Extract<T> = Arc<dyn Fn(&Extensions) -> Option<T> + Send + Sync>;
+
+/// Applies [`RateLimit`] to a service.
+#[derive(Clone)]
+#[must_use]
+pub struct RateLimitLayer {
+    pub(super) limiter: RateLimiter,
+    pub(super) peer: Extract<IpAddr>,
+    pub(super) subject: Extract<String>,
+}
+
+impl std::fmt::Debug for RateLimitLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimitLayer")
+            .field("limiter", &self.limiter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RateLimitLayer {
+    /// A layer checking with `limiter`. The peer address is read from a
+    /// `SocketAddr` extension; there is no subject until [`RateLimitLayer::subject_from`].
+    pub fn new(limiter: RateLimiter) -> Self {
+        RateLimitLayer {
+            limiter,
+            peer: Arc::new(|ext: &Extensions| ext.get::<SocketAddr>().map(SocketAddr::ip)),
+            subject: Arc::new(|_: &Extensions| None),
+        }
+    }
+
+    /// Where the socket peer's address is found in the request extensions.
+    pub fn peer_from(
+        mut self,
+        peer: impl Fn(&Extensions) -> Option<IpAddr> + Send + Sync + 'static,
+    ) -> Self {
+        self.peer = Arc::new(peer);
+        self
+    }
+
+    /// Where the authenticated subject is found (e.g. an auth layer's identity).
+    pub fn subject_from(
+        mut self,
+        subject: impl Fn(&Extensions) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.subject = Arc::new(subject);
+        self
+    }
+}
+
+impl<S> Layer<S> for RateLimitLayer {
+    type Service = RateLimit<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RateLimit {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}

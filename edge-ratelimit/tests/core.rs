@@ -1,0 +1,268 @@
+//! The limiter without a server: counts, windows, keys, headers, memory bounds.
+
+use std::net::IpAddr;
+
+use edge_ratelimit::{
+    KeyKind, ManualClock, Policy, RateLimiter, RequestInfo, Scope, Verdict, response,
+};
+
+const START: u64 = 1_800_000_000_000;
+
+fn request<'a>(method: &'a str, peer: &str, subject: Option<&'a str>) -> RequestInfo<'a> {
+    RequestInfo {
+        method,
+        path: "/items",
+        peer: Some(peer.parse().unwrap()),
+        subject,
+        ..RequestInfo::default()
+    }
+}
+
+fn policy(name: &str, quota: &str, key: KeyKind) -> Policy {
+    Policy::new(name, quota.parse().unwrap(), key).unwrap()
+}
+
+async fn allowed(limiter: &RateLimiter, info: &RequestInfo<'_>, n: usize) -> usize {
+    let mut count = 0;
+    for _ in 0..n {
+        if matches!(limiter.check(info).await, Verdict::Allowed(_)) {
+            count += 1;
+        }
+    }
+    count
+}
+
+#[tokio::test]
+async fn exact_counts_at_the_limit_and_honest_retry_after() {
+    let clock = ManualClock::new(START);
+    let limiter = RateLimiter::builder()
+        .policy(policy("ip", "5/1m", KeyKind::ClientIp))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let info = request("GET", "192.0.2.1", None);
+    for expected_remaining in (0..5).rev() {
+        match limiter.check(&info).await {
+            Verdict::Allowed(state) => assert_eq!(state.remaining, expected_remaining),
+            other => panic!("{other:?}"),
+        }
+    }
+    let Verdict::Limited {
+        retry_after_secs,
+        state,
+    } = limiter.check(&info).await
+    else {
+        panic!("6th allowed")
+    };
+    assert!(retry_after_secs >= 1);
+    assert_eq!((state.limit, state.remaining, &*state.policy), (5, 0, "ip"));
+    // Just before Retry-After it is still limited; at Retry-After it succeeds.
+    clock.advance_ms(retry_after_secs * 1000 - 1000);
+    assert!(matches!(
+        limiter.check(&info).await,
+        Verdict::Limited { .. }
+    ));
+    clock.advance_ms(1000);
+    assert!(
+        matches!(limiter.check(&info).await, Verdict::Allowed(_)),
+        "a retry after Retry-After failed"
+    );
+}
+
+#[tokio::test]
+async fn no_double_burst_across_a_window_boundary() {
+    let clock = ManualClock::new(START - START % 60_000 + 59_000);
+    let limiter = RateLimiter::builder()
+        .policy(policy("ip", "10/1m", KeyKind::ClientIp))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let info = request("GET", "192.0.2.1", None);
+    assert_eq!(allowed(&limiter, &info, 20).await, 10);
+    clock.advance_ms(2_000); // now just past the boundary
+    assert_eq!(
+        allowed(&limiter, &info, 20).await,
+        0,
+        "a second burst right after the boundary"
+    );
+    clock.advance_ms(120_000);
+    assert_eq!(allowed(&limiter, &info, 20).await, 10);
+}
+
+#[tokio::test]
+async fn per_user_limits_are_independent_and_anonymous_requests_skip_them() {
+    let limiter = RateLimiter::builder()
+        .policy(policy("user", "3/1m", KeyKind::Subject))
+        .clock(ManualClock::new(START))
+        .build()
+        .unwrap();
+    assert_eq!(
+        allowed(&limiter, &request("GET", "192.0.2.1", Some("alice")), 10).await,
+        3
+    );
+    assert_eq!(
+        allowed(&limiter, &request("GET", "192.0.2.1", Some("bob")), 10).await,
+        3
+    );
+    assert_eq!(
+        limiter.check(&request("GET", "192.0.2.1", None)).await,
+        Verdict::Unlimited
+    );
+}
+
+#[tokio::test]
+async fn read_and_write_limits_are_independent() {
+    let limiter = RateLimiter::builder()
+        .policy(policy("reads", "4/1m", KeyKind::SubjectOrIp).scope(Scope::Reads))
+        .policy(policy("writes", "2/1m", KeyKind::SubjectOrIp).scope(Scope::Writes))
+        .clock(ManualClock::new(START))
+        .build()
+        .unwrap();
+    assert_eq!(
+        allowed(&limiter, &request("POST", "192.0.2.1", Some("u")), 5).await,
+        2
+    );
+    assert_eq!(
+        allowed(&limiter, &request("GET", "192.0.2.1", Some("u")), 5).await,
+        4
+    );
+    assert_eq!(
+        allowed(&limiter, &request("DELETE", "192.0.2.1", Some("u")), 5).await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_request_is_counted_by_no_policy() {
+    let limiter = RateLimiter::builder()
+        .policy(policy("ip", "100/1m", KeyKind::ClientIp))
+        .policy(policy("writes", "2/1m", KeyKind::ClientIp).scope(Scope::Writes))
+        .clock(ManualClock::new(START))
+        .build()
+        .unwrap();
+    let write = request("POST", "192.0.2.1", None);
+    assert_eq!(allowed(&limiter, &write, 10).await, 2);
+    let Verdict::Allowed(state) = limiter.check(&request("GET", "192.0.2.1", None)).await else {
+        panic!()
+    };
+    assert_eq!(
+        (&*state.policy, state.remaining),
+        ("ip", 97),
+        "the 8 rejected writes were counted"
+    );
+}
+
+#[tokio::test]
+async fn the_most_restrictive_policy_is_reported() {
+    let limiter = RateLimiter::builder()
+        .policy(policy("ip", "100/1m", KeyKind::ClientIp))
+        .policy(policy("user", "3/1m", KeyKind::Subject))
+        .clock(ManualClock::new(START))
+        .build()
+        .unwrap();
+    let verdict = limiter.check(&request("GET", "192.0.2.1", Some("u"))).await;
+    let headers = response::headers(&verdict);
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(get("x-ratelimit-limit"), "3");
+    assert_eq!(get("x-ratelimit-remaining"), "2");
+    assert_eq!(get("x-ratelimit-reset"), "60");
+    assert_eq!(get("ratelimit"), "\"user\";r=2;t=60");
+    assert_eq!(get("ratelimit-policy"), "\"user\";q=3;w=60");
+}
+
+#[tokio::test]
+async fn spoofed_forwarded_for_from_an_untrusted_peer_is_ignored() {
+    let limiter = RateLimiter::builder()
+        .policy(policy("ip", "2/1m", KeyKind::ClientIp))
+        .trusted_proxy("10.0.0.0/8".parse().unwrap())
+        .clock(ManualClock::new(START))
+        .build()
+        .unwrap();
+    let spoofed = |fake: &'static str| RequestInfo {
+        forwarded_for: vec![fake],
+        ..request("GET", "203.0.113.5", None)
+    };
+    // Each request claims another address; all count against the real peer.
+    assert_eq!(allowed(&limiter, &spoofed("1.1.1.1"), 1).await, 1);
+    assert_eq!(allowed(&limiter, &spoofed("2.2.2.2"), 1).await, 1);
+    assert_eq!(allowed(&limiter, &spoofed("3.3.3.3"), 1).await, 0);
+    // Through the trusted proxy, forwarded clients are told apart.
+    let proxied = |client: &'static str| RequestInfo {
+        forwarded_for: vec![client],
+        ..request("GET", "10.0.0.7", None)
+    };
+    assert_eq!(allowed(&limiter, &proxied("198.51.100.1"), 5).await, 2);
+    assert_eq!(allowed(&limiter, &proxied("198.51.100.2"), 5).await, 2);
+}
+
+#[tokio::test]
+async fn memory_stays_bounded_with_a_million_distinct_keys() {
+    let limiter = RateLimiter::builder()
+        .policy(policy("ip", "10/1m", KeyKind::ClientIp))
+        .max_keys(10_000)
+        .clock(ManualClock::new(START))
+        .build()
+        .unwrap();
+    for i in 0..1_000_000u32 {
+        let info = RequestInfo {
+            method: "GET",
+            path: "/",
+            peer: Some(IpAddr::from(i.to_be_bytes())),
+            ..RequestInfo::default()
+        };
+        limiter.check(&info).await;
+    }
+    assert!(
+        limiter.tracked_keys() <= 10_000 + 64,
+        "{} keys held",
+        limiter.tracked_keys()
+    );
+}
+
+#[test]
+fn configuration_errors_are_typed() {
+    use edge_ratelimit::ConfigError;
+    assert_eq!(
+        RateLimiter::builder().build().unwrap_err(),
+        ConfigError::NoPolicies
+    );
+    let twice = RateLimiter::builder()
+        .policy(policy("a", "1/1s", KeyKind::Global))
+        .policy(policy("a", "2/1s", KeyKind::Global));
+    assert_eq!(
+        twice.build().unwrap_err(),
+        ConfigError::DuplicatePolicy("a".into())
+    );
+    assert!(
+        RateLimiter::builder()
+            .policy(policy("a", "1/1s", KeyKind::Global))
+            .max_keys(0)
+            .build()
+            .is_err()
+    );
+}
+
+#[cfg(feature = "gcra")]
+#[tokio::test]
+async fn gcra_allows_the_burst_then_limits() {
+    let limiter = RateLimiter::builder()
+        .policy(policy("ip", "5/1h", KeyKind::ClientIp))
+        .gcra()
+        .build()
+        .unwrap();
+    let info = request("GET", "192.0.2.9", None);
+    assert_eq!(allowed(&limiter, &info, 10).await, 5);
+    let Verdict::Limited {
+        retry_after_secs, ..
+    } = limiter.check(&info).await
+    else {
+        panic!()
+    };
+    assert!((1..=720).contains(&retry_after_secs), "{retry_after_secs}");
+}

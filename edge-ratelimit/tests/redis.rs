@@ -1,0 +1,119 @@
+//! The Redis backend against a real server: shared limits, fail modes, recovery.
+
+use std::time::{Duration, Instant};
+
+use edge_ratelimit::{FailMode, KeyKind, Policy, RateLimiter, RedisStore, RequestInfo, Verdict};
+use edge_test_support::harness;
+
+fn limiter(url: &str, prefix: &str, quota: &str, fail_mode: FailMode) -> RateLimiter {
+    RateLimiter::builder()
+        .policy(Policy::new("ip", quota.parse().unwrap(), KeyKind::ClientIp).unwrap())
+        .redis(RedisStore::new(url).unwrap().prefix(prefix))
+        .fail_mode(fail_mode)
+        .build()
+        .unwrap()
+}
+
+fn info(peer: &str) -> RequestInfo<'static> {
+    RequestInfo {
+        method: "GET",
+        path: "/",
+        peer: Some(peer.parse().unwrap()),
+        ..RequestInfo::default()
+    }
+}
+
+#[tokio::test]
+async fn two_instances_on_one_redis_share_the_limit() {
+    let url = harness::redis_url();
+    let prefix = harness::unique_name("rl");
+    let a = limiter(&url, &prefix, "7/1m", FailMode::Closed);
+    let b = limiter(&url, &prefix, "7/1m", FailMode::Closed);
+    let mut allowed = 0;
+    for i in 0..20 {
+        let instance = if i % 2 == 0 { &a } else { &b };
+        match instance.check(&info("192.0.2.1")).await {
+            Verdict::Allowed(_) => allowed += 1,
+            Verdict::Limited {
+                retry_after_secs, ..
+            } => assert!(retry_after_secs >= 1),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        allowed, 7,
+        "two instances together allowed {allowed} of a limit of 7"
+    );
+    // Another client has its own count.
+    assert!(matches!(
+        a.check(&info("192.0.2.2")).await,
+        Verdict::Allowed(_)
+    ));
+}
+
+#[tokio::test]
+async fn concurrent_checks_never_exceed_the_limit() {
+    let url = harness::redis_url();
+    let limiter = limiter(&url, &harness::unique_name("rl"), "25/1m", FailMode::Closed);
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let limiter = limiter.clone();
+            tokio::spawn(async move {
+                matches!(limiter.check(&info("192.0.2.3")).await, Verdict::Allowed(_))
+            })
+        })
+        .collect();
+    let mut allowed = 0;
+    for task in tasks {
+        allowed += usize::from(task.await.unwrap());
+    }
+    assert_eq!(allowed, 25);
+}
+
+#[tokio::test]
+async fn redis_down_fails_closed_or_open_and_recovers() {
+    let mut server = harness::private_redis();
+    let url = server.url();
+    let closed = limiter(&url, "closed", "3/1m", FailMode::Closed);
+    let open = limiter(&url, "open", "3/1m", FailMode::Open);
+    assert!(matches!(
+        closed.check(&info("192.0.2.1")).await,
+        Verdict::Allowed(_)
+    ));
+    assert!(matches!(
+        open.check(&info("192.0.2.1")).await,
+        Verdict::Allowed(_)
+    ));
+
+    server.stop();
+    let started = Instant::now();
+    assert_eq!(closed.check(&info("192.0.2.1")).await, Verdict::Unavailable);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "a check hung for {:?}",
+        started.elapsed()
+    );
+    // Failing open still limits, in-process.
+    let mut allowed = 0;
+    for _ in 0..10 {
+        if matches!(open.check(&info("192.0.2.1")).await, Verdict::Allowed(_)) {
+            allowed += 1;
+        }
+    }
+    assert_eq!(
+        allowed, 3,
+        "fail-open must fall back to in-process limits, not to none"
+    );
+
+    server.restart().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match closed.check(&info("192.0.2.50")).await {
+            Verdict::Allowed(_) => break,
+            Verdict::Unavailable if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            other => panic!("did not recover: {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The tower layer: headers on every response, 429 with Retry-After, subjects.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use edge_ratelimit::tower::RateLimitLayer;
+use edge_ratelimit::{KeyKind, ManualClock, Policy, RateLimitState, RateLimiter};
+use http::{Request, Response, StatusCode};
+use tower::{ServiceBuilder, ServiceExt};
+
+fn limiter() -> RateLimiter {
+    RateLimiter::builder()
+        .policy(Policy::new("ip", "2/1m".parse().unwrap(), KeyKind::ClientIp).unwrap())
+        .policy(Policy::new("user", "1/1m".parse().unwrap(), KeyKind::Subject).unwrap())
+        .clock(ManualClock::new(1_800_000_000_000))
+        .build()
+        .unwrap()
+}
+
+fn request(peer: &str, user: Option<&str>) -> Request<String> {
+    let mut request = Request::get("/").body(String::new()).unwrap();
+    request
+        .extensions_mut()
+        .insert(peer.parse::<SocketAddr>().unwrap());
+    if let Some(user) = user {
+        request.extensions_mut().insert(user.to_owned());
+    }
+    request
+}
+
+#[tokio::test]
+async fn headers_on_200s_and_429s() {
+    let service = ServiceBuilder::new()
+        .layer(RateLimitLayer::new(limiter()).subject_from(|ext| ext.get::<String>().cloned()))
+        .service_fn(|req: Request<String>| async move {
+            let seen = req
+                .extensions()
+                .get::<RateLimitState>()
+                .map(|s| s.remaining);
+            Ok::<_, Infallible>(Response::new(format!("{seen:?}")))
+        });
+
+    let ok = service
+        .clone()
+        .oneshot(request("192.0.2.1:1000", None))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.body(), "Some(1)", "the handler sees the state");
+    assert_eq!(ok.headers()["x-ratelimit-limit"], "2");
+    assert_eq!(ok.headers()["x-ratelimit-remaining"], "1");
+    assert_eq!(ok.headers()["ratelimit-policy"], "\"ip\";q=2;w=60");
+    assert!(ok.extensions().get::<RateLimitState>().is_some());
+
+    service
+        .clone()
+        .oneshot(request("192.0.2.1:1001", None))
+        .await
+        .unwrap();
+    let limited = service
+        .clone()
+        .oneshot(request("192.0.2.1:1002", None))
+        .await
+        .unwrap();
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        limited.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(limited.headers()["x-ratelimit-remaining"], "0");
+    assert_eq!(
+        limited.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: serde_json::Value = serde_json::from_str(limited.body()).unwrap();
+    assert_eq!(body["code"], "rate_limited");
+
+    // Another client is unaffected; a subject has its own tighter policy.
+    let user = service
+        .clone()
+        .oneshot(request("192.0.2.2:1000", Some("alice")))
+        .await
+        .unwrap();
+    // With a limit of 1 at the start of a window, the sliding window frees the slot
+    // only once this window has slid out entirely: two windows from now.
+    assert_eq!(user.headers()["ratelimit"], "\"user\";r=0;t=120");
+    let user = service
+        .clone()
+        .oneshot(request("192.0.2.2:1000", Some("alice")))
+        .await
+        .unwrap();
+    assert_eq!(user.status(), StatusCode::TOO_MANY_REQUESTS);
+}
