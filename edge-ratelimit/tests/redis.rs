@@ -111,7 +111,7 @@ async fn redis_down_fails_closed_or_open_and_recovers() {
         match closed.check(&info("192.0.2.50")).await {
             Verdict::Allowed(_) => break,
             Verdict::Unavailable if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(100)).await
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
             other => panic!("did not recover: {other:?}"),
         }
