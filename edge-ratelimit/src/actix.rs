@@ -25,7 +25,7 @@ use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use actix_web::{HttpMessage, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 
-use crate::{RateLimiter, RequestInfo, response};
+use crate::{RateLimitState, RateLimiter, RequestInfo, response};
 
 type Subject = Arc<dyn Fn(&Extensions) -> Option<String>>;
 
@@ -151,17 +151,25 @@ where
                 }
                 None => service.call(request).await?.map_into_left_body(),
             };
-            if let Some(state) = verdict.state() {
-                response
-                    .response_mut()
-                    .extensions_mut()
-                    .insert(state.clone());
-            }
-            for (name, value) in response::headers(&verdict) {
-                if let Ok(value) = HeaderValue::from_str(&value) {
+            // Several limiters in a stack: the tightest state describes the response.
+            let inner = response
+                .response()
+                .extensions()
+                .get::<RateLimitState>()
+                .cloned();
+            if !response::keep_inner(inner.as_ref(), &verdict) {
+                if let Some(state) = verdict.state() {
                     response
-                        .headers_mut()
-                        .insert(HeaderName::from_static(name), value);
+                        .response_mut()
+                        .extensions_mut()
+                        .insert(state.clone());
+                }
+                for (name, value) in response::headers(&verdict) {
+                    if let Ok(value) = HeaderValue::from_str(&value) {
+                        response
+                            .headers_mut()
+                            .insert(HeaderName::from_static(name), value);
+                    }
                 }
             }
             Ok(response)

@@ -37,6 +37,21 @@ pub fn rejection(verdict: &Verdict) -> Option<(StatusCode, String)> {
     Some((status, body))
 }
 
+/// Whether a response already described by `inner` (an inner limiter's state)
+/// should keep that description instead of `ours`: it is tighter (fewer
+/// remaining, or as few and a longer wait).
+pub fn keep_inner(inner: Option<&crate::RateLimitState>, ours: &Verdict) -> bool {
+    match (inner, ours) {
+        (_, Verdict::Limited { .. }) => false,
+        (Some(inner), Verdict::Allowed(ours)) => {
+            (inner.remaining, std::cmp::Reverse(inner.reset_secs))
+                < (ours.remaining, std::cmp::Reverse(ours.reset_secs))
+        }
+        (Some(_), Verdict::Unlimited | Verdict::Unavailable) => true,
+        (None, _) => false,
+    }
+}
+
 /// The headers as `http` types, for the tower adapter.
 pub fn header_pairs(verdict: &Verdict) -> impl Iterator<Item = (HeaderName, HeaderValue)> {
     headers(verdict).into_iter().filter_map(|(name, value)| {

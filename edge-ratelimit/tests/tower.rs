@@ -95,3 +95,24 @@ async fn headers_on_200s_and_429s() {
         .unwrap();
     assert_eq!(user.status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn stacked_limiters_report_the_tightest_policy() {
+    let outer = RateLimiter::builder()
+        .policy(Policy::new("ip", "100/1m".parse().unwrap(), KeyKind::ClientIp).unwrap())
+        .build()
+        .unwrap();
+    let inner = RateLimiter::builder()
+        .policy(Policy::new("user", "5/1m".parse().unwrap(), KeyKind::ClientIp).unwrap())
+        .build()
+        .unwrap();
+    let service = ServiceBuilder::new()
+        .layer(RateLimitLayer::new(outer))
+        .layer(RateLimitLayer::new(inner))
+        .service_fn(|_req: Request<String>| async {
+            Ok::<_, Infallible>(Response::new(String::new()))
+        });
+    let response = service.oneshot(request("192.0.2.1:1", None)).await.unwrap();
+    assert_eq!(response.headers()["x-ratelimit-limit"], "5");
+    assert_eq!(response.headers()["x-ratelimit-remaining"], "4");
+}

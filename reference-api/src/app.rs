@@ -4,10 +4,16 @@
 //!
 //! 1. `errors`: request id in and out (`X-Request-Id`), and every error
 //!    response rendered as RFC 9457 problem+json with that id.
-//! 2. `QueryCounter` (edge-db): counts each request's database queries.
-//! 3. On `/api`: `Auth` (edge-auth) validates the bearer token; only register,
+//! 2. `RateLimit` (edge-ratelimit), per client IP, plus the stricter login limit:
+//!    before any other work, so floods are turned away cheaply.
+//! 3. `QueryCounter` (edge-db): counts each request's database queries.
+//! 4. On `/api`: `Auth` (edge-auth) validates the bearer token; only register,
 //!    login and refresh are public there.
-//! 4. The routes.
+//! 5. On `/api`: `RateLimit` per user and per endpoint class (reads, writes),
+//!    keyed by the authenticated subject (the client IP when anonymous).
+//! 6. The routes.
+//!
+//! Every response carries the headers of the tightest policy of both limiters.
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -15,8 +21,10 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpMessage, web};
 use edge_auth::actix::Auth;
-use edge_auth::{AuthError, Validator};
+use edge_auth::{AuthError, Identity, Validator};
 use edge_db::actix::QueryCounter;
+use edge_ratelimit::actix::RateLimit;
+use edge_ratelimit::{KeyKind, Policy, RateLimiter, RedisStore, Scope, Verdict};
 use http::Method;
 
 use crate::config::Config;
@@ -36,6 +44,67 @@ pub fn validator(config: &Config, secret: &[u8]) -> Result<Validator, edge_auth:
         .build()
 }
 
+/// The two limiters: per IP (with the login limit) and per user / endpoint class.
+/// With a Redis URL they share their counts with every instance on that Redis.
+pub fn limiters(
+    config: &Config,
+) -> Result<(RateLimiter, RateLimiter), edge_ratelimit::ConfigError> {
+    let redis = config
+        .redis_url
+        .as_deref()
+        .map(RedisStore::new)
+        .transpose()?;
+    let with_store = |builder: edge_ratelimit::RateLimiterBuilder| {
+        let builder = builder.trusted_proxies(config.trusted_proxies.iter().copied());
+        match &redis {
+            Some(store) => builder.redis(store.clone()),
+            None => builder,
+        }
+    };
+    let ip = with_store(RateLimiter::builder())
+        .policy(Policy::new("ip", config.rate_limit_ip, KeyKind::ClientIp)?)
+        .policy(
+            Policy::new("login", config.rate_limit_login, KeyKind::ClientIp)?
+                .method("POST")
+                .path_prefix("/api/auth/login"),
+        )
+        .build()?;
+    let user = with_store(RateLimiter::builder())
+        .policy(Policy::new(
+            "user",
+            config.rate_limit_user,
+            KeyKind::Subject,
+        )?)
+        .policy(
+            Policy::new("read", config.rate_limit_read, KeyKind::SubjectOrIp)?.scope(Scope::Reads),
+        )
+        .policy(
+            Policy::new("write", config.rate_limit_write, KeyKind::SubjectOrIp)?
+                .scope(Scope::Writes),
+        )
+        .build()?;
+    Ok((ip, user))
+}
+
+fn rate_limit_error(verdict: &Verdict) -> ApiError {
+    match verdict {
+        Verdict::Limited {
+            state,
+            retry_after_secs,
+        } => ApiError::new(
+            Code::RateLimited,
+            format!(
+                "the {} limit of {} requests is used up; retry in {retry_after_secs} s",
+                state.policy, state.limit
+            ),
+        ),
+        _ => ApiError::new(
+            Code::ServiceUnavailable,
+            "rate limiting is unavailable; retry shortly",
+        ),
+    }
+}
+
 /// Build the application for one worker.
 pub fn app(
     state: AppState,
@@ -50,6 +119,9 @@ pub fn app(
 > {
     let max_body = usize::try_from(state.config.max_body).unwrap_or(usize::MAX);
     let authenticate = Auth::new(state.validator.clone());
+    let ip_limits = RateLimit::new(state.ip_limits.clone());
+    let user_limits = RateLimit::new(state.user_limits.clone())
+        .subject_from(|ext| ext.get::<Identity>().map(|i| i.subject().to_owned()));
     App::new()
         .app_data(web::Data::new(state))
         .app_data(
@@ -68,12 +140,14 @@ pub fn app(
             }),
         )
         .wrap(QueryCounter::new())
+        .wrap(ip_limits)
         .wrap(from_fn(errors))
         // Resources (not bare routes) so that a known path with another method is 405.
         .service(web::resource("/healthz").get(health::healthz))
         .service(web::resource("/openapi.json").get(openapi::openapi_json))
         .service(
             web::scope("/api")
+                .wrap(user_limits)
                 .wrap(authenticate)
                 .service(web::resource("/auth/register").post(auth::register))
                 .service(web::resource("/auth/login").post(auth::login))
@@ -164,6 +238,13 @@ fn render_problem<B: MessageBody + 'static>(
                 .get::<AuthError>()
                 .cloned()
                 .map(ApiError::from)
+        })
+        .or_else(|| {
+            response
+                .response()
+                .extensions()
+                .get::<Verdict>()
+                .map(rate_limit_error)
         });
     let is_json = response
         .headers()

@@ -1,13 +1,12 @@
 //! Configuration: flags with environment equivalents (SPEC §4).
 
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use bytesize::ByteSize;
 use clap::{Parser, ValueEnum};
+use edge_ratelimit::Quota;
 use ipnet::IpNet;
 
 /// The Edge reference API: a CRUD backend behind JWT auth, rate limiting, input
@@ -53,19 +52,23 @@ pub struct Config {
 
     /// Requests per client IP, as N/DURATION.
     #[arg(long, env = "RATE_LIMIT_IP", default_value = "600/1m")]
-    pub rate_limit_ip: Rate,
+    pub rate_limit_ip: Quota,
+
+    /// Login attempts per client IP (slows password guessing), as N/DURATION.
+    #[arg(long, env = "RATE_LIMIT_LOGIN", default_value = "10/1m")]
+    pub rate_limit_login: Quota,
 
     /// Requests per authenticated user, as N/DURATION.
     #[arg(long, env = "RATE_LIMIT_USER", default_value = "600/1m")]
-    pub rate_limit_user: Rate,
+    pub rate_limit_user: Quota,
 
     /// Reads (GET/HEAD) per user or IP, as N/DURATION.
     #[arg(long, env = "RATE_LIMIT_READ", default_value = "600/1m")]
-    pub rate_limit_read: Rate,
+    pub rate_limit_read: Quota,
 
     /// Writes (POST/PUT/PATCH/DELETE) per user or IP, as N/DURATION.
     #[arg(long, env = "RATE_LIMIT_WRITE", default_value = "120/1m")]
-    pub rate_limit_write: Rate,
+    pub rate_limit_write: Quota,
 
     /// How long cached GET responses live.
     #[arg(long, env = "CACHE_TTL", default_value = "30s", value_parser = parse_duration)]
@@ -115,30 +118,6 @@ pub enum LogFormat {
     Json,
     /// Human-readable lines.
     Pretty,
-}
-
-/// A rate: at most `limit` requests per `period`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
-    /// Requests allowed per period.
-    pub limit: NonZeroU32,
-    /// The period.
-    pub period: Duration,
-}
-
-impl FromStr for Rate {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (limit, period) = s
-            .split_once('/')
-            .ok_or_else(|| format!("expected N/DURATION such as 600/1m, got `{s}`"))?;
-        let limit: NonZeroU32 = limit.trim().parse().map_err(|_| {
-            format!("the request count in `{s}` must be a whole number of at least 1")
-        })?;
-        let period = parse_duration(period.trim())?;
-        Ok(Rate { limit, period })
-    }
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -225,8 +204,8 @@ mod tests {
             "64KiB",
         ])
         .unwrap();
-        assert_eq!(config.rate_limit_ip.limit.get(), 10);
-        assert_eq!(config.rate_limit_ip.period, Duration::from_secs(1));
+        assert_eq!(config.rate_limit_ip.limit(), 10);
+        assert_eq!(config.rate_limit_ip.period(), Duration::from_secs(1));
         assert!(config.is_admin("bob") && !config.is_admin("carol"));
         assert_eq!(config.trusted_proxies.len(), 2);
         assert_eq!(config.max_body, 64 * 1024);

@@ -45,6 +45,9 @@ pub enum StartError {
     /// The JWT settings are invalid.
     #[error("invalid JWT configuration: {0}")]
     Auth(#[from] edge_auth::ConfigError),
+    /// The rate limits are invalid (or the Redis URL is).
+    #[error("invalid rate limits: {0}")]
+    RateLimit(#[from] edge_ratelimit::ConfigError),
     /// Password hashing could not be set up.
     #[error("password hashing: {0}")]
     Passwords(String),
@@ -79,6 +82,7 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
     let issuer = TokenIssuer::hs256(&secret, config.jwt_issuer.clone(), config.access_ttl)?;
     let refresh = RefreshTokens::new(PgRefreshStore::new(db.clone()), config.refresh_ttl);
     let passwords = Passwords::new().map_err(|e| StartError::Passwords(e.to_string()))?;
+    let (ip_limits, user_limits) = app::limiters(&config)?;
     let state = AppState {
         db: db.clone(),
         config: Arc::new(config),
@@ -87,6 +91,8 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
         issuer,
         refresh,
         passwords,
+        ip_limits,
+        user_limits,
     };
     let address = state.config.listen;
     let serve_error = |source| StartError::Serve { address, source };

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use actix_web::web::Bytes;
 use edge_auth::{RefreshTokens, TokenIssuer, Validator};
 use edge_db::Db;
+use edge_ratelimit::RateLimiter;
 
 use crate::config::Config;
 use crate::db::refresh_tokens::PgRefreshStore;
@@ -27,6 +28,10 @@ pub struct AppState {
     pub refresh: RefreshTokens<PgRefreshStore>,
     /// Hashes and checks passwords.
     pub passwords: Passwords,
+    /// Per-IP limits (and the login limit), checked before authentication.
+    pub ip_limits: RateLimiter,
+    /// Per-user and read/write limits, checked after authentication.
+    pub user_limits: RateLimiter,
 }
 
 impl AppState {

@@ -6,5 +6,6 @@ mod support;
 mod auth;
 mod errors;
 mod health;
+mod ratelimit;
 mod resources;
 mod startup;

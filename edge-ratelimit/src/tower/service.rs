@@ -6,7 +6,7 @@ use http::{HeaderValue, Request, Response};
 use tower_service::Service;
 
 use super::RateLimitLayer;
-use crate::{RequestInfo, Verdict, response};
+use crate::{RateLimitState, RequestInfo, Verdict, response};
 
 /// The response future: boxed, since a check may wait on Redis.
 pub type ResponseFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
@@ -79,13 +79,16 @@ where
                 }
                 None => inner.call(request).await?,
             };
-            if let Some(state) = verdict.state() {
-                response.extensions_mut().insert(state.clone());
-            }
-            if !matches!(verdict, Verdict::Unlimited) {
-                response
-                    .headers_mut()
-                    .extend(response::header_pairs(&verdict));
+            // Several limiters in a stack: the tightest state describes the response.
+            if !response::keep_inner(response.extensions().get::<RateLimitState>(), &verdict) {
+                if let Some(state) = verdict.state() {
+                    response.extensions_mut().insert(state.clone());
+                }
+                if !matches!(verdict, Verdict::Unlimited) {
+                    response
+                        .headers_mut()
+                        .extend(response::header_pairs(&verdict));
+                }
             }
             Ok(response)
         })

@@ -1,0 +1,222 @@
+//! Rate limits on the reference API over real HTTP: headers on every response,
+//! 429 problems with Retry-After, login, per-user and read/write limits, and one
+//! limit shared by two instances through Redis.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::{Api, expect_problem};
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name}"))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn every_response_has_the_headers_and_the_ip_limit_answers_429() {
+    let api = Api::with_accounts(&["--rate-limit-ip", "6/1m"]).await;
+    let client = api.client();
+    let statuses = [
+        client
+            .request(Method::GET, "/healthz", None)
+            .send()
+            .await
+            .unwrap(),
+        client
+            .request(Method::GET, "/no/such/route", None)
+            .send()
+            .await
+            .unwrap(),
+        client
+            .request(Method::GET, "/api/resources", None)
+            .send()
+            .await
+            .unwrap(),
+    ];
+    // Start-up probes used some of the limit already: each response counts one down.
+    let first: u32 = header(&statuses[0], "x-ratelimit-remaining")
+        .parse()
+        .unwrap();
+    for (response, step) in statuses.iter().zip(0..) {
+        assert_eq!(
+            header(response, "x-ratelimit-limit"),
+            "6",
+            "{}",
+            response.status()
+        );
+        assert_eq!(
+            header(response, "x-ratelimit-remaining"),
+            (first - step).to_string()
+        );
+        assert!(
+            header(response, "x-ratelimit-reset")
+                .parse::<u64>()
+                .unwrap()
+                >= 1
+        );
+        assert!(header(response, "ratelimit").starts_with("\"ip\";r="));
+        assert_eq!(header(response, "ratelimit-policy"), "\"ip\";q=6;w=60");
+        assert!(response.headers().contains_key("x-request-id"));
+    }
+    for _ in 0..(first - 2) {
+        assert_eq!(
+            client
+                .request(Method::GET, "/healthz", None)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    let limited = client
+        .request(Method::GET, "/healthz", None)
+        .send()
+        .await
+        .unwrap();
+    let retry_after: u64 = header(&limited, "retry-after").parse().unwrap();
+    assert!(retry_after >= 1);
+    assert_eq!(header(&limited, "x-ratelimit-remaining"), "0");
+    let body = expect_problem(limited, 429, "rate_limited").await;
+    assert!(body["detail"].as_str().unwrap().contains("ip"), "{body}");
+}
+
+#[tokio::test]
+async fn logins_are_limited_more_strictly_per_ip() {
+    let api = Api::with_accounts(&["--rate-limit-login", "3/1m"]).await;
+    let client = api.client();
+    for _ in 0..3 {
+        expect_problem(
+            client.login("nobody", "wrong password").await,
+            401,
+            "unauthorized",
+        )
+        .await;
+    }
+    let limited = client.login("nobody", "wrong password").await;
+    assert!(limited.headers().contains_key("retry-after"));
+    expect_problem(limited, 429, "rate_limited").await;
+    // Other endpoints are not affected by the login limit.
+    assert_eq!(
+        client
+            .request(Method::GET, "/healthz", None)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn per_user_limits_are_independent_across_users() {
+    let api = Api::with_accounts(&["--rate-limit-user", "4/1m"]).await;
+    let client = api.client();
+    let (alice, bob) = (client.user("alice").await, client.user("bob").await);
+    let me = |token: &str| {
+        client
+            .request(Method::GET, "/api/auth/me", Some(token))
+            .send()
+    };
+    for remaining in (0..4).rev() {
+        let response = me(&alice.token).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            header(&response, "ratelimit"),
+            format!(
+                "\"user\";r={remaining};t={}",
+                header(&response, "x-ratelimit-reset")
+            )
+        );
+    }
+    expect_problem(me(&alice.token).await.unwrap(), 429, "rate_limited").await;
+    assert_eq!(
+        me(&bob.token).await.unwrap().status(),
+        200,
+        "bob is limited by alice's use"
+    );
+}
+
+#[tokio::test]
+async fn read_and_write_limits_are_independent() {
+    let api = Api::with_accounts(&["--rate-limit-write", "3/1m"]).await;
+    let client = api.client();
+    let user = client.user("writer").await;
+    for i in 0..3 {
+        let response = client
+            .post_json(
+                "/api/resources",
+                Some(&user.token),
+                &json!({"name": format!("r{i}")}),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+    }
+    let limited = client
+        .post_json(
+            "/api/resources",
+            Some(&user.token),
+            &json!({"name": "one too many"}),
+        )
+        .await;
+    assert_eq!(header(&limited, "ratelimit-policy"), "\"write\";q=3;w=60");
+    expect_problem(limited, 429, "rate_limited").await;
+    let read = client
+        .request(Method::GET, "/api/resources", Some(&user.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let page: serde_json::Value = read.json().await.unwrap();
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        3,
+        "the rejected write was not stored"
+    );
+}
+
+#[tokio::test]
+async fn two_instances_on_one_redis_share_the_ip_limit() {
+    let database = edge_test_support::harness::fresh_database().await;
+    let redis = edge_test_support::harness::private_redis();
+    let args = [
+        "--database-url",
+        &database.url,
+        "--redis-url",
+        &redis.url(),
+        "--rate-limit-ip",
+        "8/1m",
+    ];
+    let (a, b) = (Api::start(&args).await, Api::start(&args).await);
+    // Starting and the readiness checks already used some of the shared limit; use the rest.
+    let mut allowed = 0;
+    let mut limited = 0;
+    for i in 0..20 {
+        let api = if i % 2 == 0 { &a } else { &b };
+        match reqwest::get(api.url("/healthz"))
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+        {
+            200 => allowed += 1,
+            429 => limited += 1,
+            other => panic!("{other}"),
+        }
+    }
+    assert!(
+        allowed <= 8 && allowed >= 1,
+        "{allowed} allowed through two instances with one limit of 8"
+    );
+    assert_eq!(allowed + limited, 20);
+    let health: serde_json::Value = match reqwest::get(a.url("/healthz")).await.unwrap() {
+        response if response.status() == 429 => json!({"redis": "ok"}),
+        response => response.json().await.unwrap(),
+    };
+    assert_eq!(health["redis"], "ok");
+}
