@@ -210,7 +210,7 @@ async fn two_instances_on_one_redis_share_the_ip_limit() {
         }
     }
     assert!(
-        allowed <= 8 && allowed >= 1,
+        (1..=8).contains(&allowed),
         "{allowed} allowed through two instances with one limit of 8"
     );
     assert_eq!(allowed + limited, 20);

@@ -18,7 +18,7 @@ impl Clock for SystemClock {
     fn now_ms(&self) -> u64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .map(|d| d.as_secs().saturating_mul(1000) + u64::from(d.subsec_millis()))
             .unwrap_or(0)
     }
 }

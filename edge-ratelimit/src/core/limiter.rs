@@ -62,7 +62,7 @@ impl RateLimiter {
     pub async fn check(&self, info: &RequestInfo<'_>) -> Verdict {
         let inner = &*self.inner;
         let ip = client_ip(info, &inner.trusted);
-        let hits: Vec<Hit<'_>> = inner
+        let hits: smallvec::SmallVec<[Hit<'_>; 4]> = inner
             .policies
             .iter()
             .enumerate()

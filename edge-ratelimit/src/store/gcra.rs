@@ -58,7 +58,7 @@ impl GcraStore {
     }
 
     pub(crate) fn acquire(&self, hits: &[Hit<'_>]) -> Acquired {
-        let mut outcomes = Vec::with_capacity(hits.len());
+        let mut outcomes = super::Outcomes::new();
         for hit in hits {
             let limiter = &self.limiters[hit.policy];
             let key = self.hasher.hash_one(hit.key);

@@ -41,8 +41,8 @@ impl MemoryStore {
 
     /// Count the request against every hit, or against none if any rejects.
     pub(crate) fn acquire(&self, hits: &[Hit<'_>], now_ms: u64) -> Acquired {
-        let mut outcomes = Vec::with_capacity(hits.len());
-        let mut taken = Vec::with_capacity(hits.len());
+        let mut outcomes = super::Outcomes::new();
+        let mut taken: smallvec::SmallVec<[_; 4]> = smallvec::SmallVec::new();
         for hit in hits {
             let (shard, key) = self.locate(hit);
             let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());

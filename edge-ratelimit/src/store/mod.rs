@@ -51,8 +51,12 @@ pub(crate) struct Outcome {
 /// the request and counted it, or none counted it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Acquired {
-    pub(crate) outcomes: Vec<(usize, Outcome)>,
+    pub(crate) outcomes: Outcomes,
 }
+
+/// Per-policy outcomes; requests rarely meet more than a few policies, so they
+/// stay on the stack.
+pub(crate) type Outcomes = smallvec::SmallVec<[(usize, Outcome); 4]>;
 
 impl Acquired {
     pub(crate) fn allowed(&self) -> bool {
