@@ -1,0 +1,5 @@
+//! The decisions, over plain strings and `serde_json` values.
+
+pub(crate) mod inspect;
+pub(crate) mod normalize;
+pub(crate) mod rules;

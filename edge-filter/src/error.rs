@@ -1,0 +1,16 @@
+//! Typed errors.
+
+/// An invalid filter setting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A rule pattern does not compile.
+    #[error("invalid rule: {0}")]
+    InvalidRule(String),
+    /// A JSON Schema does not compile.
+    #[error("invalid JSON Schema: {0}")]
+    InvalidSchema(String),
+    /// A parameter rule is inconsistent (e.g. min > max, bad pattern).
+    #[error("invalid parameter rule for `{0}`: {1}")]
+    InvalidParameterRule(String, String),
+}
