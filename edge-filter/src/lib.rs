@@ -6,10 +6,16 @@
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "actix")]
+pub mod actix;
 mod core;
 mod error;
+mod filter;
+pub mod security_log;
 
 pub use core::inspect::{EXCERPT_BYTES, Finding, Inspector};
 pub use core::normalize::normalize;
 pub use core::rules::{Category, Rule, RuleSet, default_rules};
 pub use error::ConfigError;
+pub use filter::{Filter, FilterBuilder, Mode, Rejection, RequestContext};
+pub use security_log::{SecurityEvent, SecurityLog};

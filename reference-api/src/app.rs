@@ -6,12 +6,15 @@
 //!    response rendered as RFC 9457 problem+json with that id.
 //! 2. `RateLimit` (edge-ratelimit), per client IP, plus the stricter login limit:
 //!    before any other work, so floods are turned away cheaply.
-//! 3. `QueryCounter` (edge-db): counts each request's database queries.
-//! 4. On `/api`: `Auth` (edge-auth) validates the bearer token; only register,
+//! 3. `RequestFilter` (edge-filter): body size (413 while streaming), media type
+//!    (415), JSON syntax (400) and attack detection in path, query, headers and
+//!    body (403), written to the security log.
+//! 4. `QueryCounter` (edge-db): counts each request's database queries.
+//! 5. On `/api`: `Auth` (edge-auth) validates the bearer token; only register,
 //!    login and refresh are public there.
-//! 5. On `/api`: `RateLimit` per user and per endpoint class (reads, writes),
+//! 6. On `/api`: `RateLimit` per user and per endpoint class (reads, writes),
 //!    keyed by the authenticated subject (the client IP when anonymous).
-//! 6. The routes.
+//! 7. The routes.
 //!
 //! Every response carries the headers of the tightest policy of both limiters.
 
@@ -23,6 +26,8 @@ use actix_web::{App, HttpMessage, web};
 use edge_auth::actix::Auth;
 use edge_auth::{AuthError, Identity, Validator};
 use edge_db::actix::QueryCounter;
+use edge_filter::actix::RequestFilter;
+use edge_filter::{Filter, Mode, Rejection, SecurityLog};
 use edge_ratelimit::actix::RateLimit;
 use edge_ratelimit::{KeyKind, Policy, RateLimiter, RedisStore, Scope, Verdict};
 use http::Method;
@@ -86,6 +91,29 @@ pub fn limiters(
     Ok((ip, user))
 }
 
+/// Size, media-type and attack checks, with findings going to `security_log`.
+pub fn filter(config: &Config, security_log: SecurityLog) -> Filter {
+    let mode = match config.filter_mode {
+        crate::config::FilterMode::Block => Mode::Block,
+        crate::config::FilterMode::Detect => Mode::DetectOnly,
+    };
+    Filter::builder()
+        .max_body(usize::try_from(config.max_body).unwrap_or(usize::MAX))
+        .mode(mode)
+        .security_log(security_log)
+        .build()
+}
+
+fn filter_error(rejection: &Rejection) -> ApiError {
+    let code = match rejection {
+        Rejection::PayloadTooLarge { .. } => Code::PayloadTooLarge,
+        Rejection::UnsupportedMediaType => Code::UnsupportedMediaType,
+        Rejection::InvalidJson { .. } => Code::InvalidJson,
+        _ => Code::RequestBlocked,
+    };
+    ApiError::new(code, rejection.detail())
+}
+
 fn rate_limit_error(verdict: &Verdict) -> ApiError {
     match verdict {
         Verdict::Limited {
@@ -120,6 +148,12 @@ pub fn app(
     let max_body = usize::try_from(state.config.max_body).unwrap_or(usize::MAX);
     let authenticate = Auth::new(state.validator.clone());
     let ip_limits = RateLimit::new(state.ip_limits.clone());
+    let request_filter = RequestFilter::new(state.filter.clone()).request_id_from(|req| {
+        req.extensions()
+            .get::<RequestId>()
+            .map(|id| id.0.clone())
+            .unwrap_or_default()
+    });
     let user_limits = RateLimit::new(state.user_limits.clone())
         .subject_from(|ext| ext.get::<Identity>().map(|i| i.subject().to_owned()));
     App::new()
@@ -140,6 +174,7 @@ pub fn app(
             }),
         )
         .wrap(QueryCounter::new())
+        .wrap(request_filter)
         .wrap(ip_limits)
         .wrap(from_fn(errors))
         // Resources (not bare routes) so that a known path with another method is 405.
@@ -245,6 +280,13 @@ fn render_problem<B: MessageBody + 'static>(
                 .extensions()
                 .get::<Verdict>()
                 .map(rate_limit_error)
+        })
+        .or_else(|| {
+            response
+                .response()
+                .extensions()
+                .get::<Rejection>()
+                .map(filter_error)
         });
     let is_json = response
         .headers()

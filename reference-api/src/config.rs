@@ -82,6 +82,10 @@ pub struct Config {
     #[arg(long, env = "SECURITY_LOG")]
     pub security_log: Option<PathBuf>,
 
+    /// Whether input-filter findings block requests (`block`) or are only logged (`detect`).
+    #[arg(long, env = "FILTER_MODE", value_enum, default_value_t = FilterMode::Block)]
+    pub filter_mode: FilterMode,
+
     /// Comma-separated usernames that get role `admin`.
     #[arg(long, env = "ADMIN_USERS", value_delimiter = ',', value_parser = parse_username)]
     pub admin_users: Vec<String>,
@@ -109,6 +113,15 @@ impl Config {
             .iter()
             .any(|a| a.eq_ignore_ascii_case(username))
     }
+}
+
+/// What the input filter does with a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FilterMode {
+    /// Log it and answer 403.
+    Block,
+    /// Log it and let the request through (to tune rules before enforcing).
+    Detect,
 }
 
 /// The format of operational and access logs.

@@ -26,6 +26,7 @@ use actix_web::HttpServer;
 use actix_web::web::Bytes;
 use edge_auth::{RefreshTokens, TokenIssuer};
 use edge_db::Db;
+use edge_filter::SecurityLog;
 use utoipa::OpenApi;
 
 use crate::config::Config;
@@ -48,6 +49,15 @@ pub enum StartError {
     /// The rate limits are invalid (or the Redis URL is).
     #[error("invalid rate limits: {0}")]
     RateLimit(#[from] edge_ratelimit::ConfigError),
+    /// The security log cannot be opened.
+    #[error("cannot open the security log {}: {source}", path.display())]
+    SecurityLog {
+        /// Its path.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// Password hashing could not be set up.
     #[error("password hashing: {0}")]
     Passwords(String),
@@ -83,6 +93,15 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
     let refresh = RefreshTokens::new(PgRefreshStore::new(db.clone()), config.refresh_ttl);
     let passwords = Passwords::new().map_err(|e| StartError::Passwords(e.to_string()))?;
     let (ip_limits, user_limits) = app::limiters(&config)?;
+    let security_log_path = config.security_log_path();
+    let security_log =
+        SecurityLog::open(&security_log_path, 100 << 20, 10_000).map_err(|source| {
+            StartError::SecurityLog {
+                path: security_log_path,
+                source,
+            }
+        })?;
+    let filter = app::filter(&config, security_log);
     let state = AppState {
         db: db.clone(),
         config: Arc::new(config),
@@ -93,6 +112,7 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
         passwords,
         ip_limits,
         user_limits,
+        filter,
     };
     let address = state.config.listen;
     let serve_error = |source| StartError::Serve { address, source };

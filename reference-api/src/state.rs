@@ -5,6 +5,7 @@ use std::sync::Arc;
 use actix_web::web::Bytes;
 use edge_auth::{RefreshTokens, TokenIssuer, Validator};
 use edge_db::Db;
+use edge_filter::Filter;
 use edge_ratelimit::RateLimiter;
 
 use crate::config::Config;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub ip_limits: RateLimiter,
     /// Per-user and read/write limits, checked after authentication.
     pub user_limits: RateLimiter,
+    /// Body limits and attack detection, with the security log.
+    pub filter: Filter,
 }
 
 impl AppState {

@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod errors;
+mod filter;
 mod health;
 mod ratelimit;
 mod resources;

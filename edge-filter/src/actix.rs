@@ -1,0 +1,199 @@
+//! actix-web middleware: [`RequestFilter`] runs the [`Filter`]'s checks before the
+//! routes. The body is read as it streams in and refused with 413 as soon as it
+//! passes the limit (chunked bodies too); a body that passes is handed on intact.
+//!
+//! ```
+//! use actix_web::{App, web};
+//! use edge_filter::{Filter, actix::RequestFilter};
+//!
+//! let filter = Filter::builder().max_body(64 * 1024).build();
+//! let app = App::new().wrap(RequestFilter::new(filter)).route("/", web::post().to(|| async { "ok" }));
+//! ```
+
+use std::future::{Ready, ready};
+use std::rc::Rc;
+
+use actix_web::body::EitherBody;
+use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use actix_web::web::{Bytes, BytesMut};
+use actix_web::{HttpMessage, HttpResponse};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+
+use crate::filter::{Filter, Rejection, RequestContext};
+
+/// How the middleware finds a request's id for the security log.
+type RequestIdFn = Rc<dyn Fn(&ServiceRequest) -> String>;
+
+/// The middleware factory: `App::new().wrap(RequestFilter::new(filter))`.
+#[derive(Clone)]
+#[must_use]
+pub struct RequestFilter {
+    filter: Filter,
+    request_id: RequestIdFn,
+}
+
+impl std::fmt::Debug for RequestFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestFilter")
+            .field("filter", &self.filter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestFilter {
+    /// Run `filter`'s checks; request ids come from `X-Request-Id` until
+    /// [`RequestFilter::request_id_from`] says otherwise.
+    pub fn new(filter: Filter) -> Self {
+        RequestFilter {
+            filter,
+            request_id: Rc::new(|req: &ServiceRequest| {
+                req.headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned()
+            }),
+        }
+    }
+
+    /// How to find the request id for the security log.
+    pub fn request_id_from(
+        mut self,
+        request_id: impl Fn(&ServiceRequest) -> String + 'static,
+    ) -> Self {
+        self.request_id = Rc::new(request_id);
+        self
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for RequestFilter
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = RequestFilterMiddleware<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(RequestFilterMiddleware {
+            service: Rc::new(service),
+            config: self.clone(),
+        }))
+    }
+}
+
+/// The middleware built by [`RequestFilter`].
+pub struct RequestFilterMiddleware<S> {
+    service: Rc<S>,
+    config: RequestFilter,
+}
+
+impl<S> std::fmt::Debug for RequestFilterMiddleware<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestFilterMiddleware")
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, B> Service<ServiceRequest> for RequestFilterMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, mut request: ServiceRequest) -> Self::Future {
+        let service = Rc::clone(&self.service);
+        let filter = self.config.filter.clone();
+        let request_id = (self.config.request_id)(&request);
+        Box::pin(async move {
+            let outcome = check(&filter, &mut request, &request_id).await;
+            match outcome {
+                Ok(()) => Ok(service.call(request).await?.map_into_left_body()),
+                Err(rejection) => {
+                    let status = StatusCode::from_u16(rejection.status().as_u16())
+                        .unwrap_or(StatusCode::BAD_REQUEST);
+                    let mut response = HttpResponse::build(status)
+                        .insert_header((
+                            CONTENT_TYPE,
+                            HeaderValue::from_static("application/problem+json"),
+                        ))
+                        .body(rejection.problem_body());
+                    response.extensions_mut().insert(rejection);
+                    Ok(request.into_response(response).map_into_right_body())
+                }
+            }
+        })
+    }
+}
+
+async fn check(
+    filter: &Filter,
+    request: &mut ServiceRequest,
+    request_id: &str,
+) -> Result<(), Rejection> {
+    let method = request.method().as_str().to_owned();
+    let path = request.path().to_owned();
+    let context = RequestContext {
+        request_id,
+        client_ip: request.peer_addr().map(|a| a.ip()),
+        method: &method,
+        path: &path,
+    };
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()));
+    filter.check_head(&context, request.query_string(), headers)?;
+
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let chunked = request.headers().contains_key("transfer-encoding");
+    if declared.unwrap_or(0) == 0 && !chunked {
+        return Ok(());
+    }
+    filter.check_declared_length(declared)?;
+    let body = read_limited(request.take_payload(), filter.max_body()).await?;
+    if body.is_empty() {
+        return Ok(());
+    }
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    // Put the body back for the handlers before any early return.
+    request.set_payload(Payload::from(body.clone()));
+    filter.check_media_type(content_type.as_deref())?;
+    filter.check_json_body(&context, &body)
+}
+
+/// Read the body, stopping with 413 the moment it passes `limit`.
+async fn read_limited(mut payload: Payload, limit: usize) -> Result<Bytes, Rejection> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return Err(Rejection::InvalidJson {
+                message: "the body could not be read".to_owned(),
+            });
+        };
+        if body.len() + chunk.len() > limit {
+            return Err(Rejection::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}

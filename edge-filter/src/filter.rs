@@ -1,0 +1,291 @@
+//! [`Filter`]: the request checks in order — head (path, query, selected headers),
+//! then the body (size while streaming, media type, JSON syntax, every string) —
+//! with the security log and the detection-only mode. The adapters call these.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+
+use crate::{Finding, Inspector, SecurityEvent, SecurityLog};
+
+/// Whether findings block requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Findings are logged and the request is answered 403 (default).
+    #[default]
+    Block,
+    /// Findings are logged (`"action":"detected"`) and the request goes on: for
+    /// tuning rules before enforcing them.
+    DetectOnly,
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The body is larger than the limit (413); it was not read further.
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A body that is not `application/json` (415).
+    UnsupportedMediaType,
+    /// The body is not valid JSON (400).
+    InvalidJson {
+        /// What is wrong, with line and column.
+        message: String,
+    },
+    /// A rule matched (403). The rule is logged, not told to the client.
+    Blocked(Finding),
+}
+
+impl Rejection {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Rejection::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Rejection::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Rejection::InvalidJson { .. } => StatusCode::BAD_REQUEST,
+            Rejection::Blocked(_) => StatusCode::FORBIDDEN,
+        }
+    }
+
+    /// The problem code (SPEC §4).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::PayloadTooLarge { .. } => "payload_too_large",
+            Rejection::UnsupportedMediaType => "unsupported_media_type",
+            Rejection::InvalidJson { .. } => "invalid_json",
+            Rejection::Blocked(_) => "request_blocked",
+        }
+    }
+
+    /// A description safe to show the client.
+    pub fn detail(&self) -> String {
+        match self {
+            Rejection::PayloadTooLarge { limit } => {
+                format!("the body is larger than {limit} bytes")
+            }
+            Rejection::UnsupportedMediaType => "the body must be application/json".to_owned(),
+            Rejection::InvalidJson { message } => format!("the body is not valid JSON: {message}"),
+            Rejection::Blocked(_) => "the request was blocked by the input filter".to_owned(),
+        }
+    }
+
+    /// The RFC 9457 problem body (the application may add a request id).
+    pub fn problem_body(&self) -> String {
+        serde_json::json!({
+            "type": format!("urn:edge:problem:{}", self.code()),
+            "title": self.status().canonical_reason().unwrap_or("Error"),
+            "status": self.status().as_u16(),
+            "detail": self.detail(),
+            "code": self.code(),
+        })
+        .to_string()
+    }
+}
+
+/// Who sent a request, for the security log.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestContext<'a> {
+    /// The request id.
+    pub request_id: &'a str,
+    /// The client IP.
+    pub client_ip: Option<std::net::IpAddr>,
+    /// The method.
+    pub method: &'a str,
+    /// The path.
+    pub path: &'a str,
+}
+
+/// The configured checks. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    inspector: Inspector,
+    mode: Mode,
+    max_body: usize,
+    headers: Vec<String>,
+    log: Option<SecurityLog>,
+}
+
+/// Builds a [`Filter`].
+#[derive(Debug)]
+#[must_use]
+pub struct FilterBuilder {
+    inspector: Inspector,
+    mode: Mode,
+    max_body: usize,
+    headers: Vec<String>,
+    log: Option<SecurityLog>,
+}
+
+impl Filter {
+    /// Start configuring: default rules, blocking, 1 MiB bodies, `User-Agent` and
+    /// `Referer` inspected, no security log.
+    pub fn builder() -> FilterBuilder {
+        FilterBuilder {
+            inspector: Inspector::default(),
+            mode: Mode::Block,
+            max_body: 1 << 20,
+            headers: vec!["user-agent".to_owned(), "referer".to_owned()],
+            log: None,
+        }
+    }
+
+    /// The body limit in bytes.
+    pub fn max_body(&self) -> usize {
+        self.inner.max_body
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> Mode {
+        self.inner.mode
+    }
+
+    /// Check the path, query and inspected headers (`headers` yields name/value pairs).
+    pub fn check_head<'h>(
+        &self,
+        context: &RequestContext<'_>,
+        query: &str,
+        headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
+    ) -> Result<(), Rejection> {
+        let inspector = &self.inner.inspector;
+        let finding = inspector
+            .inspect_path(context.path)
+            .or_else(|| inspector.inspect_query(query))
+            .or_else(|| {
+                headers.into_iter().find_map(|(name, value)| {
+                    let inspected = self
+                        .inner
+                        .headers
+                        .iter()
+                        .any(|h| h.eq_ignore_ascii_case(name));
+                    inspected
+                        .then(|| inspector.inspect_header(name, &String::from_utf8_lossy(value)))?
+                })
+            });
+        self.verdict(context, finding)
+    }
+
+    /// Whether a request with this `Content-Type` may carry a body here (JSON only).
+    pub fn check_media_type(&self, content_type: Option<&str>) -> Result<(), Rejection> {
+        let essence = content_type
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if essence == "application/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json"))
+        {
+            Ok(())
+        } else {
+            Err(Rejection::UnsupportedMediaType)
+        }
+    }
+
+    /// Refuse up front a body whose declared length is over the limit.
+    pub fn check_declared_length(&self, content_length: Option<u64>) -> Result<(), Rejection> {
+        match content_length {
+            Some(length) if length > self.inner.max_body as u64 => {
+                Err(Rejection::PayloadTooLarge {
+                    limit: self.inner.max_body,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Check a complete JSON body: syntax, then every string and key.
+    pub fn check_json_body(
+        &self,
+        context: &RequestContext<'_>,
+        body: &[u8],
+    ) -> Result<(), Rejection> {
+        let value: serde_json::Value =
+            serde_json::from_slice(body).map_err(|e| Rejection::InvalidJson {
+                message: e.to_string(),
+            })?;
+        let finding = self.inner.inspector.inspect_json(&value);
+        self.verdict(context, finding)
+    }
+
+    /// Log a finding; in blocking mode it becomes a rejection.
+    fn verdict(
+        &self,
+        context: &RequestContext<'_>,
+        finding: Option<Finding>,
+    ) -> Result<(), Rejection> {
+        let Some(finding) = finding else {
+            return Ok(());
+        };
+        let blocked = self.inner.mode == Mode::Block;
+        if let Some(log) = &self.inner.log {
+            log.record(&SecurityEvent::new(
+                &finding,
+                context.request_id,
+                context.client_ip.map(|ip| ip.to_string()),
+                context.method,
+                context.path,
+                blocked,
+            ));
+        }
+        tracing::warn!(rule = %finding.rule_id, location = %finding.location, blocked, "input filter finding");
+        if blocked {
+            Err(Rejection::Blocked(finding))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl FilterBuilder {
+    /// Use `inspector` (custom or trimmed rules).
+    pub fn inspector(mut self, inspector: Inspector) -> Self {
+        self.inspector = inspector;
+        self
+    }
+
+    /// Block (default) or only detect.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The largest body accepted, in bytes.
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// Also inspect the header `name`.
+    pub fn inspect_header(mut self, name: &str) -> Self {
+        self.headers.push(name.to_ascii_lowercase());
+        self
+    }
+
+    /// Write findings to `log`.
+    pub fn security_log(mut self, log: SecurityLog) -> Self {
+        self.log = Some(log);
+        self
+    }
+
+    /// Build the filter.
+    pub fn build(self) -> Filter {
+        Filter {
+            inner: Arc::new(Inner {
+                inspector: self.inspector,
+                mode: self.mode,
+                max_body: self.max_body,
+                headers: self.headers,
+                log: self.log,
+            }),
+        }
+    }
+}

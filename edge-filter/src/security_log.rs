@@ -1,0 +1,272 @@
+//! The security log: one JSON line per blocked (or, in detection-only mode,
+//! flagged) request, in a file of its own.
+//!
+//! Lines are handed to a writer thread through a bounded queue, so logging never
+//! blocks a request: when the queue is full the line is dropped and counted
+//! ([`SecurityLog::dropped`]). The file is reopened by [`SecurityLog::reopen`]
+//! (call it on SIGHUP after an external rotation) and rotated by the writer itself
+//! to `<file>.1` once it outgrows the configured size.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::Finding;
+
+/// One line of the security log.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecurityEvent<'a> {
+    /// RFC 3339 UTC time.
+    pub time: String,
+    /// The request id.
+    pub request_id: &'a str,
+    /// The client IP.
+    pub client_ip: Option<String>,
+    /// The method.
+    pub method: &'a str,
+    /// The path.
+    pub path: &'a str,
+    /// The rule that matched.
+    pub rule_id: &'a str,
+    /// Its category.
+    pub category: &'a str,
+    /// Where it matched (`query.q`, `body./description`).
+    pub location: &'a str,
+    /// The offending value's start, at most 256 bytes (JSON-escaped on output).
+    pub payload: &'a str,
+    /// `blocked`, or `detected` in detection-only mode.
+    pub action: &'a str,
+}
+
+impl<'a> SecurityEvent<'a> {
+    /// The event for `finding` in a request.
+    pub fn new(
+        finding: &'a Finding,
+        request_id: &'a str,
+        client_ip: Option<String>,
+        method: &'a str,
+        path: &'a str,
+        blocked: bool,
+    ) -> Self {
+        SecurityEvent {
+            time: rfc3339_now(),
+            request_id,
+            client_ip,
+            method,
+            path,
+            rule_id: &finding.rule_id,
+            category: finding.category.as_str(),
+            location: &finding.location,
+            payload: &finding.excerpt,
+            action: if blocked { "blocked" } else { "detected" },
+        }
+    }
+}
+
+enum Command {
+    Line(Vec<u8>),
+    Reopen,
+    Flush(SyncSender<()>),
+}
+
+/// A handle to the security log; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SecurityLog {
+    sender: SyncSender<Command>,
+    dropped: Arc<AtomicU64>,
+    path: Arc<PathBuf>,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Command")
+    }
+}
+
+impl SecurityLog {
+    /// Open (append to) `path`, creating its directory, rotating at `max_bytes`
+    /// (0: never), with room for `queue` pending lines.
+    pub fn open(
+        path: impl Into<PathBuf>,
+        max_bytes: u64,
+        queue: usize,
+    ) -> std::io::Result<SecurityLog> {
+        let path = path.into();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = open_append(&path)?;
+        let (sender, receiver) = sync_channel(queue.max(1));
+        let writer_path = path.clone();
+        std::thread::Builder::new()
+            .name("edge-security-log".to_owned())
+            .spawn(move || write_lines(&receiver, &writer_path, file, max_bytes))?;
+        Ok(SecurityLog {
+            sender,
+            dropped: Arc::new(AtomicU64::new(0)),
+            path: Arc::new(path),
+        })
+    }
+
+    /// Queue one event; never blocks (a full queue drops the line and counts it).
+    pub fn record(&self, event: &SecurityEvent<'_>) {
+        let Ok(mut line) = serde_json::to_vec(event) else {
+            return;
+        };
+        line.push(b'\n');
+        match self.sender.try_send(Command::Line(line)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Lines dropped because the writer could not keep up.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Reopen the file by name (after an external rotation, e.g. on SIGHUP).
+    pub fn reopen(&self) {
+        let _ = self.sender.try_send(Command::Reopen);
+    }
+
+    /// Wait (at most `timeout`) until every queued line is written: for tests and shutdown.
+    pub fn flush(&self, timeout: Duration) {
+        let (done, wait) = sync_channel(1);
+        if self.sender.send(Command::Flush(done)).is_ok() {
+            let _ = wait.recv_timeout(timeout);
+        }
+    }
+
+    /// The file written to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn open_append(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+fn write_lines(receiver: &Receiver<Command>, path: &Path, file: File, max_bytes: u64) {
+    let mut size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut out = BufWriter::new(file);
+    while let Ok(command) = receiver.recv() {
+        match command {
+            Command::Line(line) => {
+                if out.write_all(&line).is_err() {
+                    continue;
+                }
+                size += line.len() as u64;
+                // Write each burst out promptly: flush once the queue is empty.
+                let _ = out.flush();
+                if max_bytes > 0 && size >= max_bytes {
+                    let _ = std::fs::rename(path, path.with_extension("log.1"));
+                    if let Ok(file) = open_append(path) {
+                        out = BufWriter::new(file);
+                        size = 0;
+                    }
+                }
+            }
+            Command::Reopen => {
+                let _ = out.flush();
+                if let Ok(file) = open_append(path) {
+                    size = file.metadata().map(|m| m.len()).unwrap_or(0);
+                    out = BufWriter::new(file);
+                }
+            }
+            Command::Flush(done) => {
+                let _ = out.flush();
+                let _ = done.send(());
+            }
+        }
+    }
+    let _ = out.flush();
+}
+
+/// The current UTC time as RFC 3339 with milliseconds.
+fn rfc3339_now() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(i64::try_from(days).unwrap_or(0));
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        now.subsec_millis()
+    )
+}
+
+/// Howard Hinnant's days-from-civil inverse.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    (era * 400 + yoe + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Category;
+
+    #[test]
+    fn dates_are_civil() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_415), (2025, 11, 23));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn writes_escaped_json_lines_and_rotates() {
+        let dir = std::env::temp_dir().join(format!("edge-seclog-{}", std::process::id()));
+        let path = dir.join("security.log");
+        let log = SecurityLog::open(&path, 400, 64).unwrap();
+        let finding = Finding {
+            rule_id: "xss-script-tag".into(),
+            category: Category::Xss,
+            location: "query.q".into(),
+            excerpt: "<script>\"\n\u{0}".into(),
+        };
+        for _ in 0..3 {
+            log.record(&SecurityEvent::new(
+                &finding,
+                "req-1",
+                Some("192.0.2.1".into()),
+                "GET",
+                "/x",
+                true,
+            ));
+        }
+        log.flush(Duration::from_secs(5));
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        let rotated = std::fs::read_to_string(path.with_extension("log.1")).unwrap_or_default();
+        let lines: Vec<serde_json::Value> = rotated
+            .lines()
+            .chain(current.lines())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0]["payload"], "<script>\"\n\u{0}");
+        assert_eq!(lines[0]["category"], "xss");
+        assert!(!rotated.is_empty(), "the file was not rotated at 400 bytes");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
