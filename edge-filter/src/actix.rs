@@ -163,12 +163,12 @@ async fn check(
         .and_then(|v| v.parse::<u64>().ok());
     let chunked = request.headers().contains_key("transfer-encoding");
     if declared.unwrap_or(0) == 0 && !chunked {
-        return Ok(());
+        return filter.check_missing_body(&context);
     }
     filter.check_declared_length(declared)?;
     let body = read_limited(request.take_payload(), filter.max_body()).await?;
     if body.is_empty() {
-        return Ok(());
+        return filter.check_missing_body(&context);
     }
     let content_type = request
         .headers()

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use http::StatusCode;
 
+use crate::routes::{FieldError, ParamError, Routes};
 use crate::{Finding, Inspector, SecurityEvent, SecurityLog};
 
 /// Whether findings block requests.
@@ -37,6 +38,10 @@ pub enum Rejection {
     },
     /// A rule matched (403). The rule is logged, not told to the client.
     Blocked(Finding),
+    /// A path or query parameter breaks its rule (400).
+    InvalidParameter(ParamError),
+    /// The body breaks the route's schema (422); every violation is listed.
+    ValidationFailed(Vec<FieldError>),
 }
 
 impl Rejection {
@@ -47,6 +52,8 @@ impl Rejection {
             Rejection::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Rejection::InvalidJson { .. } => StatusCode::BAD_REQUEST,
             Rejection::Blocked(_) => StatusCode::FORBIDDEN,
+            Rejection::InvalidParameter(_) => StatusCode::BAD_REQUEST,
+            Rejection::ValidationFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -57,6 +64,8 @@ impl Rejection {
             Rejection::UnsupportedMediaType => "unsupported_media_type",
             Rejection::InvalidJson { .. } => "invalid_json",
             Rejection::Blocked(_) => "request_blocked",
+            Rejection::InvalidParameter(_) => "invalid_parameter",
+            Rejection::ValidationFailed(_) => "validation_failed",
         }
     }
 
@@ -69,19 +78,34 @@ impl Rejection {
             Rejection::UnsupportedMediaType => "the body must be application/json".to_owned(),
             Rejection::InvalidJson { message } => format!("the body is not valid JSON: {message}"),
             Rejection::Blocked(_) => "the request was blocked by the input filter".to_owned(),
+            Rejection::InvalidParameter(error) => error.message.clone(),
+            Rejection::ValidationFailed(errors) => {
+                format!("{} field(s) failed validation", errors.len())
+            }
+        }
+    }
+
+    /// The violations of a `validation_failed` rejection.
+    pub fn field_errors(&self) -> Option<&[FieldError]> {
+        match self {
+            Rejection::ValidationFailed(errors) => Some(errors),
+            _ => None,
         }
     }
 
     /// The RFC 9457 problem body (the application may add a request id).
     pub fn problem_body(&self) -> String {
-        serde_json::json!({
+        let mut body = serde_json::json!({
             "type": format!("urn:edge:problem:{}", self.code()),
             "title": self.status().canonical_reason().unwrap_or("Error"),
             "status": self.status().as_u16(),
             "detail": self.detail(),
             "code": self.code(),
-        })
-        .to_string()
+        });
+        if let Some(errors) = self.field_errors() {
+            body["errors"] = serde_json::to_value(errors).unwrap_or_default();
+        }
+        body.to_string()
     }
 }
 
@@ -111,6 +135,7 @@ struct Inner {
     max_body: usize,
     headers: Vec<String>,
     log: Option<SecurityLog>,
+    routes: Routes,
 }
 
 /// Builds a [`Filter`].
@@ -122,6 +147,7 @@ pub struct FilterBuilder {
     max_body: usize,
     headers: Vec<String>,
     log: Option<SecurityLog>,
+    routes: Routes,
 }
 
 impl Filter {
@@ -134,6 +160,7 @@ impl Filter {
             max_body: 1 << 20,
             headers: vec!["user-agent".to_owned(), "referer".to_owned()],
             log: None,
+            routes: Routes::new(),
         }
     }
 
@@ -169,7 +196,11 @@ impl Filter {
                         .then(|| inspector.inspect_header(name, &String::from_utf8_lossy(value)))?
                 })
             });
-        self.verdict(context, finding)
+        self.verdict(context, finding)?;
+        self.inner
+            .routes
+            .check_params(context.method, context.path, query)
+            .map_err(Rejection::InvalidParameter)
     }
 
     /// Whether a request with this `Content-Type` may carry a body here (JSON only).
@@ -202,7 +233,7 @@ impl Filter {
         }
     }
 
-    /// Check a complete JSON body: syntax, then every string and key.
+    /// Check a complete JSON body: syntax, every string and key, then the route's schema.
     pub fn check_json_body(
         &self,
         context: &RequestContext<'_>,
@@ -213,7 +244,22 @@ impl Filter {
                 message: e.to_string(),
             })?;
         let finding = self.inner.inspector.inspect_json(&value);
-        self.verdict(context, finding)
+        self.verdict(context, finding)?;
+        self.inner
+            .routes
+            .check_body(context.method, context.path, &value)
+            .map_err(Rejection::ValidationFailed)
+    }
+
+    /// A route with a schema got no body.
+    pub fn check_missing_body(&self, context: &RequestContext<'_>) -> Result<(), Rejection> {
+        if self.inner.routes.has_schema(context.method, context.path) {
+            return Err(Rejection::ValidationFailed(vec![FieldError {
+                field: "/".to_owned(),
+                message: "a JSON body is required".to_owned(),
+            }]));
+        }
+        Ok(())
     }
 
     /// Log a finding; in blocking mode it becomes a rejection.
@@ -276,6 +322,12 @@ impl FilterBuilder {
         self
     }
 
+    /// Validate parameters and bodies of these routes.
+    pub fn routes(mut self, routes: Routes) -> Self {
+        self.routes = routes;
+        self
+    }
+
     /// Build the filter.
     pub fn build(self) -> Filter {
         Filter {
@@ -285,6 +337,7 @@ impl FilterBuilder {
                 max_body: self.max_body,
                 headers: self.headers,
                 log: self.log,
+                routes: self.routes,
             }),
         }
     }

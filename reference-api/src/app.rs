@@ -27,10 +27,12 @@ use edge_auth::actix::Auth;
 use edge_auth::{AuthError, Identity, Validator};
 use edge_db::actix::QueryCounter;
 use edge_filter::actix::RequestFilter;
+use edge_filter::routes::{Param, Route, Routes};
 use edge_filter::{Filter, Mode, Rejection, SecurityLog};
 use edge_ratelimit::actix::RateLimit;
 use edge_ratelimit::{KeyKind, Policy, RateLimiter, RedisStore, Scope, Verdict};
 use http::Method;
+use serde_json::json;
 
 use crate::config::Config;
 use crate::problem::{ApiError, Code, PROBLEM_JSON};
@@ -91,17 +93,86 @@ pub fn limiters(
     Ok((ip, user))
 }
 
-/// Size, media-type and attack checks, with findings going to `security_log`.
-pub fn filter(config: &Config, security_log: SecurityLog) -> Filter {
+/// Parameter rules and body schemas of every endpoint (SPEC §4).
+pub fn validation_routes() -> Result<Routes, edge_filter::ConfigError> {
+    let credentials = json!({
+        "type": "object",
+        "properties": {
+            "username": {"type": "string", "minLength": 3, "maxLength": 32, "pattern": "^[A-Za-z0-9_.-]+$"},
+            "password": {"type": "string", "minLength": 8, "maxLength": 128}
+        },
+        "required": ["username", "password"],
+        "additionalProperties": false
+    });
+    // Login checks shape only: malformed names get the same 401 as wrong passwords.
+    let login = json!({
+        "type": "object",
+        "properties": {
+            "username": {"type": "string", "maxLength": 256},
+            "password": {"type": "string", "maxLength": 1024}
+        },
+        "required": ["username", "password"],
+        "additionalProperties": false
+    });
+    let refresh_token = json!({
+        "type": "object",
+        "properties": {"refresh_token": {"type": "string", "minLength": 1, "maxLength": 512}},
+        "required": ["refresh_token"],
+        "additionalProperties": false
+    });
+    let resource = json!({
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "description": {"type": ["string", "null"], "maxLength": 10000},
+            "tags": {
+                "type": ["array", "null"],
+                "maxItems": 20,
+                "uniqueItems": true,
+                "items": {"type": "string", "minLength": 1, "maxLength": 32}
+            },
+            "data": {"type": ["object", "null"]}
+        },
+        "required": ["name"],
+        "additionalProperties": false
+    });
+    let id = || Param::path("id").integer(1, i64::MAX);
+    Ok(Routes::new()
+        .route(Route::new("POST", "/api/auth/register")?.schema(&credentials)?)
+        .route(Route::new("POST", "/api/auth/login")?.schema(&login)?)
+        .route(Route::new("POST", "/api/auth/refresh")?.schema(&refresh_token)?)
+        .route(Route::new("POST", "/api/auth/logout")?.schema(&refresh_token)?)
+        .route(Route::new("POST", "/api/resources")?.schema(&resource)?)
+        .route(
+            Route::new("GET", "/api/resources")?
+                .param(Param::query("limit").integer(1, 100))
+                .param(Param::query("cursor").text(1, 64, Some("[A-Za-z0-9_-]+"))?),
+        )
+        .route(Route::new("GET", "/api/resources/{id}")?.param(id()))
+        .route(
+            Route::new("PUT", "/api/resources/{id}")?
+                .param(id())
+                .schema(&resource)?,
+        )
+        .route(Route::new("DELETE", "/api/resources/{id}")?.param(id()))
+        .route(Route::new("GET", "/api/resources/{id}/audit")?.param(id())))
+}
+
+/// Size, media-type, parameter, schema and attack checks, with findings going to `security_log`.
+pub fn filter(
+    config: &Config,
+    security_log: SecurityLog,
+) -> Result<Filter, edge_filter::ConfigError> {
     let mode = match config.filter_mode {
         crate::config::FilterMode::Block => Mode::Block,
         crate::config::FilterMode::Detect => Mode::DetectOnly,
     };
-    Filter::builder()
+    Ok(Filter::builder()
         .max_body(usize::try_from(config.max_body).unwrap_or(usize::MAX))
         .mode(mode)
         .security_log(security_log)
-        .build()
+        .routes(validation_routes()?)
+        .build())
 }
 
 fn filter_error(rejection: &Rejection) -> ApiError {
@@ -109,6 +180,18 @@ fn filter_error(rejection: &Rejection) -> ApiError {
         Rejection::PayloadTooLarge { .. } => Code::PayloadTooLarge,
         Rejection::UnsupportedMediaType => Code::UnsupportedMediaType,
         Rejection::InvalidJson { .. } => Code::InvalidJson,
+        Rejection::InvalidParameter(_) => Code::InvalidParameter,
+        Rejection::ValidationFailed(errors) => {
+            return ApiError::validation(
+                errors
+                    .iter()
+                    .map(|e| crate::problem::FieldError {
+                        field: e.field.clone(),
+                        message: e.message.clone(),
+                    })
+                    .collect(),
+            );
+        }
         _ => Code::RequestBlocked,
     };
     ApiError::new(code, rejection.detail())

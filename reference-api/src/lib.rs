@@ -49,6 +49,9 @@ pub enum StartError {
     /// The rate limits are invalid (or the Redis URL is).
     #[error("invalid rate limits: {0}")]
     RateLimit(#[from] edge_ratelimit::ConfigError),
+    /// A validation rule or schema is invalid.
+    #[error("invalid validation rules: {0}")]
+    Filter(#[from] edge_filter::ConfigError),
     /// The security log cannot be opened.
     #[error("cannot open the security log {}: {source}", path.display())]
     SecurityLog {
@@ -101,7 +104,7 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
                 source,
             }
         })?;
-    let filter = app::filter(&config, security_log);
+    let filter = app::filter(&config, security_log)?;
     let state = AppState {
         db: db.clone(),
         config: Arc::new(config),

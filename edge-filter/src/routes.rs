@@ -1,0 +1,515 @@
+//! Per-route validation: typed path and query parameters (400) and a JSON Schema
+//! for the body (422), compiled once when the routes are built.
+//!
+//! ```
+//! use edge_filter::routes::{Param, Route, Routes};
+//! use serde_json::json;
+//!
+//! let routes = Routes::new()
+//!     .route(Route::new("GET", "/items")?
+//!         .param(Param::query("limit").integer(1, 100))
+//!         .param(Param::query("sort").one_of(["name", "date"]))
+//!         .reject_unknown_query())
+//!     .route(Route::new("GET", "/items/{id}")?.param(Param::path("id").integer(1, i64::MAX).required()))
+//!     .route(Route::new("POST", "/items")?.schema(&json!({
+//!         "type": "object",
+//!         "properties": {"name": {"type": "string", "minLength": 1}},
+//!         "required": ["name"],
+//!         "additionalProperties": false
+//!     }))?);
+//! assert!(routes.check_params("GET", "/items/0", "").is_err());
+//! assert!(routes.check_params("GET", "/items", "limit=20&sort=name").is_ok());
+//! # Ok::<(), edge_filter::ConfigError>(())
+//! ```
+
+use regex::Regex;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::ConfigError;
+
+/// One violation of a body schema.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// JSON pointer to the offending value (`/name`), `/` for the whole body.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A bad path or query parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamError {
+    /// The parameter's name.
+    pub name: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Path,
+    Query,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Any,
+    Integer {
+        min: i64,
+        max: i64,
+    },
+    OneOf(Vec<String>),
+    Text {
+        min: usize,
+        max: usize,
+        pattern: Option<Regex>,
+    },
+}
+
+/// A rule for one parameter.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct Param {
+    name: String,
+    source: Source,
+    kind: Kind,
+    required: bool,
+}
+
+impl Param {
+    /// A path parameter, written `{name}` in the route.
+    pub fn path(name: &str) -> Param {
+        Param {
+            name: name.to_owned(),
+            source: Source::Path,
+            kind: Kind::Any,
+            required: true,
+        }
+    }
+
+    /// A query parameter.
+    pub fn query(name: &str) -> Param {
+        Param {
+            name: name.to_owned(),
+            source: Source::Query,
+            kind: Kind::Any,
+            required: false,
+        }
+    }
+
+    /// An integer in `min..=max`.
+    pub fn integer(mut self, min: i64, max: i64) -> Param {
+        self.kind = Kind::Integer { min, max };
+        self
+    }
+
+    /// One of `values`.
+    pub fn one_of<I: IntoIterator<Item = S>, S: Into<String>>(mut self, values: I) -> Param {
+        self.kind = Kind::OneOf(values.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Text of `min..=max` characters, optionally matching `pattern` (whole value).
+    pub fn text(
+        mut self,
+        min: usize,
+        max: usize,
+        pattern: Option<&str>,
+    ) -> Result<Param, ConfigError> {
+        let pattern = pattern
+            .map(|p| Regex::new(&format!("^(?:{p})$")))
+            .transpose()
+            .map_err(|e| ConfigError::InvalidParameterRule(self.name.clone(), e.to_string()))?;
+        self.kind = Kind::Text { min, max, pattern };
+        Ok(self)
+    }
+
+    /// The parameter must be present.
+    pub fn required(mut self) -> Param {
+        self.required = true;
+        self
+    }
+
+    fn check(&self, value: Option<&str>) -> Result<(), ParamError> {
+        let error = |message: String| ParamError {
+            name: self.name.clone(),
+            message,
+        };
+        let Some(value) = value else {
+            return if self.required {
+                Err(error(format!("`{}` is required", self.name)))
+            } else {
+                Ok(())
+            };
+        };
+        match &self.kind {
+            Kind::Any => Ok(()),
+            Kind::Integer { min, max } => match value.parse::<i64>() {
+                Ok(n) if (*min..=*max).contains(&n) => Ok(()),
+                _ => Err(error(format!(
+                    "`{}` must be an integer from {min} to {max}",
+                    self.name
+                ))),
+            },
+            Kind::OneOf(values) if values.iter().any(|v| v == value) => Ok(()),
+            Kind::OneOf(values) => Err(error(format!(
+                "`{}` must be one of {}",
+                self.name,
+                values.join(", ")
+            ))),
+            Kind::Text { min, max, pattern } => {
+                let n = value.chars().count();
+                if !(*min..=*max).contains(&n) {
+                    return Err(error(format!(
+                        "`{}` must be {min} to {max} characters",
+                        self.name
+                    )));
+                }
+                match pattern {
+                    Some(p) if !p.is_match(value) => {
+                        Err(error(format!("`{}` has an invalid format", self.name)))
+                    }
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Capture(String),
+}
+
+/// One route's rules.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct Route {
+    method: String,
+    segments: Vec<Segment>,
+    params: Vec<Param>,
+    reject_unknown_query: bool,
+    schema: Option<std::sync::Arc<jsonschema::Validator>>,
+}
+
+impl Route {
+    /// Rules for `method` requests to `pattern` (`/items/{id}`).
+    pub fn new(method: &str, pattern: &str) -> Result<Route, ConfigError> {
+        let segments = pattern
+            .trim_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(
+                |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(name) => Segment::Capture(name.to_owned()),
+                    None => Segment::Literal(s.to_owned()),
+                },
+            )
+            .collect();
+        Ok(Route {
+            method: method.to_ascii_uppercase(),
+            segments,
+            params: Vec::new(),
+            reject_unknown_query: false,
+            schema: None,
+        })
+    }
+
+    /// Add a parameter rule.
+    pub fn param(mut self, param: Param) -> Route {
+        self.params.push(param);
+        self
+    }
+
+    /// Reject query parameters that have no rule.
+    pub fn reject_unknown_query(mut self) -> Route {
+        self.reject_unknown_query = true;
+        self
+    }
+
+    /// Validate bodies against `schema` (compiled now; no remote `$ref`s).
+    pub fn schema(mut self, schema: &Value) -> Result<Route, ConfigError> {
+        let validator = jsonschema::validator_for(schema)
+            .map_err(|e| ConfigError::InvalidSchema(e.to_string()))?;
+        self.schema = Some(std::sync::Arc::new(validator));
+        Ok(self)
+    }
+
+    /// The captures of `path` if this route matches it.
+    fn captures<'p>(&self, method: &str, path: &'p str) -> Option<Vec<(&str, &'p str)>> {
+        if self.method != method {
+            return None;
+        }
+        let parts: Vec<&str> = path
+            .trim_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
+        if parts.len() != self.segments.len() {
+            return None;
+        }
+        let mut captures = Vec::new();
+        for (segment, part) in self.segments.iter().zip(parts) {
+            match segment {
+                Segment::Literal(literal) if literal == part => {}
+                Segment::Literal(_) => return None,
+                Segment::Capture(name) => captures.push((name.as_str(), part)),
+            }
+        }
+        Some(captures)
+    }
+}
+
+/// Every route's rules; requests to other routes pass unchecked.
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct Routes {
+    routes: Vec<Route>,
+}
+
+impl Routes {
+    /// No routes yet.
+    pub fn new() -> Routes {
+        Routes::default()
+    }
+
+    /// Add a route.
+    pub fn route(mut self, route: Route) -> Routes {
+        self.routes.push(route);
+        self
+    }
+
+    fn find<'p>(&self, method: &str, path: &'p str) -> Option<(&Route, Vec<(&str, &'p str)>)> {
+        self.routes
+            .iter()
+            .find_map(|r| r.captures(method, path).map(|c| (r, c)))
+    }
+
+    /// Check the path and query parameters of a request.
+    pub fn check_params(&self, method: &str, path: &str, query: &str) -> Result<(), ParamError> {
+        let Some((route, captures)) = self.find(method, path) else {
+            return Ok(());
+        };
+        let query: Vec<(String, String)> = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|pair| {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (decode(name), decode(value))
+            })
+            .collect();
+        for param in &route.params {
+            let value = match param.source {
+                Source::Path => captures
+                    .iter()
+                    .find(|(n, _)| *n == param.name)
+                    .map(|(_, v)| decode(v)),
+                Source::Query => query
+                    .iter()
+                    .find(|(n, _)| *n == param.name)
+                    .map(|(_, v)| v.clone()),
+            };
+            param.check(value.as_deref())?;
+        }
+        if route.reject_unknown_query
+            && let Some((name, _)) = query.iter().find(|(n, _)| {
+                !route
+                    .params
+                    .iter()
+                    .any(|p| p.source == Source::Query && p.name == *n)
+            })
+        {
+            return Err(ParamError {
+                name: name.clone(),
+                message: format!("`{name}` is not a parameter of this endpoint"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether a body schema applies to this request.
+    pub fn has_schema(&self, method: &str, path: &str) -> bool {
+        self.find(method, path)
+            .is_some_and(|(r, _)| r.schema.is_some())
+    }
+
+    /// Validate `body` against the route's schema; every violation is listed.
+    pub fn check_body(
+        &self,
+        method: &str,
+        path: &str,
+        body: &Value,
+    ) -> Result<(), Vec<FieldError>> {
+        let Some(schema) = self.find(method, path).and_then(|(r, _)| r.schema.clone()) else {
+            return Ok(());
+        };
+        let mut errors = Vec::new();
+        for error in schema.iter_errors(body) {
+            let base = error.instance_path().to_string();
+            // Each unexpected field is reported at its own pointer.
+            if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } =
+                error.kind()
+            {
+                for name in unexpected {
+                    errors.push(FieldError {
+                        field: format!("{base}/{}", name.replace('~', "~0").replace('/', "~1")),
+                        message: "is not allowed here".to_owned(),
+                    });
+                }
+                continue;
+            }
+            errors.push(FieldError {
+                field: if base.is_empty() {
+                    "/".to_owned()
+                } else {
+                    base
+                },
+                message: error.masked().to_string(),
+            });
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// Percent-decode a parameter (`+` as space); invalid escapes stay as they are.
+fn decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                match (
+                    bytes.get(i + 1).copied().and_then(hex),
+                    bytes.get(i + 2).copied().and_then(hex),
+                ) {
+                    (Some(h), Some(l)) => {
+                        out.push(h << 4 | l);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn parameters_are_typed() {
+        let routes = Routes::new()
+            .route(
+                Route::new("GET", "/r")
+                    .unwrap()
+                    .param(Param::query("limit").integer(1, 100))
+                    .param(
+                        Param::query("cursor")
+                            .text(1, 64, Some("[A-Za-z0-9_-]+"))
+                            .unwrap(),
+                    )
+                    .reject_unknown_query(),
+            )
+            .route(
+                Route::new("GET", "/r/{id}")
+                    .unwrap()
+                    .param(Param::path("id").integer(1, i64::MAX)),
+            );
+        assert!(
+            routes
+                .check_params("GET", "/r", "limit=5&cursor=abc_-1")
+                .is_ok()
+        );
+        assert_eq!(
+            routes
+                .check_params("GET", "/r", "limit=0")
+                .unwrap_err()
+                .name,
+            "limit"
+        );
+        assert_eq!(
+            routes
+                .check_params("GET", "/r", "cursor=a%20b")
+                .unwrap_err()
+                .name,
+            "cursor"
+        );
+        assert_eq!(
+            routes
+                .check_params("GET", "/r", "other=1")
+                .unwrap_err()
+                .name,
+            "other"
+        );
+        assert_eq!(
+            routes.check_params("GET", "/r/abc", "").unwrap_err().name,
+            "id"
+        );
+        assert!(
+            routes
+                .check_params("GET", "/r/9223372036854775807", "")
+                .is_ok()
+        );
+        assert!(
+            routes
+                .check_params("GET", "/r/9223372036854775808", "")
+                .is_err()
+        );
+        assert!(routes.check_params("GET", "/elsewhere", "x=1").is_ok());
+        assert_eq!(decode("a%2Fb+c%zz%"), "a/b c%zz%");
+    }
+
+    #[test]
+    fn schemas_list_every_violation() {
+        let routes = Routes::new().route(
+            Route::new("POST", "/r")
+                .unwrap()
+                .schema(&json!({
+                    "type": "object",
+                    "properties": {"name": {"type": "string", "minLength": 1}, "n": {"type": "integer"}},
+                    "required": ["name"],
+                    "additionalProperties": false
+                }))
+                .unwrap(),
+        );
+        let errors = routes
+            .check_body("POST", "/r", &json!({"name": "", "n": "x", "extra": 1}))
+            .unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert!(
+            fields.contains(&"/name") && fields.contains(&"/n") && fields.contains(&"/extra"),
+            "{errors:?}"
+        );
+        assert!(
+            routes
+                .check_body("POST", "/r", &json!({"name": "ok"}))
+                .is_ok()
+        );
+        assert!(
+            Route::new("POST", "/x")
+                .unwrap()
+                .schema(&json!({"type": 5}))
+                .is_err()
+        );
+    }
+}
