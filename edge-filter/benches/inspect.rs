@@ -1,1 +1,80 @@
-fn main() {}
+//! Inspecting a typical 1 KiB JSON body; throughput on large bodies; and scaling
+//! from 10 KiB to 1 MiB for ordinary and adversarial (deeply encoded) input.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use edge_filter::{Filter, Inspector, RequestContext};
+use serde_json::json;
+
+fn typical_body() -> Vec<u8> {
+    let body = json!({
+        "name": "Quarterly report — O'Brien & Partners",
+        "description": "Revenue grew 12% (from $1.2M to $1.35M). Select a plan that suits you; see https://example.com/plans?tier=pro&period=yearly for details. 1 < 2, rock & roll.",
+        "tags": ["finance", "q3", "report", "internal", "draft"],
+        "data": {
+            "owner": "ann@example.com",
+            "figures": [12, 15, 18, 21],
+            "notes": "Numbers are preliminary and may change before the board meeting on Friday.",
+            "links": {"slides": "https://example.com/s/abc123", "sheet": "https://example.com/d/xyz789"},
+            "reviewers": ["Zoë", "D'Angelo", "Ng'ang'a"],
+            "status": "in review",
+            "summary": "Costs fell 3% while headcount stayed flat; the team recommends keeping the current plan through Q4 and revisiting in January.",
+            "checklist": ["draft figures", "legal review", "board pack"],
+            "history": [{"by": "ann", "at": "2026-11-01T10:00:00Z", "what": "created"}, {"by": "bob", "at": "2026-11-02T11:30:00Z", "what": "edited the summary"}]
+        }
+    });
+    serde_json::to_vec(&body).unwrap()
+}
+
+fn body_of(size: usize, adversarial: bool) -> Vec<u8> {
+    let unit = if adversarial {
+        // Nested encodings and near-miss tokens: the most work per byte for the normalizer.
+        "%25252e%25252e&#x25;2f\\u0025\\u0032\\u0065 union%2520sel ect /*x*/ <scr ipt> ' o r "
+    } else {
+        "Ordinary prose with numbers 1 < 2 and links https://example.com/a?b=c&d=e. "
+    };
+    let text: String = unit
+        .repeat(size / unit.len() + 1)
+        .chars()
+        .take(size - 64)
+        .collect();
+    serde_json::to_vec(&json!({ "name": "x", "description": text })).unwrap()
+}
+
+fn inspect(c: &mut Criterion) {
+    let filter = Filter::builder().max_body(4 << 20).build();
+    let context = RequestContext {
+        request_id: "bench",
+        client_ip: None,
+        method: "POST",
+        path: "/api/resources",
+    };
+    let body = typical_body();
+    let mut group = c.benchmark_group("inspect_json_body");
+    group.throughput(Throughput::Bytes(body.len() as u64));
+    group.bench_function(format!("typical_{}_bytes", body.len()), |b| {
+        b.iter(|| filter.check_json_body(&context, &body).unwrap());
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("inspect_scaling");
+    group.sample_size(20);
+    for adversarial in [false, true] {
+        for size in [10 << 10, 100 << 10, 1 << 20] {
+            let body = body_of(size, adversarial);
+            group.throughput(Throughput::Bytes(body.len() as u64));
+            let kind = if adversarial { "adversarial" } else { "prose" };
+            group.bench_with_input(BenchmarkId::new(kind, size), &body, |b, body| {
+                b.iter(|| filter.check_json_body(&context, body));
+            });
+        }
+    }
+    group.finish();
+
+    let inspector = Inspector::default();
+    c.bench_function("inspect_query/typical", |b| {
+        b.iter(|| inspector.inspect_query("limit=20&cursor=djE6MTIz&q=select+a+plan&sort=name"));
+    });
+}
+
+criterion_group!(benches, inspect);
+criterion_main!(benches);

@@ -107,7 +107,7 @@ impl Inspector {
             Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
                 let len = pointer.len();
                 pointer.push('/');
-                pointer.push_str(&i.to_string());
+                let _ = std::fmt::Write::write_fmt(pointer, format_args!("{i}"));
                 let found = self.walk(item, pointer);
                 pointer.truncate(len);
                 found

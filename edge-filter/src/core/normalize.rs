@@ -18,15 +18,23 @@ pub(crate) const MAX_ROUNDS: usize = 4;
 /// Normalize `input` for matching. `plus_is_space`: decode `+` as a space (query strings).
 pub fn normalize(input: &str, plus_is_space: bool) -> String {
     let mut text: Cow<'_, str> = Cow::Borrowed(input);
+    let encoded = |t: &str| t.contains(['%', '\\', '&']) || (plus_is_space && t.contains('+'));
     for _ in 0..MAX_ROUNDS {
+        if !encoded(&text) {
+            break;
+        }
         let decoded = decode_html(&decode_escapes(&percent_decode(&text, plus_is_space)));
         if decoded == text.as_ref() {
             break;
         }
         text = Cow::Owned(decoded);
     }
+    // NFKC leaves ASCII as it is: fold case while collapsing, in one pass.
+    if text.is_ascii() && !text.contains("/*") {
+        return collapse_whitespace(text.chars().map(|c| c.to_ascii_lowercase()));
+    }
     let folded: String = text.nfkc().flat_map(char::to_lowercase).collect();
-    collapse_whitespace(&strip_sql_comments(&folded))
+    collapse_whitespace(strip_sql_comments(&folded).chars())
 }
 
 /// Percent-decoding that never fails: invalid escapes stay as they are, invalid
@@ -181,10 +189,10 @@ fn strip_sql_comments(input: &str) -> Cow<'_, str> {
 
 /// Runs of white space become one space (none at the ends); line breaks stay,
 /// even at the ends, since they separate shell commands.
-fn collapse_whitespace(input: &str) -> String {
-    let mut out = String::with_capacity(input.len());
+fn collapse_whitespace(input: impl Iterator<Item = char>) -> String {
+    let mut out = String::with_capacity(input.size_hint().0);
     let mut pending: Option<char> = None;
-    for c in input.chars() {
+    for c in input {
         if c == '\n' || c == '\r' {
             pending = Some('\n');
         } else if c.is_whitespace() {

@@ -2,7 +2,7 @@
 //! matched together by one `regex::RegexSet` (finite automata: linear time, no
 //! backtracking) over normalized text.
 
-use regex::{RegexSet, RegexSetBuilder};
+use regex::bytes::{RegexSet, RegexSetBuilder};
 
 use crate::ConfigError;
 
@@ -263,7 +263,10 @@ pub struct RuleSet {
 impl RuleSet {
     /// Compile `rules`.
     pub fn new(rules: Vec<Rule>) -> Result<RuleSet, ConfigError> {
+        // ASCII semantics (`\b`, `\w`, `\s`) keep matching on the fast DFA path;
+        // the rules are ASCII and the text is NFKC-folded first.
         let set = RegexSetBuilder::new(rules.iter().map(|r| r.pattern.as_str()))
+            .unicode(false)
             .size_limit(64 << 20)
             .dfa_size_limit(64 << 20)
             .build()
@@ -278,7 +281,15 @@ impl RuleSet {
 
     /// The first rule (in rule order) matching the normalized `text`.
     pub fn first_match(&self, text: &str) -> Option<&Rule> {
-        self.set.matches(text).iter().next().map(|i| &self.rules[i])
+        // Most values match nothing: answer that with one early-exit scan.
+        if !self.set.is_match(text.as_bytes()) {
+            return None;
+        }
+        self.set
+            .matches(text.as_bytes())
+            .iter()
+            .next()
+            .map(|i| &self.rules[i])
     }
 }
 
