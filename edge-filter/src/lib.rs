@@ -13,6 +13,8 @@ mod error;
 mod filter;
 pub mod routes;
 pub mod security_log;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 pub use core::inspect::{EXCERPT_BYTES, Finding, Inspector};
 pub use core::normalize::normalize;

@@ -1,0 +1,88 @@
+//! The tower layer: every check, and bodies handed on intact.
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use edge_filter::routes::{Param, Route, Routes};
+use edge_filter::tower::FilterLayer;
+use edge_filter::{Filter, Rejection};
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use serde_json::json;
+use tower::{ServiceBuilder, ServiceExt};
+
+fn service()
+-> impl tower::Service<Request<Full<Bytes>>, Response = Response<String>, Error = Infallible> + Clone
+{
+    let routes = Routes::new()
+        .route(Route::new("GET", "/items/{id}").unwrap().param(Param::path("id").integer(1, 1000)))
+        .route(
+            Route::new("POST", "/items")
+                .unwrap()
+                .schema(&json!({"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}))
+                .unwrap(),
+        );
+    ServiceBuilder::new()
+        .layer(FilterLayer::new(
+            Filter::builder().max_body(1024).routes(routes).build(),
+        ))
+        .service_fn(|req: Request<Full<Bytes>>| async move {
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            Ok::<_, Infallible>(Response::new(String::from_utf8_lossy(&body).into_owned()))
+        })
+}
+
+fn post(body: &str, content_type: &str) -> Request<Full<Bytes>> {
+    Request::post("/items")
+        .header("content-type", content_type)
+        .header("content-length", body.len())
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .unwrap()
+}
+
+async fn status(request: Request<Full<Bytes>>) -> (StatusCode, Response<String>) {
+    let response = service().oneshot(request).await.unwrap();
+    (response.status(), response)
+}
+
+#[tokio::test]
+async fn every_check_answers_with_its_status() {
+    let (ok, response) = status(post(r#"{"name":"O'Brien"}"#, "application/json")).await;
+    assert_eq!(ok, StatusCode::OK);
+    assert_eq!(
+        response.body(),
+        r#"{"name":"O'Brien"}"#,
+        "the body reaches the handler intact"
+    );
+
+    let get = |uri: &str| Request::get(uri).body(Full::new(Bytes::new())).unwrap();
+    assert_eq!(
+        status(get("/items?q=%3Cscript%3E")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(status(get("/items/0")).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(status(get("/items/7")).await.0, StatusCode::OK);
+    assert_eq!(
+        status(post(&"x".repeat(2000), "application/json")).await.0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(
+        status(post(r#"{"name":"n"}"#, "text/plain")).await.0,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    assert_eq!(
+        status(post(r#"{"name":"#, "application/json")).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let (code, response) = status(post(r#"{"name":5}"#, "application/json")).await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+    assert_eq!(body["errors"][0]["field"], "/name");
+    assert!(response.extensions().get::<Rejection>().is_some());
+    let (blocked, _) = status(post(
+        r#"{"name":"x","a":{"b":"1 UNION SELECT password"}}"#,
+        "application/json",
+    ))
+    .await;
+    assert_eq!(blocked, StatusCode::FORBIDDEN);
+}
