@@ -12,8 +12,15 @@ use edge_filter::{Filter, SecurityLog};
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let log = SecurityLog::open(std::env::temp_dir().join("edge-filter-example.log"), 10 << 20, 1000)?;
-    let filter = Filter::builder().max_body(64 * 1024).security_log(log).build();
+    let log = SecurityLog::open(
+        std::env::temp_dir().join("edge-filter-example.log"),
+        10 << 20,
+        1000,
+    )?;
+    let filter = Filter::builder()
+        .max_body(64 * 1024)
+        .security_log(log)
+        .build();
     println!("listening on http://127.0.0.1:3005");
     HttpServer::new(move || {
         App::new()

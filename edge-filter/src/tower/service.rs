@@ -13,18 +13,45 @@ use tower_service::Service;
 
 use crate::filter::{Filter, Rejection, RequestContext};
 
+type PeerFn = std::sync::Arc<dyn Fn(&http::Extensions) -> Option<std::net::IpAddr> + Send + Sync>;
+
 /// Applies [`FilterService`] to a service.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use]
 pub struct FilterLayer {
     filter: Filter,
+    peer: PeerFn,
+}
+
+impl std::fmt::Debug for FilterLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FilterLayer")
+            .field("filter", &self.filter)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FilterLayer {
     /// Run `filter`'s checks. Request ids for the security log come from
-    /// `X-Request-Id`; the client IP from a `SocketAddr` request extension.
+    /// `X-Request-Id`; the client IP from a `SocketAddr` request extension until
+    /// [`FilterLayer::peer_from`] says otherwise.
     pub fn new(filter: Filter) -> Self {
-        FilterLayer { filter }
+        FilterLayer {
+            filter,
+            peer: std::sync::Arc::new(|ext: &http::Extensions| {
+                ext.get::<SocketAddr>().map(SocketAddr::ip)
+            }),
+        }
+    }
+
+    /// Where the peer address is in the request extensions (axum:
+    /// `|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())`).
+    pub fn peer_from(
+        mut self,
+        peer: impl Fn(&http::Extensions) -> Option<std::net::IpAddr> + Send + Sync + 'static,
+    ) -> Self {
+        self.peer = std::sync::Arc::new(peer);
+        self
     }
 }
 
@@ -35,15 +62,26 @@ impl<S> Layer<S> for FilterLayer {
         FilterService {
             inner,
             filter: self.filter.clone(),
+            peer: self.peer.clone(),
         }
     }
 }
 
 /// Filters each request; see the [module docs](super).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct FilterService<S> {
     inner: S,
     filter: Filter,
+    peer: PeerFn,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for FilterService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FilterService")
+            .field("inner", &self.inner)
+            .field("filter", &self.filter)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The response future: boxed, since the body is read before the inner service runs.
@@ -69,9 +107,10 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let filter = self.filter.clone();
+        let peer = (self.peer)(request.extensions());
         Box::pin(async move {
             let (parts, body) = request.into_parts();
-            match check(&filter, &parts, body).await {
+            match check(&filter, &parts, peer, body).await {
                 Ok(body) => inner.call(Request::from_parts(parts, body)).await,
                 Err(rejection) => Ok(reject(rejection)),
             }
@@ -79,7 +118,12 @@ where
     }
 }
 
-async fn check<B>(filter: &Filter, parts: &http::request::Parts, body: B) -> Result<B, Rejection>
+async fn check<B>(
+    filter: &Filter,
+    parts: &http::request::Parts,
+    peer: Option<std::net::IpAddr>,
+    body: B,
+) -> Result<B, Rejection>
 where
     B: Body<Data = Bytes> + From<Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
@@ -91,7 +135,7 @@ where
         .unwrap_or("");
     let context = RequestContext {
         request_id,
-        client_ip: parts.extensions.get::<SocketAddr>().map(SocketAddr::ip),
+        client_ip: peer,
         method: parts.method.as_str(),
         path: parts.uri.path(),
     };
