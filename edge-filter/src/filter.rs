@@ -42,6 +42,14 @@ pub enum Rejection {
     InvalidParameter(ParamError),
     /// The body breaks the route's schema (422); every violation is listed.
     ValidationFailed(Vec<FieldError>),
+    /// Too many or too large headers, a required one missing or a forbidden one
+    /// present (400; 431 for size).
+    InvalidHeaders {
+        /// What is wrong.
+        message: String,
+        /// Whether it is about size (431).
+        too_large: bool,
+    },
 }
 
 impl Rejection {
@@ -54,6 +62,10 @@ impl Rejection {
             Rejection::Blocked(_) => StatusCode::FORBIDDEN,
             Rejection::InvalidParameter(_) => StatusCode::BAD_REQUEST,
             Rejection::ValidationFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Rejection::InvalidHeaders {
+                too_large: true, ..
+            } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Rejection::InvalidHeaders { .. } => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -66,6 +78,7 @@ impl Rejection {
             Rejection::Blocked(_) => "request_blocked",
             Rejection::InvalidParameter(_) => "invalid_parameter",
             Rejection::ValidationFailed(_) => "validation_failed",
+            Rejection::InvalidHeaders { .. } => "invalid_parameter",
         }
     }
 
@@ -82,6 +95,7 @@ impl Rejection {
             Rejection::ValidationFailed(errors) => {
                 format!("{} field(s) failed validation", errors.len())
             }
+            Rejection::InvalidHeaders { message, .. } => message.clone(),
         }
     }
 
@@ -136,6 +150,27 @@ struct Inner {
     headers: Vec<String>,
     log: Option<SecurityLog>,
     routes: Routes,
+    header_limits: HeaderLimits,
+}
+
+/// Limits on request headers.
+#[derive(Debug, Clone)]
+struct HeaderLimits {
+    max_count: usize,
+    max_bytes: usize,
+    required: Vec<String>,
+    forbidden: Vec<String>,
+}
+
+impl Default for HeaderLimits {
+    fn default() -> Self {
+        HeaderLimits {
+            max_count: 100,
+            max_bytes: 16 * 1024,
+            required: Vec::new(),
+            forbidden: Vec::new(),
+        }
+    }
 }
 
 /// Builds a [`Filter`].
@@ -148,6 +183,7 @@ pub struct FilterBuilder {
     headers: Vec<String>,
     log: Option<SecurityLog>,
     routes: Routes,
+    header_limits: HeaderLimits,
 }
 
 impl Filter {
@@ -161,6 +197,7 @@ impl Filter {
             headers: vec!["user-agent".to_owned(), "referer".to_owned()],
             log: None,
             routes: Routes::new(),
+            header_limits: HeaderLimits::default(),
         }
     }
 
@@ -174,19 +211,22 @@ impl Filter {
         self.inner.mode
     }
 
-    /// Check the path, query and inspected headers (`headers` yields name/value pairs).
+    /// Check the header limits, then the path, query and inspected headers
+    /// (`headers` yields name/value pairs), then the route's parameter rules.
     pub fn check_head<'h>(
         &self,
         context: &RequestContext<'_>,
         query: &str,
         headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
     ) -> Result<(), Rejection> {
+        let headers: Vec<(&str, &[u8])> = headers.into_iter().collect();
+        self.check_header_limits(&headers)?;
         let inspector = &self.inner.inspector;
         let finding = inspector
             .inspect_path(context.path)
             .or_else(|| inspector.inspect_query(query))
             .or_else(|| {
-                headers.into_iter().find_map(|(name, value)| {
+                headers.iter().find_map(|&(name, value)| {
                     let inspected = self
                         .inner
                         .headers
@@ -201,6 +241,31 @@ impl Filter {
             .routes
             .check_params(context.method, context.path, query)
             .map_err(Rejection::InvalidParameter)
+    }
+
+    fn check_header_limits(&self, headers: &[(&str, &[u8])]) -> Result<(), Rejection> {
+        let limits = &self.inner.header_limits;
+        let invalid = |message: String, too_large: bool| {
+            Err(Rejection::InvalidHeaders { message, too_large })
+        };
+        if headers.len() > limits.max_count {
+            return invalid(format!("more than {} headers", limits.max_count), true);
+        }
+        let bytes: usize = headers.iter().map(|(n, v)| n.len() + v.len()).sum();
+        if bytes > limits.max_bytes {
+            return invalid(
+                format!("the headers are larger than {} bytes", limits.max_bytes),
+                true,
+            );
+        }
+        let has = |wanted: &String| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(wanted));
+        if let Some(missing) = limits.required.iter().find(|h| !has(h)) {
+            return invalid(format!("the `{missing}` header is required"), false);
+        }
+        if let Some(present) = limits.forbidden.iter().find(|h| has(h)) {
+            return invalid(format!("the `{present}` header is not allowed"), false);
+        }
+        Ok(())
     }
 
     /// Whether a request with this `Content-Type` may carry a body here (JSON only).
@@ -322,6 +387,25 @@ impl FilterBuilder {
         self
     }
 
+    /// At most `count` headers of at most `bytes` in all (defaults: 100, 16 KiB).
+    pub fn header_limits(mut self, count: usize, bytes: usize) -> Self {
+        self.header_limits.max_count = count;
+        self.header_limits.max_bytes = bytes;
+        self
+    }
+
+    /// Refuse requests without the header `name`.
+    pub fn require_header(mut self, name: &str) -> Self {
+        self.header_limits.required.push(name.to_ascii_lowercase());
+        self
+    }
+
+    /// Refuse requests with the header `name`.
+    pub fn forbid_header(mut self, name: &str) -> Self {
+        self.header_limits.forbidden.push(name.to_ascii_lowercase());
+        self
+    }
+
     /// Validate parameters and bodies of these routes.
     pub fn routes(mut self, routes: Routes) -> Self {
         self.routes = routes;
@@ -338,6 +422,7 @@ impl FilterBuilder {
                 headers: self.headers,
                 log: self.log,
                 routes: self.routes,
+                header_limits: self.header_limits,
             }),
         }
     }

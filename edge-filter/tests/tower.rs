@@ -86,3 +86,63 @@ async fn every_check_answers_with_its_status() {
     .await;
     assert_eq!(blocked, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn header_limits_and_required_or_forbidden_headers() {
+    let filter = Filter::builder()
+        .header_limits(5, 200)
+        .require_header("x-api-version")
+        .forbid_header("x-debug")
+        .build();
+    let service = ServiceBuilder::new()
+        .layer(FilterLayer::new(filter))
+        .service_fn(|_req: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(Response::new(String::new()))
+        });
+    let request = |headers: &[(&str, String)]| {
+        let mut builder = Request::get("/");
+        for (name, value) in headers {
+            builder = builder.header(*name, value);
+        }
+        builder.body(Full::new(Bytes::new())).unwrap()
+    };
+    let ok = service
+        .clone()
+        .oneshot(request(&[("x-api-version", "1".into())]))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let missing = service.clone().oneshot(request(&[])).await.unwrap();
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    let forbidden = service
+        .clone()
+        .oneshot(request(&[
+            ("x-api-version", "1".into()),
+            ("x-debug", "1".into()),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(forbidden.status(), StatusCode::BAD_REQUEST);
+    let many: Vec<(&str, String)> = ["a", "b", "c", "d", "e", "x-api-version"]
+        .iter()
+        .map(|n| (*n, "1".to_owned()))
+        .collect();
+    assert_eq!(
+        service
+            .clone()
+            .oneshot(request(&many))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    );
+    let big = service
+        .clone()
+        .oneshot(request(&[
+            ("x-api-version", "1".into()),
+            ("x-big", "v".repeat(300)),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(big.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+}

@@ -180,7 +180,8 @@ fn filter_error(rejection: &Rejection) -> ApiError {
         Rejection::PayloadTooLarge { .. } => Code::PayloadTooLarge,
         Rejection::UnsupportedMediaType => Code::UnsupportedMediaType,
         Rejection::InvalidJson { .. } => Code::InvalidJson,
-        Rejection::InvalidParameter(_) => Code::InvalidParameter,
+        // SPEC §4 has no 431: header-limit violations are bad parameters (400).
+        Rejection::InvalidParameter(_) | Rejection::InvalidHeaders { .. } => Code::InvalidParameter,
         Rejection::ValidationFailed(errors) => {
             return ApiError::validation(
                 errors
