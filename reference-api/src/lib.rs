@@ -104,6 +104,7 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
                 source,
             }
         })?;
+    reopen_on_sighup(security_log.clone());
     let filter = app::filter(&config, security_log)?;
     let state = AppState {
         db: db.clone(),
@@ -144,4 +145,22 @@ fn random_secret() -> Vec<u8> {
         std::process::exit(1);
     }
     secret
+}
+
+/// Reopen the security log on SIGHUP, after an external rotation (logrotate).
+fn reopen_on_sighup(log: SecurityLog) {
+    actix_web::rt::spawn(async move {
+        let Ok(mut hangups) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            tracing::warn!(
+                "cannot listen for SIGHUP; the security log will not be reopened on rotation"
+            );
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            log.reopen();
+            tracing::info!(path = %log.path().display(), "reopened the security log");
+        }
+    });
 }

@@ -223,3 +223,40 @@ async fn media_type_and_syntax_are_checked() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn sighup_reopens_the_security_log_after_rotation() {
+    let dir = ScratchDir::new();
+    let log = dir.path().join("security.log");
+    let api = Api::with_accounts(&["--security-log", log.to_str().unwrap()]).await;
+    let client = api.client();
+    let attack = || {
+        client
+            .request(Method::GET, "/healthz?q=%3Cscript%3E", None)
+            .send()
+    };
+    assert_eq!(attack().await.unwrap().status(), 403);
+    assert_eq!(wait_for_lines(&log, 1).await.len(), 1);
+
+    // An external rotation moves the file away; SIGHUP makes the API write anew at the path.
+    let rotated = dir.path().join("security.log.old");
+    std::fs::rename(&log, &rotated).unwrap();
+    api.signal("HUP");
+    // Reopening creates the file at once; wait for that before sending more.
+    let mut reopened = false;
+    for _ in 0..100 {
+        if log.exists() {
+            reopened = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(reopened, "the log was not reopened after SIGHUP");
+    assert_eq!(attack().await.unwrap().status(), 403);
+    assert_eq!(wait_for_lines(&log, 1).await.len(), 1);
+    assert_eq!(
+        security_log(&rotated).len(),
+        1,
+        "the rotated file got later lines"
+    );
+}

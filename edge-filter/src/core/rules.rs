@@ -274,6 +274,34 @@ impl RuleSet {
         Ok(RuleSet { rules, set })
     }
 
+    /// The built-in rules without those whose id is in `disabled`, plus `extra`.
+    ///
+    /// ```
+    /// use edge_filter::{Category, Rule, RuleSet};
+    /// let rules = RuleSet::defaults_with(
+    ///     &["xss-css-expression"],
+    ///     vec![Rule::new("custom-php-wrapper", Category::PathTraversal, "php:// wrappers", r"php://")],
+    /// )?;
+    /// assert!(rules.rules().iter().all(|r| r.id != "xss-css-expression"));
+    /// # Ok::<(), edge_filter::ConfigError>(())
+    /// ```
+    pub fn defaults_with(disabled: &[&str], extra: Vec<Rule>) -> Result<RuleSet, ConfigError> {
+        if let Some(unknown) = disabled
+            .iter()
+            .find(|id| !default_rules().iter().any(|r| r.id == **id))
+        {
+            return Err(ConfigError::InvalidRule(format!(
+                "no built-in rule has the id `{unknown}`"
+            )));
+        }
+        let mut rules: Vec<Rule> = default_rules()
+            .into_iter()
+            .filter(|r| !disabled.contains(&r.id.as_str()))
+            .collect();
+        rules.extend(extra);
+        RuleSet::new(rules)
+    }
+
     /// The rules.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
