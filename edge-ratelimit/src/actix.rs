@@ -28,6 +28,7 @@ use futures_util::future::LocalBoxFuture;
 use crate::{RateLimitState, RateLimiter, RequestInfo, response};
 
 type Subject = Arc<dyn Fn(&Extensions) -> Option<String>>;
+type Key = Arc<dyn Fn(&ServiceRequest) -> Option<String>>;
 
 /// The middleware factory: `App::new().wrap(RateLimit::new(limiter))`.
 #[derive(Clone)]
@@ -35,6 +36,7 @@ type Subject = Arc<dyn Fn(&Extensions) -> Option<String>>;
 pub struct RateLimit {
     limiter: RateLimiter,
     subject: Subject,
+    key: Key,
 }
 
 impl std::fmt::Debug for RateLimit {
@@ -51,7 +53,15 @@ impl RateLimit {
         RateLimit {
             limiter,
             subject: Arc::new(|_: &Extensions| None),
+            key: Arc::new(|_: &ServiceRequest| None),
         }
+    }
+
+    /// The key of `KeyKind::Custom` policies, from the whole request (e.g. an API
+    /// key header or a tenant in the path).
+    pub fn key_from(mut self, key: impl Fn(&ServiceRequest) -> Option<String> + 'static) -> Self {
+        self.key = Arc::new(key);
+        self
     }
 
     /// Where the authenticated subject is found in the request extensions (e.g.
@@ -114,6 +124,7 @@ where
         let config = self.config.clone();
         Box::pin(async move {
             let subject = (config.subject)(&request.extensions());
+            let custom = (config.key)(&request);
             let verdict = {
                 let headers = request.headers();
                 let info = RequestInfo {
@@ -129,6 +140,7 @@ where
                         .filter_map(|v| v.to_str().ok())
                         .collect(),
                     subject: subject.as_deref(),
+                    custom: custom.as_deref(),
                 };
                 config.limiter.check(&info).await
             };

@@ -116,3 +116,46 @@ async fn stacked_limiters_report_the_tightest_policy() {
     assert_eq!(response.headers()["x-ratelimit-limit"], "5");
     assert_eq!(response.headers()["x-ratelimit-remaining"], "4");
 }
+
+#[tokio::test]
+async fn a_user_supplied_key_function_keys_custom_policies() {
+    let limiter = RateLimiter::builder()
+        .policy(Policy::new("api-key", "2/1m".parse().unwrap(), KeyKind::Custom).unwrap())
+        .clock(ManualClock::new(1_800_000_000_000))
+        .build()
+        .unwrap();
+    let service = ServiceBuilder::new()
+        .layer(
+            RateLimitLayer::new(limiter)
+                .key_from(|headers, _| headers.get("x-api-key")?.to_str().ok().map(str::to_owned)),
+        )
+        .service_fn(|_req: Request<String>| async {
+            Ok::<_, Infallible>(Response::new(String::new()))
+        });
+    let call = |key: Option<&str>| {
+        let mut builder = Request::get("/");
+        if let Some(key) = key {
+            builder = builder.header("x-api-key", key);
+        }
+        service
+            .clone()
+            .oneshot(builder.body(String::new()).unwrap())
+    };
+    assert_eq!(call(Some("k1")).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(call(Some("k1")).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        call(Some("k1")).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        call(Some("k2")).await.unwrap().status(),
+        StatusCode::OK,
+        "keys are counted apart"
+    );
+    let keyless = call(None).await.unwrap();
+    assert_eq!(keyless.status(), StatusCode::OK);
+    assert!(
+        keyless.headers().get("x-ratelimit-limit").is_none(),
+        "no policy applies without a key"
+    );
+}

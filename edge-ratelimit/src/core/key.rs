@@ -19,6 +19,9 @@ pub struct RequestInfo<'a> {
     pub forwarded: Vec<&'a str>,
     /// The authenticated subject, if an earlier layer established one.
     pub subject: Option<&'a str>,
+    /// The key of [`KeyKind::Custom`](crate::KeyKind::Custom) policies, from the
+    /// adapter's user-supplied key function.
+    pub custom: Option<&'a str>,
 }
 
 /// The client's IP: the socket peer, unless the peer is a trusted proxy — then the
@@ -94,6 +97,7 @@ mod tests {
             forwarded_for: xff.to_vec(),
             forwarded: forwarded.to_vec(),
             subject: None,
+            custom: None,
         }
     }
 

@@ -70,6 +70,7 @@ impl RateLimiter {
             .filter_map(|(index, policy)| {
                 let key = match (policy.key, info.subject, ip) {
                     (KeyKind::Global, _, _) => KeyValue::Global,
+                    (KeyKind::Custom, _, _) => KeyValue::Custom(info.custom?),
                     (KeyKind::Subject | KeyKind::SubjectOrIp, Some(subject), _) => {
                         KeyValue::Subject(subject)
                     }

@@ -78,6 +78,9 @@ pub enum KeyKind {
     SubjectOrIp,
     /// One shared bucket for every request.
     Global,
+    /// The value of the adapter's `key_from` function (an API key, a tenant, ...);
+    /// requests for which it gives none are not counted by this policy.
+    Custom,
 }
 
 /// Which requests a policy applies to.

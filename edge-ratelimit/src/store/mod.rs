@@ -14,6 +14,7 @@ use std::net::IpAddr;
 pub(crate) enum KeyValue<'a> {
     Ip(IpAddr),
     Subject(&'a str),
+    Custom(&'a str),
     Global,
 }
 
@@ -22,6 +23,7 @@ impl std::fmt::Display for KeyValue<'_> {
         match self {
             KeyValue::Ip(ip) => write!(f, "ip:{ip}"),
             KeyValue::Subject(subject) => write!(f, "sub:{subject}"),
+            KeyValue::Custom(key) => write!(f, "key:{key}"),
             KeyValue::Global => f.write_str("global"),
         }
     }

@@ -16,7 +16,10 @@ pub struct RateLimitLayer {
     pub(super) limiter: RateLimiter,
     pub(super) peer: Extract<IpAddr>,
     pub(super) subject: Extract<String>,
+    pub(super) key: KeyFn,
 }
+
+pub(super) type KeyFn = Arc<dyn Fn(&http::HeaderMap, &Extensions) -> Option<String> + Send + Sync>;
 
 impl std::fmt::Debug for RateLimitLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -34,7 +37,18 @@ impl RateLimitLayer {
             limiter,
             peer: Arc::new(|ext: &Extensions| ext.get::<SocketAddr>().map(SocketAddr::ip)),
             subject: Arc::new(|_: &Extensions| None),
+            key: Arc::new(|_: &http::HeaderMap, _: &Extensions| None),
         }
+    }
+
+    /// The key of `KeyKind::Custom` policies, from the request's headers and
+    /// extensions (e.g. `|headers, _| headers.get("x-api-key")?.to_str().ok().map(str::to_owned)`).
+    pub fn key_from(
+        mut self,
+        key: impl Fn(&http::HeaderMap, &Extensions) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.key = Arc::new(key);
+        self
     }
 
     /// Where the socket peer's address is found in the request extensions.

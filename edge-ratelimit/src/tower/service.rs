@@ -42,6 +42,7 @@ where
         Box::pin(async move {
             let peer = (layer.peer)(request.extensions());
             let subject = (layer.subject)(request.extensions());
+            let custom = (layer.key)(request.headers(), request.extensions());
             let verdict = {
                 let headers = request.headers();
                 let info = RequestInfo {
@@ -59,6 +60,7 @@ where
                         .filter_map(|v| v.to_str().ok())
                         .collect(),
                     subject: subject.as_deref(),
+                    custom: custom.as_deref(),
                 };
                 layer.limiter.check(&info).await
             };
