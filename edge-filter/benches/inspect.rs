@@ -54,6 +54,11 @@ fn inspect(c: &mut Criterion) {
     group.bench_function(format!("typical_{}_bytes", body.len()), |b| {
         b.iter(|| filter.check_json_body(&context, &body).unwrap());
     });
+    // The same body split into its parts: parsing alone, and inspecting a parsed tree.
+    let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let inspector = Inspector::default();
+    group.bench_function("parse_only", |b| b.iter(|| serde_json::from_slice::<serde_json::Value>(&body).unwrap()));
+    group.bench_function("inspect_parsed_tree", |b| b.iter(|| inspector.inspect_json(&parsed)));
     group.finish();
 
     let mut group = c.benchmark_group("inspect_scaling");

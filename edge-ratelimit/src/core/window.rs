@@ -54,11 +54,27 @@ impl Window {
     }
 }
 
+/// `(used, capacity)` = `(prev * (P - e) + curr * P, limit * P)`, in `u64` when it
+/// fits (always, for sane quotas) and `u128` otherwise.
+fn weights(prev: u32, curr: u32, elapsed_ms: u64, limit: u32, period_ms: u64) -> (u128, u128) {
+    let left = period_ms - elapsed_ms.min(period_ms);
+    let fast = u64::from(prev).checked_mul(left).and_then(|w| {
+        let current = u64::from(curr).checked_mul(period_ms)?;
+        Some((w.checked_add(current)?, u64::from(limit).checked_mul(period_ms)?))
+    });
+    match fast {
+        Some((used, capacity)) => (u128::from(used), u128::from(capacity)),
+        None => {
+            let p = u128::from(period_ms);
+            (u128::from(prev) * u128::from(left) + u128::from(curr) * p, u128::from(limit) * p)
+        }
+    }
+}
+
 /// Whether `prev * (P - e) + curr * P <= limit * P`.
 fn fits(prev: u32, curr: u32, elapsed_ms: u64, limit: u32, period_ms: u64) -> bool {
-    let p = u128::from(period_ms);
-    let weighted_prev = u128::from(prev) * (p - u128::from(elapsed_ms.min(period_ms)));
-    weighted_prev + u128::from(curr) * p <= u128::from(limit) * p
+    let (used, capacity) = weights(prev, curr, elapsed_ms, limit, period_ms);
+    used <= capacity
 }
 
 impl Observed {
@@ -169,6 +185,15 @@ mod tests {
             let e = w.roll(start + wait, 1000);
             assert!(w.admits(e, 10, 1000), "{observed:?} not admitted at {wait}");
         }
+    }
+
+    #[test]
+    fn huge_quotas_do_not_overflow() {
+        let year = 365 * 86_400_000;
+        let o = Observed { prev: u32::MAX, curr: u32::MAX - 1, elapsed_ms: 1 };
+        assert_eq!(o.remaining(u32::MAX, year), 0);
+        let mut w = Window::default();
+        assert!(hit(&mut w, year * 3, u32::MAX, year));
     }
 
     #[test]
