@@ -19,6 +19,7 @@ fn typical_body() -> Vec<u8> {
             "status": "in review",
             "summary": "Costs fell 3% while headcount stayed flat; the team recommends keeping the current plan through Q4 and revisiting in January.",
             "checklist": ["draft figures", "legal review", "board pack"],
+            "contact": {"name": "Ann Example", "phone": "+1-555-0100", "office": "Floor 3, Room 12"},
             "history": [{"by": "ann", "at": "2026-11-01T10:00:00Z", "what": "created"}, {"by": "bob", "at": "2026-11-02T11:30:00Z", "what": "edited the summary"}]
         }
     });
@@ -57,8 +58,12 @@ fn inspect(c: &mut Criterion) {
     // The same body split into its parts: parsing alone, and inspecting a parsed tree.
     let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let inspector = Inspector::default();
-    group.bench_function("parse_only", |b| b.iter(|| serde_json::from_slice::<serde_json::Value>(&body).unwrap()));
-    group.bench_function("inspect_parsed_tree", |b| b.iter(|| inspector.inspect_json(&parsed)));
+    group.bench_function("parse_only", |b| {
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(&body).unwrap())
+    });
+    group.bench_function("inspect_parsed_tree", |b| {
+        b.iter(|| inspector.inspect_json(&parsed))
+    });
     group.finish();
 
     let mut group = c.benchmark_group("inspect_scaling");

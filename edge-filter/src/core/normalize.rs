@@ -16,7 +16,38 @@ use unicode_normalization::UnicodeNormalization;
 pub(crate) const MAX_ROUNDS: usize = 4;
 
 /// Normalize `input` for matching. `plus_is_space`: decode `+` as a space (query strings).
-pub fn normalize(input: &str, plus_is_space: bool) -> String {
+/// Text that is already normal (most keys and many values) is returned as it is.
+pub fn normalize(input: &str, plus_is_space: bool) -> Cow<'_, str> {
+    if already_normal(input, plus_is_space) {
+        return Cow::Borrowed(input);
+    }
+    Cow::Owned(normalize_owned(input, plus_is_space))
+}
+
+/// ASCII, lower case, nothing to decode, single inner spaces only, no comments.
+fn already_normal(input: &str, plus_is_space: bool) -> bool {
+    let bytes = input.as_bytes();
+    if bytes.first() == Some(&b' ') || bytes.last() == Some(&b' ') || input.contains("/*") {
+        return false;
+    }
+    let mut previous_space = false;
+    for &b in bytes {
+        match b {
+            b' ' if previous_space => return false,
+            b' ' => {
+                previous_space = true;
+                continue;
+            }
+            b'A'..=b'Z' | b'%' | b'\\' | b'&' | 0x00..=0x1f | 0x7f..=0xff => return false,
+            b'+' if plus_is_space => return false,
+            _ => {}
+        }
+        previous_space = false;
+    }
+    true
+}
+
+fn normalize_owned(input: &str, plus_is_space: bool) -> String {
     let mut text: Cow<'_, str> = Cow::Borrowed(input);
     let encoded = |t: &str| t.contains(['%', '\\', '&']) || (plus_is_space && t.contains('+'));
     for _ in 0..MAX_ROUNDS {
@@ -241,6 +272,22 @@ mod tests {
             "union select"
         );
         assert_eq!(normalize("a \t\t b\n\n c", false), "a b\nc");
+    }
+
+    #[test]
+    fn the_borrowed_fast_path_agrees_with_full_normalization() {
+        for text in [
+            "name", "a b c", "x=1", "o'brien", "a  b", " a", "a ", "Name", "a\tb", "a/*b*/c",
+            "50%", "a+b", "café", "a\nb", "1;id", "..", "<script>",
+        ] {
+            for plus in [false, true] {
+                assert_eq!(
+                    normalize(text, plus),
+                    normalize_owned(text, plus),
+                    "{text:?} plus={plus}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -60,13 +60,19 @@ fn weights(prev: u32, curr: u32, elapsed_ms: u64, limit: u32, period_ms: u64) ->
     let left = period_ms - elapsed_ms.min(period_ms);
     let fast = u64::from(prev).checked_mul(left).and_then(|w| {
         let current = u64::from(curr).checked_mul(period_ms)?;
-        Some((w.checked_add(current)?, u64::from(limit).checked_mul(period_ms)?))
+        Some((
+            w.checked_add(current)?,
+            u64::from(limit).checked_mul(period_ms)?,
+        ))
     });
     match fast {
         Some((used, capacity)) => (u128::from(used), u128::from(capacity)),
         None => {
             let p = u128::from(period_ms);
-            (u128::from(prev) * u128::from(left) + u128::from(curr) * p, u128::from(limit) * p)
+            (
+                u128::from(prev) * u128::from(left) + u128::from(curr) * p,
+                u128::from(limit) * p,
+            )
         }
     }
 }
@@ -190,7 +196,11 @@ mod tests {
     #[test]
     fn huge_quotas_do_not_overflow() {
         let year = 365 * 86_400_000;
-        let o = Observed { prev: u32::MAX, curr: u32::MAX - 1, elapsed_ms: 1 };
+        let o = Observed {
+            prev: u32::MAX,
+            curr: u32::MAX - 1,
+            elapsed_ms: 1,
+        };
         assert_eq!(o.remaining(u32::MAX, year), 0);
         let mut w = Window::default();
         assert!(hit(&mut w, year * 3, u32::MAX, year));
