@@ -59,10 +59,10 @@ fn inspect(c: &mut Criterion) {
     let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let inspector = Inspector::default();
     group.bench_function("parse_only", |b| {
-        b.iter(|| serde_json::from_slice::<serde_json::Value>(&body).unwrap())
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(&body).unwrap());
     });
     group.bench_function("inspect_parsed_tree", |b| {
-        b.iter(|| inspector.inspect_json(&parsed))
+        b.iter(|| inspector.inspect_json(&parsed));
     });
     group.finish();
 

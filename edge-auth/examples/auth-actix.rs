@@ -1,7 +1,7 @@
 //! A minimal actix-web server behind edge-auth.
 //!
 //! ```sh
-//! cargo run -p edge-auth --example actix --features actix
+//! cargo run -p edge-auth --example auth-actix --features actix
 //! TOKEN=$(curl -s -X POST localhost:3001/token)
 //! curl -H "Authorization: Bearer $TOKEN" localhost:3001/me
 //! ```

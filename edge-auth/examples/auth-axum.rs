@@ -1,7 +1,7 @@
 //! A minimal axum server behind edge-auth.
 //!
 //! ```sh
-//! cargo run -p edge-auth --example axum
+//! cargo run -p edge-auth --example auth-axum
 //! TOKEN=$(curl -s -X POST localhost:3000/token)
 //! curl -H "Authorization: Bearer $TOKEN" localhost:3000/me
 //! ```

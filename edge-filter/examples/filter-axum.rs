@@ -1,7 +1,7 @@
 //! A minimal axum server behind edge-filter.
 //!
 //! ```sh
-//! cargo run -p edge-filter --example axum
+//! cargo run -p edge-filter --example filter-axum
 //! curl -si 'localhost:3004/items?q=%3Cscript%3E'            # 403
 //! curl -si -XPOST localhost:3004/items -H 'content-type: application/json' -d '{"name":5}'   # 422
 //! ```

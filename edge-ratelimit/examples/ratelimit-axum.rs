@@ -1,7 +1,7 @@
 //! A minimal axum server limited to 5 requests per 10 s per client IP.
 //!
 //! ```sh
-//! cargo run -p edge-ratelimit --example axum
+//! cargo run -p edge-ratelimit --example ratelimit-axum
 //! for i in 1 2 3 4 5 6; do curl -si localhost:3002/ | grep -iE '^(HTTP|x-ratelimit|retry)'; done
 //! ```
 

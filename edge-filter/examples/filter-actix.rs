@@ -1,7 +1,7 @@
 //! A minimal actix-web server behind edge-filter.
 //!
 //! ```sh
-//! cargo run -p edge-filter --example actix --features actix
+//! cargo run -p edge-filter --example filter-actix --features actix
 //! curl -si 'localhost:3005/items?q=1%20UNION%20SELECT%20password'   # 403
 //! curl -si -XPOST localhost:3005/items -H 'content-type: text/plain' -d 'x'   # 415
 //! ```
