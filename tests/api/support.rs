@@ -44,6 +44,8 @@ pub(crate) struct Api {
     child: Option<Child>,
     pub(crate) base: String,
     stderr: PathBuf,
+    /// The data directory when the test did not choose one (never the source tree).
+    _scratch: Option<ScratchDir>,
 }
 
 impl Api {
@@ -52,13 +54,18 @@ impl Api {
         let port = edge_test_support::free_port().unwrap();
         let stderr =
             std::env::temp_dir().join(format!("{}.log", harness::unique_name("edge-api-stderr")));
-        let child = binary()
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--log-format",
-                "json",
-            ])
+        let scratch = (!args.contains(&"--data-dir")).then(ScratchDir::new);
+        let mut command = binary();
+        command.args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--log-format",
+            "json",
+        ]);
+        if let Some(dir) = &scratch {
+            command.arg("--data-dir").arg(dir.path());
+        }
+        let child = command
             .args(args)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).unwrap())
@@ -68,6 +75,7 @@ impl Api {
             child: Some(child),
             base: format!("http://127.0.0.1:{port}"),
             stderr,
+            _scratch: scratch,
         };
         api.wait_until_serving().await;
         api
