@@ -124,12 +124,11 @@ impl Db {
                 retryable: AtomicBool::new(false),
             };
             let outcome = body(&tx).await;
-            let retry_error = match outcome {
+            // Either return, or fall through to another attempt.
+            match outcome {
                 Ok(value) => match tx.inner.commit().await.map_err(DbError::from) {
                     Ok(()) => return Ok(value),
-                    Err(e) if e.is_serialization_failure() && attempt < policy.max_attempts => {
-                        e.into()
-                    }
+                    Err(e) if e.is_serialization_failure() && attempt < policy.max_attempts => {}
                     Err(e) => return Err(e.into()),
                 },
                 Err(e) => {
@@ -139,10 +138,8 @@ impl Db {
                     if !retryable || attempt >= policy.max_attempts {
                         return Err(e);
                     }
-                    e
                 }
-            };
-            drop(retry_error);
+            }
             tracing::debug!(
                 attempt,
                 "retrying transaction after a serialization failure"

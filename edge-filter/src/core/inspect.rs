@@ -1,5 +1,7 @@
 //! [`Inspector`]: normalizes each value of a request and matches the rules.
 
+use std::sync::LazyLock;
+
 use serde_json::Value;
 
 use crate::core::normalize::normalize;
@@ -27,15 +29,17 @@ pub struct Inspector {
     rules: RuleSet,
 }
 
-impl Default for Inspector {
-    fn default() -> Self {
-        Inspector::new(RuleSet::new(default_rules()).unwrap_or_else(|_| unreachable_rules()))
-    }
-}
+/// The built-in rules, compiled once per process and shared (a `RegexSet` clone is cheap).
+static DEFAULT_RULES: LazyLock<RuleSet> = LazyLock::new(|| {
+    // The built-in rules are tested to compile; an empty set is the impossible fallback.
+    RuleSet::new(default_rules()).unwrap_or_else(|_| RuleSet::empty())
+});
 
-/// The built-in rules are tested to compile; this is never reached.
-fn unreachable_rules() -> RuleSet {
-    RuleSet::new(Vec::new()).unwrap_or_else(|_| std::process::abort())
+impl Default for Inspector {
+    /// The built-in rules.
+    fn default() -> Self {
+        Inspector::new(DEFAULT_RULES.clone())
+    }
 }
 
 impl Inspector {

@@ -274,6 +274,14 @@ impl RuleSet {
         Ok(RuleSet { rules, set })
     }
 
+    /// A set with no rules: matches nothing.
+    pub fn empty() -> RuleSet {
+        RuleSet {
+            rules: Vec::new(),
+            set: RegexSet::empty(),
+        }
+    }
+
     /// The built-in rules without those whose id is in `disabled`, plus `extra`.
     ///
     /// ```
