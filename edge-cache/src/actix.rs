@@ -1,0 +1,257 @@
+//! actix-web middleware: [`ResponseCache`] answers cacheable GETs from the
+//! [`Cache`], stores the routes' cacheable answers, and invalidates after writes.
+//! Bodies are buffered only when their length is known; streams pass through.
+//!
+//! actix-web 4 speaks `http` 0.2 and the cache `http` 1: the middleware copies
+//! just the request headers the cache reads ([`Cache::request_headers`]).
+//!
+//! ```
+//! use actix_web::{App, web};
+//! use edge_cache::{Cache, Route, actix::ResponseCache};
+//!
+//! let cache = Cache::builder().route(Route::new("/items/{id}")).build()?;
+//! let app = App::new()
+//!     .wrap(ResponseCache::new(cache))
+//!     .route("/items/{id}", web::get().to(|| async { "an item" }));
+//! # Ok::<(), edge_cache::ConfigError>(())
+//! ```
+
+use std::future::{Ready, ready};
+use std::rc::Rc;
+
+use actix_web::HttpResponse;
+use actix_web::body::{BodySize, BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header as actix_header;
+use futures_util::future::LocalBoxFuture;
+
+use crate::{Accepts, Action, Cache, CacheStatus, Lookup, Miss, Reply};
+
+/// The middleware factory: `App::new().wrap(ResponseCache::new(cache))`.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ResponseCache {
+    cache: Cache,
+}
+
+impl ResponseCache {
+    /// Cache responses in `cache` (build it once, outside `HttpServer::new`, so
+    /// every worker shares it).
+    pub fn new(cache: Cache) -> Self {
+        ResponseCache { cache }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for ResponseCache
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B, BoxBody>>;
+    type Error = actix_web::Error;
+    type Transform = ResponseCacheMiddleware<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(ResponseCacheMiddleware {
+            service: Rc::new(service),
+            cache: self.cache.clone(),
+        }))
+    }
+}
+
+/// The middleware built by [`ResponseCache`].
+pub struct ResponseCacheMiddleware<S> {
+    service: Rc<S>,
+    cache: Cache,
+}
+
+impl<S> std::fmt::Debug for ResponseCacheMiddleware<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseCacheMiddleware")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, B> Service<ServiceRequest> for ResponseCacheMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B, BoxBody>>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let service = Rc::clone(&self.service);
+        let cache = self.cache.clone();
+        let action = classify(&cache, &request);
+        Box::pin(async move {
+            match action {
+                Action::Read(read) => match cache.lookup(read).await {
+                    Lookup::Hit(reply) => {
+                        let response = to_actix(reply);
+                        Ok(request.into_response(response).map_into_right_body())
+                    }
+                    Lookup::Miss(miss) => {
+                        let response = service.call(request).await?;
+                        finish_miss(&cache, miss, response).await
+                    }
+                },
+                Action::Write(write) => {
+                    let response = service.call(request).await?;
+                    let status = to_http_status(response.status());
+                    cache.after_write(&write, status).await;
+                    pass(&cache, write.accepts(), response, CacheStatus::Bypass).await
+                }
+                Action::Pass(skip) => {
+                    let response = service.call(request).await?;
+                    pass(&cache, skip.accepts(), response, CacheStatus::Bypass).await
+                }
+            }
+        })
+    }
+}
+
+fn classify(cache: &Cache, request: &ServiceRequest) -> Action {
+    let method = http::Method::from_bytes(request.method().as_str().as_bytes())
+        .unwrap_or(http::Method::OPTIONS);
+    let mut headers = http::HeaderMap::new();
+    for name in cache.request_headers() {
+        for value in request.headers().get_all(name.as_str()) {
+            if let Ok(value) = http::HeaderValue::from_bytes(value.as_bytes()) {
+                headers.append(name, value);
+            }
+        }
+    }
+    let query = Some(request.query_string()).filter(|q| !q.is_empty());
+    cache.classify(&method, request.path(), query, &headers)
+}
+
+fn to_http_status(status: actix_web::http::StatusCode) -> http::StatusCode {
+    http::StatusCode::from_u16(status.as_u16()).unwrap_or(http::StatusCode::OK)
+}
+
+fn to_http_headers(headers: &actix_header::HeaderMap) -> http::HeaderMap {
+    let mut out = http::HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_str().as_bytes()),
+            http::HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            out.append(name, value);
+        }
+    }
+    out
+}
+
+fn copy_headers(from: &http::HeaderMap, to: &mut actix_header::HeaderMap) {
+    let mut last: Option<actix_header::HeaderName> = None;
+    for (name, value) in from {
+        let (Ok(name), Ok(value)) = (
+            actix_header::HeaderName::from_bytes(name.as_str().as_bytes()),
+            actix_header::HeaderValue::from_bytes(value.as_bytes()),
+        ) else {
+            continue;
+        };
+        // Replace what the inner response had; keep repeated lines of one name.
+        if last.as_ref() == Some(&name) {
+            to.append(name.clone(), value);
+        } else {
+            to.insert(name.clone(), value);
+        }
+        last = Some(name);
+    }
+}
+
+fn to_actix(reply: Reply) -> HttpResponse {
+    reply.cache.record_in_span();
+    let status = actix_web::http::StatusCode::from_u16(reply.status.as_u16())
+        .unwrap_or(actix_web::http::StatusCode::OK);
+    let mut response = HttpResponse::with_body(status, BoxBody::new(reply.body));
+    copy_headers(&reply.headers, response.headers_mut());
+    response.extensions_mut().insert(reply.cache);
+    response
+}
+
+async fn finish_miss<B>(
+    cache: &Cache,
+    miss: Miss,
+    response: ServiceResponse<B>,
+) -> Result<ServiceResponse<EitherBody<B, BoxBody>>, actix_web::Error>
+where
+    B: MessageBody + 'static,
+{
+    let length = match response.response().body().size() {
+        BodySize::Sized(n) => Some(n),
+        BodySize::None => Some(0),
+        BodySize::Stream => None,
+    };
+    let status = to_http_status(response.status());
+    let headers = to_http_headers(response.headers());
+    if !miss.wants(status, &headers, length) {
+        let (status, accepts) = (miss.status(), miss.accepts());
+        drop(miss);
+        return pass(cache, accepts, response, status).await;
+    }
+    let (request, response) = response.into_parts();
+    let (head, body) = response.into_parts();
+    let body = actix_web::body::to_bytes(body)
+        .await
+        .map_err(|e| actix_web::error::ErrorInternalServerError(e.into()))?;
+    let reply = miss.complete(status, headers, body).await;
+    reply.cache.record_in_span();
+    let cache_status = reply.cache;
+    let actix_status = actix_web::http::StatusCode::from_u16(reply.status.as_u16())
+        .unwrap_or(actix_web::http::StatusCode::OK);
+    let mut response = head.set_body(BoxBody::new(reply.body));
+    *response.status_mut() = actix_status;
+    response.headers_mut().clear();
+    copy_headers(&reply.headers, response.headers_mut());
+    response.extensions_mut().insert(cache_status);
+    Ok(ServiceResponse::new(request, response).map_into_right_body())
+}
+
+/// Hand on a response the cache does not store, gzipped when worth it.
+async fn pass<B>(
+    cache: &Cache,
+    accepts: Accepts,
+    mut response: ServiceResponse<B>,
+    status: CacheStatus,
+) -> Result<ServiceResponse<EitherBody<B, BoxBody>>, actix_web::Error>
+where
+    B: MessageBody + 'static,
+{
+    status.record_in_span();
+    response.headers_mut().insert(
+        actix_header::HeaderName::from_static("x-cache"),
+        actix_header::HeaderValue::from_static(status.as_str()),
+    );
+    response.response_mut().extensions_mut().insert(status);
+    let length = match response.response().body().size() {
+        BodySize::Sized(n) => Some(n),
+        _ => None,
+    };
+    let mut headers = to_http_headers(response.headers());
+    if !cache.should_compress(accepts, to_http_status(response.status()), &headers, length) {
+        return Ok(response.map_into_left_body());
+    }
+    let (request, response) = response.into_parts();
+    let (head, body) = response.into_parts();
+    let body = actix_web::body::to_bytes(body)
+        .await
+        .map_err(|e| actix_web::error::ErrorInternalServerError(e.into()))?;
+    let body = cache.compress(&mut headers, body);
+    let mut response = head.set_body(BoxBody::new(body));
+    copy_headers(&headers, response.headers_mut());
+    if !headers.contains_key(http::header::CONTENT_ENCODING) {
+        response
+            .headers_mut()
+            .remove(actix_header::CONTENT_ENCODING);
+    }
+    Ok(ServiceResponse::new(request, response).map_into_right_body())
+}

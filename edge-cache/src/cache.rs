@@ -1,0 +1,591 @@
+//! [`Cache`]: classify a request, look it up, store the backend's answer,
+//! invalidate after writes. Adapters drive these steps; the core does no I/O
+//! besides the optional Redis tier.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{
+    AGE, AUTHORIZATION, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH, COOKIE, DATE, ETAG,
+    IF_NONE_MATCH, SET_COOKIE, TRANSFER_ENCODING, VARY,
+};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use smallvec::SmallVec;
+
+use crate::clock::Clock;
+use crate::core::conditional::etag_of;
+use crate::core::directives::Directives;
+use crate::core::encoding::{self, Accepts, GZIP};
+use crate::core::entry::Entry;
+use crate::core::epochs::{Epochs, Stamps};
+use crate::core::inflight::{self, InFlight, Join, Leading};
+use crate::core::key::cache_key;
+use crate::core::memory::{MemoryTier, Stored};
+use crate::core::reply::{CacheStatus, Reply, X_CACHE};
+use crate::route::{CompiledRoute, Rules, tags_for};
+use crate::stats::{CacheStats, Counters};
+
+/// A response cache shared by every worker: cheap to clone (one `Arc`).
+///
+/// The steps, which the [tower](crate::tower) and [actix](crate::actix) adapters
+/// run for you:
+///
+/// 1. [`Cache::classify`] the request: a [`Read`] (GET/HEAD), a [`Write`]
+///    (POST/PUT/PATCH/DELETE) or a [`Pass`].
+/// 2. For a read, [`Cache::lookup`]: a [`Lookup::Hit`] is a complete [`Reply`];
+///    a [`Lookup::Miss`] means calling the backend, then, when
+///    [`Miss::wants`] the response, [`Miss::complete`] with its body (stores it
+///    and answers, 304 included).
+/// 3. For a write, call the backend, then [`Cache::after_write`].
+#[derive(Debug, Clone)]
+pub struct Cache {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) max_entry_bytes: usize,
+    pub(crate) compress_min: usize,
+    pub(crate) compress_max: usize,
+    pub(crate) store_level: u32,
+    pub(crate) fly_level: u32,
+    pub(crate) follow_timeout: Duration,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) routes: Vec<CompiledRoute>,
+    pub(crate) unlisted: Rules,
+    pub(crate) default_ttl: Duration,
+    pub(crate) limits: Limits,
+    pub(crate) memory: MemoryTier,
+    pub(crate) epochs: Epochs,
+    pub(crate) flights: Arc<InFlight>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) counters: Counters,
+    pub(crate) request_headers: Vec<HeaderName>,
+    #[cfg(feature = "redis")]
+    pub(crate) shared: Option<crate::shared::Shared>,
+}
+
+/// What to do with a request.
+#[derive(Debug)]
+pub enum Action {
+    /// A cacheable read: [`Cache::lookup`] it.
+    Read(Read),
+    /// A write: call the backend, then [`Cache::after_write`].
+    Write(Write),
+    /// Not the cache's business: call the backend (and maybe [`Cache::compress`]).
+    Pass(Pass),
+}
+
+/// A cacheable GET or HEAD.
+#[derive(Debug)]
+pub struct Read {
+    key: Box<[u8]>,
+    tags: SmallVec<[String; 2]>,
+    ttl: Duration,
+    head: bool,
+    if_none_match: SmallVec<[HeaderValue; 1]>,
+    accepts: Accepts,
+    vary: Arc<[HeaderName]>,
+}
+
+impl Read {
+    /// What the client accepts.
+    pub fn accepts(&self) -> Accepts {
+        self.accepts
+    }
+
+    /// The tags of the entry: its path first.
+    pub fn tags(&self) -> impl Iterator<Item = &str> {
+        self.tags.iter().map(String::as_str)
+    }
+}
+
+/// A write: the tags it invalidates once the backend answered.
+#[derive(Debug)]
+pub struct Write {
+    tags: SmallVec<[String; 2]>,
+    accepts: Accepts,
+}
+
+impl Write {
+    /// What the client accepts.
+    pub fn accepts(&self) -> Accepts {
+        self.accepts
+    }
+
+    /// The tags this write invalidates: its path first.
+    pub fn tags(&self) -> impl Iterator<Item = &str> {
+        self.tags.iter().map(String::as_str)
+    }
+}
+
+/// A request the cache does not handle.
+#[derive(Debug, Clone, Copy)]
+pub struct Pass {
+    accepts: Accepts,
+}
+
+impl Pass {
+    /// What the client accepts.
+    pub fn accepts(&self) -> Accepts {
+        self.accepts
+    }
+}
+
+/// The outcome of [`Cache::lookup`].
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Lookup {
+    /// Answer with this; do not call the backend.
+    Hit(Reply),
+    /// Call the backend; see [`Miss`].
+    Miss(Miss),
+}
+
+/// A read the backend must answer. Dropping it without [`Miss::complete`]
+/// releases the requests waiting for it, which then call the backend themselves.
+#[derive(Debug)]
+pub struct Miss {
+    cache: Cache,
+    read: Read,
+    status: CacheStatus,
+    store: Option<Storing>,
+}
+
+#[derive(Debug)]
+struct Storing {
+    stamps: Stamps,
+    leading: Option<Leading>,
+    #[cfg(feature = "redis")]
+    remote_epochs: Option<Vec<Vec<u8>>>,
+}
+
+impl Cache {
+    /// Decide what to do with a request.
+    /// `path` and `query` are the request target's, undecoded; of `headers` only
+    /// [`Cache::request_headers`] are read.
+    pub fn classify(
+        &self,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+        headers: &HeaderMap,
+    ) -> Action {
+        let accepts = Accepts::from_headers(headers);
+        let (rules, params) = self.rules_for(path);
+        if method == Method::GET || method == Method::HEAD {
+            let ttl = rules.ttl.unwrap_or(self.inner.default_ttl);
+            let with_credentials =
+                headers.contains_key(AUTHORIZATION) || headers.contains_key(COOKIE);
+            if !rules.store
+                || ttl.is_zero()
+                || (with_credentials && !rules.shared)
+                || Directives::parse(headers).no_store
+            {
+                Counters::add(&self.inner.counters.bypasses, 1);
+                return Action::Pass(Pass { accepts });
+            }
+            return Action::Read(Read {
+                key: cache_key(path, query, &rules.vary, headers),
+                tags: tags_for(path, &rules.tags, &params),
+                ttl,
+                head: method == Method::HEAD,
+                if_none_match: headers.get_all(IF_NONE_MATCH).iter().cloned().collect(),
+                accepts,
+                vary: Arc::clone(&rules.vary),
+            });
+        }
+        Counters::add(&self.inner.counters.bypasses, 1);
+        if [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(method) {
+            return Action::Write(Write {
+                tags: tags_for(path, &rules.invalidates, &params),
+                accepts,
+            });
+        }
+        Action::Pass(Pass { accepts })
+    }
+
+    /// The request headers [`Cache::classify`] reads: credentials, conditionals,
+    /// `Accept-Encoding`, `Cache-Control` and every route's `vary` headers. An
+    /// adapter over other HTTP types copies just these.
+    pub fn request_headers(&self) -> &[HeaderName] {
+        &self.inner.request_headers
+    }
+
+    fn rules_for<'a>(&'a self, path: &'a str) -> (&'a Rules, crate::core::template::Params<'a>) {
+        for route in &self.inner.routes {
+            if let Some(params) = route.path.matches(path) {
+                return (&route.rules, params);
+            }
+        }
+        (&self.inner.unlisted, SmallVec::new())
+    }
+
+    /// Look a read up: in memory, then (when configured) in Redis. Concurrent
+    /// misses of one key wait for the first one's backend call.
+    pub async fn lookup(&self, read: Read) -> Lookup {
+        let inner = &self.inner;
+        if !self.tiers_ready().await {
+            Counters::add(&inner.counters.bypasses, 1);
+            return Lookup::Miss(self.miss(read, CacheStatus::Bypass, None));
+        }
+        if let Some(reply) = self.memory_hit(&read) {
+            return Lookup::Hit(reply);
+        }
+        Counters::add(&inner.counters.misses, 1);
+        if read.head {
+            // A HEAD response has no body to store; it is served from GET entries only.
+            return Lookup::Miss(self.miss(read, CacheStatus::Miss, None));
+        }
+        let leading = match inner.flights.join(&read.key) {
+            Join::Leader(leading) => leading,
+            Join::Follower(receiver) => {
+                Counters::add(&inner.counters.coalesced, 1);
+                let waited =
+                    tokio::time::timeout(inner.limits.follow_timeout, inflight::follow(receiver))
+                        .await;
+                if let Ok(Some(entry)) = waited
+                    && entry.is_fresh(inner.clock.now_ms())
+                {
+                    Counters::add(&inner.counters.hits, 1);
+                    return Lookup::Hit(self.render(&entry, &read, CacheStatus::Hit));
+                }
+                let stamps = inner.epochs.snapshot(read.tags());
+                return Lookup::Miss(self.miss(
+                    read,
+                    CacheStatus::Miss,
+                    Some(Storing {
+                        stamps,
+                        leading: None,
+                        #[cfg(feature = "redis")]
+                        remote_epochs: None,
+                    }),
+                ));
+            }
+        };
+        // The epochs are read before the backend (or Redis) is: an invalidation
+        // from here on makes whatever this miss stores stale at once.
+        let stamps = inner.epochs.snapshot(read.tags());
+        #[cfg(feature = "redis")]
+        let remote_epochs = match &inner.shared {
+            Some(shared) => match shared.tier.lookup(&read.key, &read.tags).await {
+                Ok((Some(entry), _)) if entry.is_fresh(inner.clock.now_ms()) => {
+                    let entry = Arc::new(entry);
+                    self.keep_in_memory(&read, &entry, stamps);
+                    leading.finish(Some(Arc::clone(&entry)));
+                    Counters::add(&inner.counters.hits, 1);
+                    return Lookup::Hit(self.render(&entry, &read, CacheStatus::Hit));
+                }
+                Ok((_, epochs)) => Some(epochs),
+                Err(error) => {
+                    Counters::add(&inner.counters.tier_errors, 1);
+                    tracing::warn!(%error, "cache: Redis lookup failed; asking the backend");
+                    None
+                }
+            },
+            None => None,
+        };
+        let storing = Storing {
+            stamps,
+            leading: Some(leading),
+            #[cfg(feature = "redis")]
+            remote_epochs,
+        };
+        Lookup::Miss(self.miss(read, CacheStatus::Miss, Some(storing)))
+    }
+
+    fn miss(&self, read: Read, status: CacheStatus, store: Option<Storing>) -> Miss {
+        Miss {
+            cache: self.clone(),
+            read,
+            status,
+            store,
+        }
+    }
+
+    fn memory_hit(&self, read: &Read) -> Option<Reply> {
+        let inner = &self.inner;
+        let stored = inner.memory.get(&read.key)?;
+        if stored.entry.is_fresh(inner.clock.now_ms()) && inner.epochs.is_current(&stored.stamps) {
+            Counters::add(&inner.counters.hits, 1);
+            return Some(self.render(&stored.entry, read, CacheStatus::Hit));
+        }
+        inner.memory.remove(&read.key);
+        None
+    }
+
+    fn render(&self, entry: &Entry, read: &Read, status: CacheStatus) -> Reply {
+        entry.render(
+            &read.if_none_match,
+            read.accepts,
+            self.inner.clock.now_ms(),
+            status,
+        )
+    }
+
+    fn keep_in_memory(&self, read: &Read, entry: &Arc<Entry>, stamps: Stamps) {
+        if self.memory_usable() {
+            let stored = Stored::new(Arc::clone(entry), stamps, read.key.len());
+            self.inner.memory.insert(read.key.clone(), stored);
+        }
+    }
+
+    /// Whether the lookup may use the tiers: always without Redis; with Redis only
+    /// while this instance hears other instances' invalidations.
+    async fn tiers_ready(&self) -> bool {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.inner.shared {
+            return shared.ready(&self.inner).await;
+        }
+        true
+    }
+
+    fn memory_usable(&self) -> bool {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.inner.shared {
+            return shared.is_subscribed();
+        }
+        true
+    }
+
+    /// After the backend answered a write with `status`: invalidate its tags here
+    /// at once (no later read on this instance sees the old entry) and, with Redis,
+    /// on every instance. Client errors (4xx) changed nothing and invalidate nothing.
+    pub async fn after_write(&self, write: &Write, status: StatusCode) {
+        if status.is_client_error() {
+            return;
+        }
+        self.invalidate(write.tags()).await;
+    }
+
+    /// Invalidate every entry carrying one of `tags` (paths are tags), here and,
+    /// with Redis, everywhere. `*` invalidates everything.
+    pub async fn invalidate<'a>(&self, tags: impl IntoIterator<Item = &'a str>) {
+        let tags: SmallVec<[&str; 4]> = tags.into_iter().collect();
+        for tag in &tags {
+            if *tag == "*" {
+                self.inner.epochs.bump_all();
+            } else {
+                self.inner.epochs.bump(tag);
+            }
+        }
+        Counters::add(&self.inner.counters.invalidations, tags.len() as u64);
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.inner.shared {
+            shared.publish(&self.inner, &tags).await;
+        }
+    }
+
+    /// Invalidate everything, here and (with Redis) everywhere.
+    pub async fn clear(&self) {
+        self.invalidate(["*"]).await;
+        self.inner.memory.clear();
+    }
+
+    /// Whether an uncached response should be buffered to be gzipped: the client
+    /// accepts gzip, the type is text-like, it is not encoded yet, and its known
+    /// length is between the threshold and 8 MiB. Streams are never buffered.
+    pub fn should_compress(
+        &self,
+        accepts: Accepts,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body_len: Option<u64>,
+    ) -> bool {
+        let limits = &self.inner.limits;
+        accepts.gzip
+            && status != StatusCode::NO_CONTENT
+            && status != StatusCode::NOT_MODIFIED
+            && !headers.contains_key(CONTENT_ENCODING)
+            && body_len
+                .is_some_and(|n| n >= limits.compress_min as u64 && n <= limits.compress_max as u64)
+            && encoding::compressible(headers)
+    }
+
+    /// gzip an uncached body (fast level) when that makes it smaller, setting
+    /// `Content-Encoding` and `Vary: Accept-Encoding`; returns the body to send.
+    pub fn compress(&self, headers: &mut HeaderMap, body: Bytes) -> Bytes {
+        match encoding::gzip(&body, self.inner.limits.fly_level) {
+            Some(packed) => {
+                headers.insert(CONTENT_ENCODING, GZIP);
+                headers.remove(CONTENT_LENGTH);
+                add_vary_accept_encoding(headers);
+                packed
+            }
+            None => body,
+        }
+    }
+
+    /// Counters and the in-process tier's size.
+    pub fn stats(&self) -> CacheStats {
+        let (entries, bytes) = self.inner.memory.usage();
+        self.inner.counters.snapshot(entries, bytes)
+    }
+}
+
+fn add_vary_accept_encoding(headers: &mut HeaderMap) {
+    let present = headers.get_all(VARY).iter().any(|v| {
+        v.to_str().is_ok_and(|v| {
+            v.split(',')
+                .any(|n| n.trim().eq_ignore_ascii_case("accept-encoding") || n.trim() == "*")
+        })
+    });
+    if !present {
+        headers.append(VARY, HeaderValue::from_static("accept-encoding"));
+    }
+}
+
+/// Headers a stored response does not keep: the cache sets them itself, they
+/// belong to one connection, or they describe one response only.
+const NOT_STORED: [HeaderName; 8] = [
+    ETAG,
+    VARY,
+    CONTENT_LENGTH,
+    TRANSFER_ENCODING,
+    CONNECTION,
+    DATE,
+    AGE,
+    X_CACHE,
+];
+
+impl Miss {
+    /// `MISS`, or `BYPASS` when the cache cannot be used right now (its Redis
+    /// tier is unreachable): the `X-Cache` value of the backend's answer.
+    pub fn status(&self) -> CacheStatus {
+        self.status
+    }
+
+    /// What the client accepts.
+    pub fn accepts(&self) -> Accepts {
+        self.read.accepts
+    }
+
+    /// Whether the backend's response (its head and the body length, when known)
+    /// can be stored; if so, read the body and pass it to [`Miss::complete`].
+    /// Only 200s with a known length up to the entry limit qualify, without
+    /// `Set-Cookie`, `no-store`/`private`/`no-cache`, a content encoding, or a
+    /// `Vary` on headers the route does not declare.
+    pub fn wants(&self, status: StatusCode, headers: &HeaderMap, body_len: Option<u64>) -> bool {
+        self.store.is_some()
+            && status == StatusCode::OK
+            && body_len.is_some_and(|n| n <= self.cache.inner.limits.max_entry_bytes as u64)
+            && !headers.contains_key(SET_COOKIE)
+            && !headers.contains_key(CONTENT_ENCODING)
+            && !Directives::parse(headers)
+                .shared_ttl(self.read.ttl)
+                .is_zero()
+            && self.vary_is_declared(headers)
+    }
+
+    fn vary_is_declared(&self, headers: &HeaderMap) -> bool {
+        headers.get_all(VARY).iter().all(|value| {
+            value.to_str().is_ok_and(|value| {
+                value.split(',').map(str::trim).all(|name| {
+                    name.is_empty()
+                        || name.eq_ignore_ascii_case("accept-encoding")
+                        || self
+                            .read
+                            .vary
+                            .iter()
+                            .any(|v| v.as_str().eq_ignore_ascii_case(name))
+                })
+            })
+        })
+    }
+
+    /// Store the backend's 200 (when [`Miss::wants`] it) and produce the answer:
+    /// with its ETag, gzip-encoded when accepted and worth it, or a 304 when the
+    /// request's `If-None-Match` matches. The compressed form is made here, once.
+    pub async fn complete(mut self, status: StatusCode, headers: HeaderMap, body: Bytes) -> Reply {
+        let inner = Arc::clone(&self.cache.inner);
+        let now = inner.clock.now_ms();
+        let ttl = Directives::parse(&headers).shared_ttl(self.read.ttl);
+        let storable = self.wants(status, &headers, Some(body.len() as u64));
+        let entry = Arc::new(self.entry(status, &headers, body, now, ttl));
+        let reply = self.cache.render(&entry, &self.read, self.status);
+        let Some(storing) = self.store.take().filter(|_| storable) else {
+            return reply;
+        };
+        self.cache
+            .keep_in_memory(&self.read, &entry, storing.stamps);
+        if let Some(leading) = storing.leading {
+            leading.finish(Some(Arc::clone(&entry)));
+        }
+        Counters::add(&inner.counters.stores, 1);
+        #[cfg(feature = "redis")]
+        if let (Some(shared), Some(epochs)) = (&inner.shared, storing.remote_epochs) {
+            let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+            if let Err(error) = shared
+                .tier
+                .store(&self.read.key, &self.read.tags, &epochs, &entry, ttl_ms)
+                .await
+            {
+                Counters::add(&inner.counters.tier_errors, 1);
+                tracing::warn!(%error, "cache: Redis store failed");
+            }
+        }
+        reply
+    }
+
+    fn entry(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: Bytes,
+        now: u64,
+        ttl: Duration,
+    ) -> Entry {
+        let limits = &self.cache.inner.limits;
+        let etag = headers
+            .get(ETAG)
+            .filter(|tag| !tag.as_bytes().starts_with(b"W/") && tag.as_bytes().starts_with(b"\""))
+            .cloned()
+            .unwrap_or_else(|| etag_of(&body));
+        let gzip = (body.len() >= limits.compress_min && encoding::compressible(headers))
+            .then(|| encoding::gzip(&body, limits.store_level))
+            .flatten();
+        let mut names: Vec<String> = self
+            .read
+            .vary
+            .iter()
+            .map(|n| n.as_str().to_owned())
+            .collect();
+        for value in headers.get_all(VARY) {
+            for name in value.to_str().unwrap_or("").split(',').map(str::trim) {
+                if !name.is_empty() && !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                    names.push(name.to_ascii_lowercase());
+                }
+            }
+        }
+        if gzip.is_some()
+            && !names
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case("accept-encoding"))
+        {
+            names.push("accept-encoding".to_owned());
+        }
+        let vary = (!names.is_empty())
+            .then(|| HeaderValue::from_str(&names.join(", ")).ok())
+            .flatten();
+        let kept = headers
+            .iter()
+            .filter(|(name, _)| !NOT_STORED.contains(name) && name.as_str() != "x-request-id")
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        Entry {
+            status,
+            headers: kept,
+            etag,
+            vary,
+            body,
+            gzip,
+            stored_at_ms: now,
+            expires_at_ms: now.saturating_add(ttl_ms),
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! [`CacheBuilder`]: configuration of a [`Cache`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::ConfigError;
+use crate::cache::{Cache, Inner, Limits};
+use crate::clock::{Clock, SystemClock};
+use crate::core::epochs::Epochs;
+use crate::core::inflight::InFlight;
+use crate::core::memory::MemoryTier;
+use crate::route::{Route, Rules};
+use crate::stats::Counters;
+
+/// Builds a [`Cache`].
+///
+/// ```
+/// use std::time::Duration;
+/// use edge_cache::{Cache, Route};
+///
+/// let cache = Cache::builder()
+///     .default_ttl(Duration::from_secs(30))
+///     .max_entries(10_000)
+///     .max_bytes(64 << 20)
+///     .route(Route::new("/api/items/{id}").share_authorized().invalidates("/api/items"))
+///     .build()?;
+/// # Ok::<(), edge_cache::ConfigError>(())
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct CacheBuilder {
+    routes: Vec<Route>,
+    cache_unlisted: bool,
+    default_ttl: Duration,
+    max_entries: usize,
+    max_bytes: usize,
+    limits: Limits,
+    clock: Arc<dyn Clock>,
+    #[cfg(feature = "redis")]
+    redis: Option<crate::redis::RedisTier>,
+}
+
+impl Cache {
+    /// Start configuring a cache: 30 s TTL, 10 000 entries, 64 MiB, gzip from 1 KiB.
+    pub fn builder() -> CacheBuilder {
+        CacheBuilder {
+            routes: Vec::new(),
+            cache_unlisted: true,
+            default_ttl: Duration::from_secs(30),
+            max_entries: 10_000,
+            max_bytes: 64 << 20,
+            limits: Limits {
+                max_entry_bytes: 1 << 20,
+                compress_min: 1024,
+                compress_max: 8 << 20,
+                store_level: 6,
+                fly_level: 1,
+                follow_timeout: Duration::from_secs(10),
+            },
+            clock: Arc::new(SystemClock),
+            #[cfg(feature = "redis")]
+            redis: None,
+        }
+    }
+}
+
+impl CacheBuilder {
+    /// Add a route; the first route matching a path applies.
+    pub fn route(mut self, route: Route) -> Self {
+        self.routes.push(route);
+        self
+    }
+
+    /// Whether GETs of paths no route matches are cached with the default TTL
+    /// (default `true`; requests with credentials still bypass).
+    pub fn cache_unlisted(mut self, cache: bool) -> Self {
+        self.cache_unlisted = cache;
+        self
+    }
+
+    /// The TTL of routes without their own (default 30 s). Zero turns caching off
+    /// for them.
+    pub fn default_ttl(mut self, ttl: Duration) -> Self {
+        self.default_ttl = ttl;
+        self
+    }
+
+    /// The most entries the in-process tier holds (default 10 000).
+    pub fn max_entries(mut self, entries: usize) -> Self {
+        self.max_entries = entries;
+        self
+    }
+
+    /// The most bytes the in-process tier holds, bodies, compressed copies and
+    /// headers included (default 64 MiB).
+    pub fn max_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
+    /// Responses with bodies larger than this are not stored (default 1 MiB).
+    pub fn max_entry_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_entry_bytes = bytes;
+        self
+    }
+
+    /// Compress bodies of at least this many bytes (default 1 KiB) when the
+    /// client accepts gzip and the type is text-like.
+    pub fn compress_min(mut self, bytes: usize) -> Self {
+        self.limits.compress_min = bytes;
+        self
+    }
+
+    /// How long a coalesced miss waits for the request fetching its key before
+    /// calling the backend itself (default 10 s).
+    pub fn follow_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.follow_timeout = timeout;
+        self
+    }
+
+    /// The time source (a [`ManualClock`](crate::ManualClock) in tests).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Share entries and invalidations with every instance on this Redis.
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn redis(mut self, tier: crate::redis::RedisTier) -> Self {
+        self.redis = Some(tier);
+        self
+    }
+
+    /// Build the cache. With a Redis tier, call it within a Tokio runtime so the
+    /// invalidation subscriber starts at once (else it starts with the first lookup).
+    pub fn build(self) -> Result<Cache, ConfigError> {
+        if self.max_entries == 0 || self.max_bytes == 0 {
+            return Err(ConfigError::ZeroCapacity);
+        }
+        let routes = self
+            .routes
+            .into_iter()
+            .map(Route::compile)
+            .collect::<Result<Vec<_>, _>>()?;
+        let max_ttl = routes
+            .iter()
+            .filter_map(|r| r.rules.ttl)
+            .fold(self.default_ttl, Duration::max);
+        let mut request_headers = vec![
+            http::header::AUTHORIZATION,
+            http::header::COOKIE,
+            http::header::CACHE_CONTROL,
+            http::header::IF_NONE_MATCH,
+            http::header::ACCEPT_ENCODING,
+        ];
+        for route in &routes {
+            for name in route.rules.vary.iter() {
+                if !request_headers.contains(name) {
+                    request_headers.push(name.clone());
+                }
+            }
+        }
+        let inner = Arc::new(Inner {
+            request_headers,
+            routes,
+            unlisted: Rules::unlisted(self.cache_unlisted),
+            default_ttl: self.default_ttl,
+            limits: self.limits,
+            memory: MemoryTier::new(self.max_entries, self.max_bytes),
+            epochs: Epochs::new(),
+            flights: Arc::new(InFlight::default()),
+            clock: self.clock,
+            counters: Counters::default(),
+            #[cfg(feature = "redis")]
+            shared: self
+                .redis
+                .map(|tier| crate::shared::Shared::new(tier, max_ttl)),
+        });
+        #[cfg(not(feature = "redis"))]
+        let _ = max_ttl;
+        let cache = Cache { inner };
+        #[cfg(feature = "redis")]
+        crate::shared::start(&cache.inner);
+        Ok(cache)
+    }
+}

@@ -1,0 +1,43 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod cache;
+mod clock;
+mod config;
+mod core;
+mod error;
+mod route;
+mod stats;
+
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+mod shared;
+
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod actix;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
+
+pub use cache::{Action, Cache, Lookup, Miss, Pass, Read, Write};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::CacheBuilder;
+pub use core::conditional::{etag_of, if_match, if_none_match};
+pub use core::encoding::Accepts;
+pub use core::reply::{CacheStatus, Reply, X_CACHE};
+pub use error::{ConfigError, TierError};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis::RedisTier;
+pub use route::Route;
+pub use stats::CacheStats;
+
+/// The `tracing` span field the cache status is recorded in: `hit`, `miss` or `bypass`.
+pub const SPAN_FIELD: &str = "cache";

@@ -1,0 +1,222 @@
+//! The Redis tier: entries shared by every instance, tag epochs kept in Redis so
+//! that a store racing an invalidation can never win, and invalidations published
+//! to every instance's in-process tier.
+//!
+//! Layout under the prefix (default `edge:cache`):
+//! - `<prefix>:e:<key>` — a hash: `v` the encoded entry, `e1..eN` the epochs of its
+//!   tags when its backend call began; expires with the entry.
+//! - `<prefix>:t:<tag>` — a tag's epoch, incremented by each invalidation; expires
+//!   a minute after the longest TTL following its last change.
+//! - `<prefix>:invalidate` — the pub/sub channel of invalidations.
+//!
+//! Every operation is one script (atomic, one round trip) bounded by
+//! [`RedisTier::timeout`]. Cluster note: a lookup touches an entry and its tags'
+//! epochs, so in Redis Cluster give the prefix a hash tag (`{cache}`).
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::core::entry::Entry;
+use crate::{ConfigError, TierError};
+
+/// The entry if its tags' epochs are those it was stored under, and the tags'
+/// current epochs (for a store after a miss).
+const LOOKUP: &str = r"
+local out = {''}
+local fields = {'v'}
+for i = 2, #KEYS do
+  out[i] = redis.call('GET', KEYS[i]) or '0'
+  fields[i] = 'e' .. (i - 1)
+end
+local h = redis.call('HMGET', KEYS[1], unpack(fields))
+if h[1] then
+  local valid = true
+  for i = 2, #KEYS do
+    if h[i] ~= out[i] then valid = false end
+  end
+  if valid then out[1] = h[1] end
+end
+return out
+";
+
+/// Store only if no tag was invalidated since the miss read the epochs.
+const STORE: &str = r"
+local args = {'v', ARGV[2]}
+for i = 2, #KEYS do
+  if (redis.call('GET', KEYS[i]) or '0') ~= ARGV[i + 1] then return 0 end
+  table.insert(args, 'e' .. (i - 1))
+  table.insert(args, ARGV[i + 1])
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(args))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+";
+
+/// Bump the tags' epochs and tell every instance.
+const INVALIDATE: &str = r"
+for i = 1, #KEYS do
+  redis.call('INCR', KEYS[i])
+  redis.call('PEXPIRE', KEYS[i], ARGV[1])
+end
+return redis.call('PUBLISH', ARGV[2], ARGV[3])
+";
+
+/// A connection to the Redis server that holds the shared entries.
+#[derive(Clone)]
+pub struct RedisTier {
+    pub(crate) client: redis::Client,
+    connection: ConnectionManager,
+    prefix: String,
+    pub(crate) timeout: Duration,
+    lookup: redis::Script,
+    store: redis::Script,
+    invalidate: redis::Script,
+}
+
+impl std::fmt::Debug for RedisTier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisTier")
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisTier {
+    /// A tier on `url` (`redis://host:port/db`). It connects lazily and reconnects
+    /// by itself; each operation is bounded by [`RedisTier::timeout`] (default
+    /// 250 ms). Must be called within a Tokio runtime.
+    pub fn new(url: &str) -> Result<RedisTier, ConfigError> {
+        let client =
+            redis::Client::open(url).map_err(|e| ConfigError::InvalidRedisUrl(e.to_string()))?;
+        let timeout = Duration::from_millis(250);
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(1);
+        let connection = ConnectionManager::new_lazy_with_config(client.clone(), config)
+            .map_err(|e| ConfigError::InvalidRedisUrl(e.to_string()))?;
+        Ok(RedisTier {
+            client,
+            connection,
+            prefix: "edge:cache".to_owned(),
+            timeout,
+            lookup: redis::Script::new(LOOKUP),
+            store: redis::Script::new(STORE),
+            invalidate: redis::Script::new(INVALIDATE),
+        })
+    }
+
+    /// The prefix of every key and of the channel (default `edge:cache`). Caches
+    /// that must not share entries use different prefixes.
+    #[must_use]
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The most an operation may take before it counts as a failure (default 250 ms).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    pub(crate) fn channel(&self) -> String {
+        format!("{}:invalidate", self.prefix)
+    }
+
+    fn entry_key(&self, key: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.prefix.len() + 3 + key.len());
+        out.extend_from_slice(self.prefix.as_bytes());
+        out.extend_from_slice(b":e:");
+        out.extend_from_slice(key);
+        out
+    }
+
+    fn tag_key(&self, tag: &str) -> String {
+        format!("{}:t:{tag}", self.prefix)
+    }
+
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        invocation: redis::ScriptInvocation<'_>,
+    ) -> Result<T, TierError> {
+        let mut connection = self.connection.clone();
+        match tokio::time::timeout(self.timeout, invocation.invoke_async::<T>(&mut connection))
+            .await
+        {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(e)) => Err(TierError(e.to_string())),
+            Err(_) => Err(TierError(format!("no answer within {:?}", self.timeout))),
+        }
+    }
+
+    /// The valid entry under `key` (if any) and the current epochs of `tags` and `*`.
+    pub(crate) async fn lookup(
+        &self,
+        key: &[u8],
+        tags: &[String],
+    ) -> Result<(Option<Entry>, Vec<Vec<u8>>), TierError> {
+        let mut invocation = self.lookup.prepare_invoke();
+        invocation.key(self.entry_key(key));
+        for tag in tags.iter().map(String::as_str).chain(["*"]) {
+            invocation.key(self.tag_key(tag));
+        }
+        let mut reply: Vec<Vec<u8>> = self.run(invocation).await?;
+        if reply.len() != tags.len() + 2 {
+            return Err(TierError(format!(
+                "unexpected lookup reply of {} values",
+                reply.len()
+            )));
+        }
+        let epochs = reply.split_off(1);
+        let value = reply.pop().unwrap_or_default();
+        // An undecodable value (another version's layout) is a miss, not an error.
+        let entry = (!value.is_empty()).then(|| Entry::decode(&value)).flatten();
+        Ok((entry, epochs))
+    }
+
+    /// Store `entry` unless one of its tags was invalidated since `epochs` were read.
+    pub(crate) async fn store(
+        &self,
+        key: &[u8],
+        tags: &[String],
+        epochs: &[Vec<u8>],
+        entry: &Entry,
+        ttl_ms: u64,
+    ) -> Result<bool, TierError> {
+        let mut invocation = self.store.prepare_invoke();
+        invocation.key(self.entry_key(key));
+        for tag in tags.iter().map(String::as_str).chain(["*"]) {
+            invocation.key(self.tag_key(tag));
+        }
+        invocation.arg(ttl_ms).arg(entry.encode());
+        for epoch in epochs {
+            invocation.arg(epoch.as_slice());
+        }
+        let stored: i64 = self.run(invocation).await?;
+        Ok(stored == 1)
+    }
+
+    /// Bump the epochs of `tags` (kept for `epoch_ttl_ms`) and publish `message`.
+    pub(crate) async fn invalidate(
+        &self,
+        tags: &[&str],
+        epoch_ttl_ms: u64,
+        message: &[u8],
+    ) -> Result<(), TierError> {
+        let mut invocation = self.invalidate.prepare_invoke();
+        for tag in tags {
+            invocation.key(self.tag_key(tag));
+        }
+        invocation
+            .arg(epoch_ttl_ms)
+            .arg(self.channel())
+            .arg(message);
+        let _listeners: i64 = self.run(invocation).await?;
+        Ok(())
+    }
+}

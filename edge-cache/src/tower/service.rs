@@ -1,0 +1,175 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::CONTENT_LENGTH;
+use http::{Request, Response};
+use http_body::Body;
+use http_body_util::BodyExt;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::body::{BoxError, CacheBody};
+use crate::{Accepts, Action, Cache, CacheStatus, Lookup, Miss, Reply, X_CACHE};
+
+/// Applies [`CacheService`] to a service.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct CacheLayer {
+    cache: Cache,
+}
+
+impl CacheLayer {
+    /// Cache responses in `cache`.
+    pub fn new(cache: Cache) -> Self {
+        CacheLayer { cache }
+    }
+}
+
+impl<S> Layer<S> for CacheLayer {
+    type Service = CacheService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CacheService {
+            inner,
+            cache: self.cache.clone(),
+        }
+    }
+}
+
+/// Caches the responses of the inner service; see the [module docs](super).
+#[derive(Debug, Clone)]
+pub struct CacheService<S> {
+    inner: S,
+    cache: Cache,
+}
+
+/// The response future: boxed, since lookups and stores are async.
+pub type ResponseFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CacheService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    ReqBody: Send + 'static,
+    ResBody: Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError> + Send,
+{
+    type Response = Response<CacheBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let cache = self.cache.clone();
+        let action = cache.classify(
+            request.method(),
+            request.uri().path(),
+            request.uri().query(),
+            request.headers(),
+        );
+        Box::pin(async move {
+            match action {
+                Action::Read(read) => match cache.lookup(read).await {
+                    Lookup::Hit(reply) => Ok(from_reply(reply)),
+                    Lookup::Miss(miss) => {
+                        let response = inner.call(request).await?;
+                        Ok(finish_miss(&cache, miss, response).await)
+                    }
+                },
+                Action::Write(write) => {
+                    let response = inner.call(request).await?;
+                    cache.after_write(&write, response.status()).await;
+                    Ok(pass(&cache, write.accepts(), response, CacheStatus::Bypass).await)
+                }
+                Action::Pass(skip) => {
+                    let response = inner.call(request).await?;
+                    Ok(pass(&cache, skip.accepts(), response, CacheStatus::Bypass).await)
+                }
+            }
+        })
+    }
+}
+
+fn from_reply<B>(reply: Reply) -> Response<CacheBody<B>> {
+    reply.cache.record_in_span();
+    let mut response = Response::new(CacheBody::full(reply.body));
+    *response.status_mut() = reply.status;
+    *response.headers_mut() = reply.headers;
+    response.extensions_mut().insert(reply.cache);
+    response
+}
+
+async fn finish_miss<B>(cache: &Cache, miss: Miss, response: Response<B>) -> Response<CacheBody<B>>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let length = response.body().size_hint().exact();
+    if !miss.wants(response.status(), response.headers(), length) {
+        let (status, accepts) = (miss.status(), miss.accepts());
+        drop(miss);
+        return pass(cache, accepts, response, status).await;
+    }
+    let (mut parts, body) = response.into_parts();
+    match body.collect().await {
+        Ok(collected) => {
+            let reply = miss
+                .complete(parts.status, parts.headers, collected.to_bytes())
+                .await;
+            let mut response = from_reply(reply);
+            // Keep what the inner service put in the extensions (for later layers).
+            let mut extensions = std::mem::take(&mut parts.extensions);
+            extensions.extend(std::mem::take(response.extensions_mut()));
+            *response.extensions_mut() = extensions;
+            response
+        }
+        Err(error) => failed(parts, error.into(), miss.status()),
+    }
+}
+
+/// Hand on a response the cache does not store, gzipped when worth it.
+async fn pass<B>(
+    cache: &Cache,
+    accepts: Accepts,
+    response: Response<B>,
+    status: CacheStatus,
+) -> Response<CacheBody<B>>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    status.record_in_span();
+    let length = response.body().size_hint().exact();
+    let compress = cache.should_compress(accepts, response.status(), response.headers(), length);
+    let (mut parts, body) = response.into_parts();
+    parts.headers.insert(X_CACHE, status.header_value());
+    parts.extensions.insert(status);
+    if !compress {
+        return Response::from_parts(parts, CacheBody::inner(body));
+    }
+    match body.collect().await {
+        Ok(collected) => {
+            let body = cache.compress(&mut parts.headers, collected.to_bytes());
+            parts.headers.insert(CONTENT_LENGTH, body.len().into());
+            Response::from_parts(parts, CacheBody::full(body))
+        }
+        Err(error) => failed(parts, error.into(), status),
+    }
+}
+
+fn failed<B>(
+    mut parts: http::response::Parts,
+    error: BoxError,
+    status: CacheStatus,
+) -> Response<CacheBody<B>> {
+    parts.headers.remove(CONTENT_LENGTH);
+    parts.headers.insert(X_CACHE, status.header_value());
+    Response::from_parts(parts, CacheBody::failed(error))
+}
