@@ -84,7 +84,10 @@ pub enum Action {
 #[derive(Debug)]
 pub struct Read {
     key: Box<[u8]>,
-    tags: SmallVec<[String; 2]>,
+    /// The index of the matching route (`None`: unlisted); tags are derived from
+    /// it and the path only on a miss.
+    route: Option<usize>,
+    path_len: usize,
     ttl: Duration,
     head: bool,
     if_none_match: SmallVec<[HeaderValue; 1]>,
@@ -98,9 +101,9 @@ impl Read {
         self.accepts
     }
 
-    /// The tags of the entry: its path first.
-    pub fn tags(&self) -> impl Iterator<Item = &str> {
-        self.tags.iter().map(String::as_str)
+    /// The request path (the key starts with `GET ` and the path).
+    fn path(&self) -> &str {
+        std::str::from_utf8(self.key.get(4..4 + self.path_len).unwrap_or_default()).unwrap_or("")
     }
 }
 
@@ -158,6 +161,7 @@ pub struct Miss {
 
 #[derive(Debug)]
 struct Storing {
+    tags: SmallVec<[String; 2]>,
     stamps: Stamps,
     leading: Option<Leading>,
     #[cfg(feature = "redis")]
@@ -176,7 +180,7 @@ impl Cache {
         headers: &HeaderMap,
     ) -> Action {
         let accepts = Accepts::from_headers(headers);
-        let (rules, params) = self.rules_for(path);
+        let (index, rules, params) = self.rules_for(path);
         if method == Method::GET || method == Method::HEAD {
             let ttl = rules.ttl.unwrap_or(self.inner.default_ttl);
             let with_credentials =
@@ -191,7 +195,8 @@ impl Cache {
             }
             return Action::Read(Read {
                 key: cache_key(path, query, &rules.vary, headers),
-                tags: tags_for(path, &rules.tags, &params),
+                route: index,
+                path_len: path.len(),
                 ttl,
                 head: method == Method::HEAD,
                 if_none_match: headers.get_all(IF_NONE_MATCH).iter().cloned().collect(),
@@ -216,13 +221,28 @@ impl Cache {
         &self.inner.request_headers
     }
 
-    fn rules_for<'a>(&'a self, path: &'a str) -> (&'a Rules, crate::core::template::Params<'a>) {
-        for route in &self.inner.routes {
+    fn rules_for<'a>(
+        &'a self,
+        path: &'a str,
+    ) -> (Option<usize>, &'a Rules, crate::core::template::Params<'a>) {
+        for (index, route) in self.inner.routes.iter().enumerate() {
             if let Some(params) = route.path.matches(path) {
-                return (&route.rules, params);
+                return (Some(index), &route.rules, params);
             }
         }
-        (&self.inner.unlisted, SmallVec::new())
+        (None, &self.inner.unlisted, SmallVec::new())
+    }
+
+    /// The tags of a read's entry: its path, then its route's tags.
+    fn tags_of(&self, read: &Read) -> SmallVec<[String; 2]> {
+        let path = read.path();
+        match read.route.and_then(|i| self.inner.routes.get(i)) {
+            Some(route) => {
+                let params = route.path.matches(path).unwrap_or_default();
+                tags_for(path, &route.rules.tags, &params)
+            }
+            None => SmallVec::from_iter([path.to_owned()]),
+        }
     }
 
     /// Look a read up: in memory, then (when configured) in Redis. Concurrent
@@ -233,7 +253,8 @@ impl Cache {
             Counters::add(&inner.counters.bypasses, 1);
             return Lookup::Miss(self.miss(read, CacheStatus::Bypass, None));
         }
-        if let Some(reply) = self.memory_hit(&read) {
+        let now = inner.clock.now_ms();
+        if let Some(reply) = self.memory_hit(&read, now) {
             return Lookup::Hit(reply);
         }
         Counters::add(&inner.counters.misses, 1);
@@ -254,11 +275,13 @@ impl Cache {
                     Counters::add(&inner.counters.hits, 1);
                     return Lookup::Hit(self.render(&entry, &read, CacheStatus::Hit));
                 }
-                let stamps = inner.epochs.snapshot(read.tags());
+                let tags = self.tags_of(&read);
+                let stamps = inner.epochs.snapshot(tags.iter().map(String::as_str));
                 return Lookup::Miss(self.miss(
                     read,
                     CacheStatus::Miss,
                     Some(Storing {
+                        tags,
                         stamps,
                         leading: None,
                         #[cfg(feature = "redis")]
@@ -269,10 +292,11 @@ impl Cache {
         };
         // The epochs are read before the backend (or Redis) is: an invalidation
         // from here on makes whatever this miss stores stale at once.
-        let stamps = inner.epochs.snapshot(read.tags());
+        let tags = self.tags_of(&read);
+        let stamps = inner.epochs.snapshot(tags.iter().map(String::as_str));
         #[cfg(feature = "redis")]
         let remote_epochs = match &inner.shared {
-            Some(shared) => match shared.tier.lookup(&read.key, &read.tags).await {
+            Some(shared) => match shared.tier.lookup(&read.key, &tags).await {
                 Ok((Some(entry), _)) if entry.is_fresh(inner.clock.now_ms()) => {
                     let entry = Arc::new(entry);
                     self.keep_in_memory(&read, &entry, stamps);
@@ -290,6 +314,7 @@ impl Cache {
             None => None,
         };
         let storing = Storing {
+            tags,
             stamps,
             leading: Some(leading),
             #[cfg(feature = "redis")]
@@ -307,12 +332,17 @@ impl Cache {
         }
     }
 
-    fn memory_hit(&self, read: &Read) -> Option<Reply> {
+    fn memory_hit(&self, read: &Read, now: u64) -> Option<Reply> {
         let inner = &self.inner;
         let stored = inner.memory.get(&read.key)?;
-        if stored.entry.is_fresh(inner.clock.now_ms()) && inner.epochs.is_current(&stored.stamps) {
+        if stored.entry.is_fresh(now) && inner.epochs.is_current(&stored.stamps) {
             Counters::add(&inner.counters.hits, 1);
-            return Some(self.render(&stored.entry, read, CacheStatus::Hit));
+            return Some(stored.entry.render(
+                &read.if_none_match,
+                read.accepts,
+                now,
+                CacheStatus::Hit,
+            ));
         }
         inner.memory.remove(&read.key);
         None
@@ -521,7 +551,7 @@ impl Miss {
             let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
             if let Err(error) = shared
                 .tier
-                .store(&self.read.key, &self.read.tags, &epochs, &entry, ttl_ms)
+                .store(&self.read.key, &storing.tags, &epochs, &entry, ttl_ms)
                 .await
             {
                 Counters::add(&inner.counters.tier_errors, 1);
@@ -586,6 +616,7 @@ impl Miss {
             gzip,
             stored_at_ms: now,
             expires_at_ms: now.saturating_add(ttl_ms),
+            prepared: std::sync::OnceLock::new(),
         }
     }
 }

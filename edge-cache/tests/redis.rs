@@ -1,1 +1,149 @@
+//! The Redis tier against a real server: entries shared between instances,
+//! invalidations across them, stores that lose their race with a write, and
+//! what happens while Redis is away.
 
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{Backend, Svc, get, routes, send, service_with};
+use edge_cache::{Cache, RedisTier, Route};
+use edge_test_support::harness;
+
+fn instance(url: &str, prefix: &str) -> Cache {
+    routes()
+        .route(Route::new("/race"))
+        .redis(RedisTier::new(url).unwrap().prefix(prefix))
+        .build()
+        .unwrap()
+}
+
+/// Poll until `done` or fail after two seconds.
+async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let start = Instant::now();
+    while !done().await {
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "timed out: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+struct Cluster {
+    caches: Vec<Cache>,
+    services: Vec<Svc>,
+    backend: Arc<Backend>,
+}
+
+fn cluster(url: &str, instances: usize) -> Cluster {
+    let prefix = harness::unique_name("cache");
+    let backend = Arc::new(Backend::default());
+    let caches: Vec<Cache> = (0..instances).map(|_| instance(url, &prefix)).collect();
+    let services = caches
+        .iter()
+        .map(|c| service_with(c.clone(), Arc::clone(&backend)))
+        .collect();
+    Cluster {
+        caches,
+        services,
+        backend,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_share_entries_through_redis() {
+    let url = harness::redis_url();
+    let c = cluster(&url, 2);
+    let (a, b) = (&c.services[0], &c.services[1]);
+    let first = get(a, "/items/1").await;
+    assert_eq!(first.x_cache(), "MISS");
+    let from_redis = get(b, "/items/1").await;
+    assert_eq!(from_redis.x_cache(), "HIT", "B found A's entry in Redis");
+    assert_eq!(from_redis.body, first.body);
+    assert_eq!(from_redis.header("etag"), first.header("etag"));
+    assert_eq!(get(b, "/items/1").await.x_cache(), "HIT");
+    assert_eq!(c.backend.calls(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_through_one_instance_invalidates_the_others() {
+    let url = harness::redis_url();
+    let c = cluster(&url, 3);
+    let (a, b, fresh) = (&c.services[0], &c.services[1], &c.services[2]);
+    for svc in [a, b] {
+        get(svc, "/items/1").await;
+        get(svc, "/items?limit=5").await;
+        assert_eq!(get(svc, "/items/1").await.x_cache(), "HIT");
+    }
+    let before = c.caches[1].stats().invalidations;
+    send(a, "PUT", "/items/1", &[]).await;
+    // Redis knows at once: an instance without the entry in memory sees the new version.
+    let now = get(fresh, "/items/1").await;
+    assert_eq!(now.x_cache(), "MISS");
+    assert!(now.text().contains("\"version\":1"), "{}", now.text());
+    // The writer never serves the old entry.
+    assert!(get(a, "/items/1").await.text().contains("\"version\":1"));
+    // B drops its in-memory copies as soon as pub/sub delivers the invalidation.
+    eventually("B hears the invalidation", async || {
+        c.caches[1].stats().invalidations >= before + 2
+    })
+    .await;
+    assert!(get(b, "/items/1").await.text().contains("\"version\":1"));
+    assert_eq!(get(b, "/items?limit=5").await.x_cache(), "MISS");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_read_before_a_write_never_reaches_other_instances() {
+    let url = harness::redis_url();
+    let c = cluster(&url, 3);
+    let (a, b, fresh) = (
+        c.services[0].clone(),
+        c.services[1].clone(),
+        c.services[2].clone(),
+    );
+    let reader = tokio::spawn(async move { get(&a, "/race").await });
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    send(&b, "PUT", "/race", &[]).await;
+    assert_eq!(reader.await.unwrap().text(), "{\"version\":0}");
+    let after = get(&fresh, "/race").await;
+    assert_eq!(
+        after.x_cache(),
+        "MISS",
+        "the stale answer did not reach Redis"
+    );
+    assert_eq!(after.text(), "{\"version\":1}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_the_cache_stands_aside_and_comes_back() {
+    let mut server = harness::private_redis();
+    let c = cluster(&server.url(), 2);
+    let (a, b) = (&c.services[0], &c.services[1]);
+    get(a, "/items/1").await;
+    assert_eq!(get(b, "/items/1").await.x_cache(), "HIT");
+
+    server.stop();
+    // No stale entries, no errors: the backend answers every request.
+    eventually("the instances notice", async || {
+        get(b, "/items/1").await.x_cache() == "BYPASS"
+    })
+    .await;
+    let calls = c.backend.calls();
+    send(a, "PUT", "/items/1", &[]).await;
+    let answered = get(a, "/items/1").await;
+    assert_eq!(answered.x_cache(), "BYPASS");
+    assert!(answered.text().contains("\"version\":1"));
+    assert_eq!(c.backend.calls(), calls + 2);
+    assert!(c.caches[0].stats().tier_errors > 0);
+
+    server.restart().unwrap();
+    eventually("caching resumes", async || {
+        get(b, "/items/1").await.x_cache() == "MISS"
+    })
+    .await;
+    let hit = get(b, "/items/1").await;
+    assert_eq!(hit.x_cache(), "HIT");
+    assert!(hit.text().contains("\"version\":1"));
+}

@@ -28,20 +28,23 @@ enum Member<'a> {
     Tag { weak: bool, opaque: &'a [u8] },
 }
 
-/// The members of every line of a list header, until the first malformed one.
-fn members<'a>(values: impl Iterator<Item = &'a HeaderValue>) -> Vec<Member<'a>> {
-    let mut out = Vec::new();
+/// Call `found` on each member of every line of a list header, until it returns
+/// `true` (then `true`) or a member is malformed or the list ends (then `false`).
+fn any_member<'a>(
+    values: impl Iterator<Item = &'a HeaderValue>,
+    mut found: impl FnMut(Member<'a>) -> bool,
+) -> bool {
     for value in values {
         let mut rest = value.as_bytes();
         loop {
             while let [b' ' | b'\t' | b',', tail @ ..] = rest {
                 rest = tail;
             }
-            match rest {
+            let member = match rest {
                 [] => break,
                 [b'*', tail @ ..] => {
-                    out.push(Member::Any);
                     rest = tail;
+                    Member::Any
                 }
                 _ => {
                     let (weak, quoted) = match rest {
@@ -49,50 +52,57 @@ fn members<'a>(values: impl Iterator<Item = &'a HeaderValue>) -> Vec<Member<'a>>
                         _ => (false, rest),
                     };
                     let Some(body) = quoted.strip_prefix(b"\"") else {
-                        return out;
+                        return false;
                     };
                     let Some(end) = body.iter().position(|&b| b == b'"') else {
-                        return out;
+                        return false;
                     };
-                    out.push(Member::Tag {
+                    rest = &body[end + 1..];
+                    Member::Tag {
                         weak,
                         opaque: &body[..end],
-                    });
-                    rest = &body[end + 1..];
+                    }
                 }
+            };
+            if found(member) {
+                return true;
             }
         }
     }
-    out
+    false
 }
 
-/// `(weak, opaque)` of a stored tag value.
-fn parse_tag(tag: &HeaderValue) -> Option<(bool, &[u8])> {
-    match members(std::iter::once(tag)).first() {
-        Some(Member::Tag { weak, opaque }) => Some((*weak, opaque)),
-        _ => None,
-    }
+/// `(weak, opaque)` of one entity tag.
+fn parse_tag(tag: &[u8]) -> Option<(bool, &[u8])> {
+    let (weak, quoted) = match tag {
+        [b'W', b'/', tail @ ..] => (true, tail),
+        _ => (false, tag),
+    };
+    let opaque = quoted.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    (!opaque.contains(&b'"')).then_some((weak, opaque))
+}
+
+/// The opaque part of a stored tag (`"abc"` → `abc`).
+pub(crate) fn opaque_tag(tag: &[u8]) -> Option<&[u8]> {
+    parse_tag(tag).map(|(_, opaque)| opaque)
 }
 
 /// Whether the request's `If-None-Match` matches `current` (weak comparison;
 /// `*` matches any current representation). `false` without the header.
 pub fn if_none_match(headers: &HeaderMap, current: &HeaderValue) -> bool {
-    none_match(headers.get_all(IF_NONE_MATCH).iter(), current)
-}
-
-/// [`if_none_match`] over the header's values, kept from the request.
-pub(crate) fn none_match<'a>(
-    values: impl Iterator<Item = &'a HeaderValue>,
-    current: &HeaderValue,
-) -> bool {
-    let mut values = values.peekable();
-    if values.peek().is_none() {
-        return false;
-    }
-    let Some((_, current)) = parse_tag(current) else {
+    let Some(opaque) = opaque_tag(current.as_bytes()) else {
         return false;
     };
-    members(values).into_iter().any(|member| match member {
+    none_match_opaque(headers.get_all(IF_NONE_MATCH).iter(), opaque)
+}
+
+/// [`if_none_match`] over the header's values kept from the request, against a
+/// current tag's opaque part.
+pub(crate) fn none_match_opaque<'a>(
+    values: impl Iterator<Item = &'a HeaderValue>,
+    current: &[u8],
+) -> bool {
+    any_member(values, |member| match member {
         Member::Any => true,
         Member::Tag { opaque, .. } => opaque == current,
     })
@@ -119,20 +129,18 @@ pub fn if_match(headers: &HeaderMap, current: Option<&HeaderValue>) -> bool {
     if values.peek().is_none() {
         return true;
     }
-    let current = current.and_then(parse_tag);
-    members(values)
-        .into_iter()
-        .any(|member| match (member, current) {
-            (Member::Any, Some(_)) => true,
-            (
-                Member::Tag {
-                    weak: false,
-                    opaque,
-                },
-                Some((false, current)),
-            ) => opaque == current,
-            _ => false,
-        })
+    let current = current.and_then(|c| parse_tag(c.as_bytes()));
+    any_member(values, |member| match (member, current) {
+        (Member::Any, Some(_)) => true,
+        (
+            Member::Tag {
+                weak: false,
+                opaque,
+            },
+            Some((false, current)),
+        ) => opaque == current,
+        _ => false,
+    })
 }
 
 #[cfg(test)]
@@ -195,6 +203,6 @@ mod tests {
         let a = etag_of(b"hello");
         assert_eq!(a, etag_of(b"hello"));
         assert_ne!(a, etag_of(b"hellp"));
-        assert_eq!(parse_tag(&a).map(|(weak, _)| weak), Some(false));
+        assert_eq!(parse_tag(a.as_bytes()).map(|(weak, _)| weak), Some(false));
     }
 }

@@ -22,16 +22,20 @@ impl Accepts {
         let mut gzip = None;
         let mut any = None;
         for value in headers.get_all(ACCEPT_ENCODING) {
-            let Ok(value) = value.to_str() else { continue };
-            for item in value.split(',') {
-                let mut params = item.split(';');
-                let coding = params.next().unwrap_or("").trim();
+            for item in value.as_bytes().split(|&b| b == b',') {
+                let mut params = item.split(|&b| b == b';');
+                let coding = params.next().unwrap_or_default().trim_ascii();
                 let accepted = params
-                    .filter_map(|p| p.trim().strip_prefix("q="))
-                    .all(|q| q.trim().parse::<f32>().is_ok_and(|q| q > 0.0));
-                if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+                    .filter_map(|p| p.trim_ascii().strip_prefix(b"q="))
+                    .all(|q| {
+                        std::str::from_utf8(q)
+                            .ok()
+                            .and_then(|q| q.trim().parse::<f32>().ok())
+                            .is_some_and(|q| q > 0.0)
+                    });
+                if coding.eq_ignore_ascii_case(b"gzip") || coding.eq_ignore_ascii_case(b"x-gzip") {
                     gzip = Some(accepted);
-                } else if coding == "*" {
+                } else if coding == b"*" {
                     any = Some(accepted);
                 }
             }

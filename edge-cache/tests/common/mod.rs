@@ -128,14 +128,19 @@ async fn handle(backend: Arc<Backend>, request: Request<Full<Bytes>>) -> Respons
 /// `cache` in front of a fresh counting backend.
 pub fn service(cache: Cache) -> (Svc, Arc<Backend>) {
     let backend = Arc::new(Backend::default());
-    let state = Arc::clone(&backend);
+    (service_with(cache, Arc::clone(&backend)), backend)
+}
+
+/// `cache` in front of `backend` (shared by several instances).
+pub fn service_with(cache: Cache, backend: Arc<Backend>) -> Svc {
+    let state = backend;
     let svc = ServiceBuilder::new()
         .layer(CacheLayer::new(cache))
         .service_fn(move |request| {
             let state = Arc::clone(&state);
             async move { Ok::<_, Infallible>(handle(state, request).await) }
         });
-    (BoxCloneSyncService::new(svc), backend)
+    BoxCloneSyncService::new(svc)
 }
 
 /// A response, its body read.
