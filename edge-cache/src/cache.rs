@@ -205,7 +205,11 @@ impl Cache {
             });
         }
         Counters::add(&self.inner.counters.bypasses, 1);
-        if [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(method) {
+        // Writes to unlisted paths have nothing to invalidate when those are never cached.
+        let invalidates = index.is_some() || rules.store;
+        if invalidates
+            && [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(method)
+        {
             return Action::Write(Write {
                 tags: tags_for(path, &rules.invalidates, &params),
                 accepts,
@@ -618,5 +622,40 @@ impl Miss {
             expires_at_ms: now.saturating_add(ttl_ms),
             prepared: std::sync::OnceLock::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Route;
+
+    fn action(cache: &Cache, method: &Method, path: &str) -> &'static str {
+        match cache.classify(method, path, None, &HeaderMap::new()) {
+            Action::Read(_) => "read",
+            Action::Write(_) => "write",
+            Action::Pass(_) => "pass",
+        }
+    }
+
+    #[test]
+    fn only_listed_paths_are_read_and_invalidated_when_unlisted_ones_are_not_cached() {
+        let cache = Cache::builder()
+            .route(Route::new("/items/{id}"))
+            .route(Route::new("/me").no_store())
+            .cache_unlisted(false)
+            .build()
+            .unwrap();
+        assert_eq!(action(&cache, &Method::GET, "/items/1"), "read");
+        assert_eq!(action(&cache, &Method::PUT, "/items/1"), "write");
+        assert_eq!(action(&cache, &Method::GET, "/me"), "pass");
+        assert_eq!(action(&cache, &Method::POST, "/me"), "write");
+        assert_eq!(action(&cache, &Method::GET, "/login"), "pass");
+        assert_eq!(action(&cache, &Method::POST, "/login"), "pass");
+        assert_eq!(action(&cache, &Method::OPTIONS, "/items/1"), "pass");
+
+        let everything = Cache::builder().build().unwrap();
+        assert_eq!(action(&everything, &Method::GET, "/login"), "read");
+        assert_eq!(action(&everything, &Method::POST, "/login"), "write");
     }
 }

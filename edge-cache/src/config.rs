@@ -72,7 +72,8 @@ impl CacheBuilder {
     }
 
     /// Whether GETs of paths no route matches are cached with the default TTL
-    /// (default `true`; requests with credentials still bypass).
+    /// (default `true`; requests with credentials still bypass). With `false`,
+    /// writes to unlisted paths invalidate nothing either.
     pub fn cache_unlisted(mut self, cache: bool) -> Self {
         self.cache_unlisted = cache;
         self

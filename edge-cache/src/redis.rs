@@ -54,7 +54,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 ";
 
-/// Bump the tags' epochs and tell every instance.
+/// Bump the tags' epochs and tell every instance; returns how many listened.
 const INVALIDATE: &str = r"
 for i = 1, #KEYS do
   redis.call('INCR', KEYS[i])
@@ -126,6 +126,24 @@ impl RedisTier {
 
     pub(crate) fn channel(&self) -> String {
         format!("{}:invalidate", self.prefix)
+    }
+
+    /// The channel on which the other instances confirm `instance`'s invalidations.
+    pub(crate) fn ack_channel(&self, instance: &str) -> String {
+        format!("{}:ack:{instance}", self.prefix)
+    }
+
+    /// Confirm invalidation `seq` to the instance listening on `channel`.
+    pub(crate) async fn acknowledge(&self, channel: String, seq: &str) -> Result<(), TierError> {
+        let mut command = redis::cmd("PUBLISH");
+        command.arg(channel).arg(seq);
+        let mut connection = self.connection.clone();
+        match tokio::time::timeout(self.timeout, command.query_async::<i64>(&mut connection)).await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(TierError(e.to_string())),
+            Err(_) => Err(TierError(format!("no answer within {:?}", self.timeout))),
+        }
     }
 
     fn entry_key(&self, key: &[u8]) -> Vec<u8> {
@@ -201,13 +219,14 @@ impl RedisTier {
         Ok(stored == 1)
     }
 
-    /// Bump the epochs of `tags` (kept for `epoch_ttl_ms`) and publish `message`.
+    /// Bump the epochs of `tags` (kept for `epoch_ttl_ms`) and publish `message`;
+    /// returns how many subscribers received it.
     pub(crate) async fn invalidate(
         &self,
         tags: &[&str],
         epoch_ttl_ms: u64,
         message: &[u8],
-    ) -> Result<(), TierError> {
+    ) -> Result<usize, TierError> {
         let mut invocation = self.invalidate.prepare_invoke();
         for tag in tags {
             invocation.key(self.tag_key(tag));
@@ -216,7 +235,7 @@ impl RedisTier {
             .arg(epoch_ttl_ms)
             .arg(self.channel())
             .arg(message);
-        let _listeners: i64 = self.run(invocation).await?;
-        Ok(())
+        let listeners: i64 = self.run(invocation).await?;
+        Ok(usize::try_from(listeners).unwrap_or(0))
     }
 }

@@ -21,6 +21,9 @@ pub struct CacheStats {
     pub invalidations: u64,
     /// Redis tier failures (each fell back to the backend).
     pub tier_errors: u64,
+    /// Invalidations that some instance did not confirm within the Redis timeout
+    /// (until it applied them, its in-process tier could answer with old data).
+    pub unconfirmed: u64,
     /// Entries in the in-process tier now.
     pub entries: usize,
     /// Bytes in the in-process tier now.
@@ -36,6 +39,7 @@ pub(crate) struct Counters {
     pub(crate) stores: AtomicU64,
     pub(crate) invalidations: AtomicU64,
     pub(crate) tier_errors: AtomicU64,
+    pub(crate) unconfirmed: AtomicU64,
 }
 
 impl Counters {
@@ -53,6 +57,7 @@ impl Counters {
             stores: get(&self.stores),
             invalidations: get(&self.invalidations),
             tier_errors: get(&self.tier_errors),
+            unconfirmed: get(&self.unconfirmed),
             entries,
             bytes,
         }

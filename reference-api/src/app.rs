@@ -14,7 +14,10 @@
 //!    login and refresh are public there.
 //! 6. On `/api`: `RateLimit` per user and per endpoint class (reads, writes),
 //!    keyed by the authenticated subject (the client IP when anonymous).
-//! 7. The routes.
+//! 7. On `/api`: `ResponseCache` (edge-cache) answers GETs of resources and list
+//!    pages from the cache (`ETag`, 304, gzip, `X-Cache`) and invalidates after
+//!    writes; behind authentication, so only valid callers reach cached data.
+//! 8. The routes.
 //!
 //! Every response carries the headers of the tightest policy of both limiters.
 
@@ -25,6 +28,8 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpMessage, web};
 use edge_auth::actix::Auth;
 use edge_auth::{AuthError, Identity, Validator};
+use edge_cache::actix::ResponseCache;
+use edge_cache::{Cache, RedisTier};
 use edge_db::actix::QueryCounter;
 use edge_filter::actix::RequestFilter;
 use edge_filter::routes::{Param, Route, Routes};
@@ -91,6 +96,26 @@ pub fn limiters(
         )
         .build()?;
     Ok((ip, user))
+}
+
+/// The response cache: one resource and the list pages are the same for every
+/// caller, so they are shared between authorized callers for `--cache-ttl`.
+/// Changing a resource invalidates it and every list page; nothing else is
+/// cached. With a Redis URL, entries and invalidations are shared by every instance.
+pub fn cache(config: &Config) -> Result<Cache, edge_cache::ConfigError> {
+    let builder = Cache::builder()
+        .default_ttl(config.cache_ttl)
+        .cache_unlisted(false)
+        .route(
+            edge_cache::Route::new("/api/resources/{id}")
+                .share_authorized()
+                .invalidates("/api/resources"),
+        )
+        .route(edge_cache::Route::new("/api/resources").share_authorized());
+    match config.redis_url.as_deref() {
+        Some(url) => builder.redis(RedisTier::new(url)?).build(),
+        None => builder.build(),
+    }
 }
 
 /// Parameter rules and body schemas of every endpoint (SPEC §4).
@@ -240,6 +265,7 @@ pub fn app(
     });
     let user_limits = RateLimit::new(state.user_limits.clone())
         .subject_from(|ext| ext.get::<Identity>().map(|i| i.subject().to_owned()));
+    let cache = ResponseCache::new(state.cache.clone());
     App::new()
         .app_data(web::Data::new(state))
         .app_data(
@@ -266,6 +292,7 @@ pub fn app(
         .service(web::resource("/openapi.json").get(openapi::openapi_json))
         .service(
             web::scope("/api")
+                .wrap(cache)
                 .wrap(user_limits)
                 .wrap(authenticate)
                 .service(web::resource("/auth/register").post(auth::register))
@@ -394,6 +421,8 @@ fn render_problem<B: MessageBody + 'static>(
     response.map_body(|head, _| {
         head.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        // The problem replaces the body, so no encoding of the old one applies.
+        head.headers_mut().remove(header::CONTENT_ENCODING);
         EitherBody::right(BoxBody::new(body))
     })
 }

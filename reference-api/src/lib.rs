@@ -52,6 +52,9 @@ pub enum StartError {
     /// A validation rule or schema is invalid.
     #[error("invalid validation rules: {0}")]
     Filter(#[from] edge_filter::ConfigError),
+    /// The cache settings (or the Redis URL) are invalid.
+    #[error("invalid cache configuration: {0}")]
+    Cache(#[from] edge_cache::ConfigError),
     /// The security log cannot be opened.
     #[error("cannot open the security log {}: {source}", path.display())]
     SecurityLog {
@@ -106,6 +109,7 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
         })?;
     reopen_on_sighup(security_log.clone());
     let filter = app::filter(&config, security_log)?;
+    let cache = app::cache(&config)?;
     let state = AppState {
         db: db.clone(),
         config: Arc::new(config),
@@ -117,6 +121,7 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
         ip_limits,
         user_limits,
         filter,
+        cache,
     };
     let address = state.config.listen;
     let serve_error = |source| StartError::Serve { address, source };

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use actix_web::web::Bytes;
 use edge_auth::{RefreshTokens, TokenIssuer, Validator};
+use edge_cache::Cache;
 use edge_db::Db;
 use edge_filter::Filter;
 use edge_ratelimit::RateLimiter;
@@ -35,6 +36,9 @@ pub struct AppState {
     pub user_limits: RateLimiter,
     /// Body limits and attack detection, with the security log.
     pub filter: Filter,
+    /// Cached GET responses of resources, shared by every worker (and, with
+    /// Redis, every instance).
+    pub cache: Cache,
 }
 
 impl AppState {

@@ -1,7 +1,7 @@
 //! Resources: create, list (keyset pages), get, replace, delete, audit trail.
 
-use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use edge_auth::Identity;
@@ -70,14 +70,18 @@ pub async fn create(
             Box::pin(async move { resources::create(tx, owner, &fields).await })
         })
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/resources/{}", created.id)))
-        .json(created))
+    let location = format!("/api/resources/{}", created.id);
+    let mut response = with_etag(StatusCode::CREATED, &created)?;
+    response.headers_mut().insert(
+        header::LOCATION,
+        header::HeaderValue::from_str(&location).map_err(|_| internal())?,
+    );
+    Ok(response)
 }
 
 /// List resources, newest first, a page at a time (keyset pagination).
 #[utoipa::path(get, path = "/api/resources", tag = "resources", params(ListParams), security(("bearer" = [])),
-    responses((status = 200, body = Page), (status = 400, body = Problem), (status = 401, body = Problem)))]
+    responses((status = 200, body = Page, headers(("ETag" = String), ("X-Cache" = String))), (status = 304), (status = 400, body = Problem), (status = 401, body = Problem)))]
 pub async fn list(
     state: web::Data<AppState>,
     params: web::Query<ListParams>,
@@ -104,13 +108,13 @@ pub async fn list(
         (true, Some(last)) => Some(encode_cursor(last.id)),
         _ => None,
     };
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+    with_etag(StatusCode::OK, &Page { items, next_cursor })
 }
 
 /// One resource.
 #[utoipa::path(get, path = "/api/resources/{id}", tag = "resources", security(("bearer" = [])),
     params(("id" = i64, Path, description = "A positive 64-bit integer")),
-    responses((status = 200, body = Resource), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Resource, headers(("ETag" = String), ("X-Cache" = String))), (status = 304), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -118,15 +122,19 @@ pub async fn get(
     let id = validate::resource_id(&id)?;
     let conn = state.db.conn().await?;
     let resource = resources::get(&conn, id).await?.ok_or_else(not_found)?;
-    Ok(HttpResponse::Ok().json(resource))
+    with_etag(StatusCode::OK, &resource)
 }
 
-/// Replace a resource (owner or admin); its version increments.
+/// Replace a resource (owner or admin); its version increments. With
+/// `If-Match`, only while the resource still has one of the listed ETags (else 412).
 #[utoipa::path(put, path = "/api/resources/{id}", tag = "resources", request_body = ResourceBody,
-    security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = Resource), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    security(("bearer" = [])),
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "The ETag of the version being replaced")),
+    responses((status = 200, body = Resource, headers(("ETag" = String))), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 412, body = Problem), (status = 422, body = Problem)))]
 pub async fn replace(
     state: web::Data<AppState>,
+    request: HttpRequest,
     caller: Identity,
     id: web::Path<String>,
     body: web::Json<Value>,
@@ -134,38 +142,44 @@ pub async fn replace(
     let id = validate::resource_id(&id)?;
     let fields = validate::resource(&body)?;
     let actor = caller_id(&caller)?;
+    let if_match = if_match_of(&request);
     let replaced = state
         .db
         .transaction(|tx| {
-            let (fields, caller) = (fields.clone(), caller.clone());
+            let (fields, caller, if_match) = (fields.clone(), caller.clone(), if_match.clone());
             Box::pin(async move {
                 let current = resources::lock(tx, id).await?.ok_or_else(not_found)?;
                 caller.require_owner_or(&current.owner_id.to_string(), ADMIN)?;
+                check_if_match(&if_match, &current)?;
                 Ok::<_, ApiError>(resources::replace(tx, actor, &current, &fields).await?)
             })
         })
         .await?;
-    Ok(HttpResponse::Ok().json(replaced))
+    with_etag(StatusCode::OK, &replaced)
 }
 
-/// Delete a resource (owner or admin).
+/// Delete a resource (owner or admin). With `If-Match`, only while the resource
+/// still has one of the listed ETags (else 412).
 #[utoipa::path(delete, path = "/api/resources/{id}", tag = "resources", security(("bearer" = [])),
-    params(("id" = i64, Path)),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "The ETag of the version being deleted")),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem)))]
 pub async fn delete(
     state: web::Data<AppState>,
+    request: HttpRequest,
     caller: Identity,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = validate::resource_id(&id)?;
     let actor = caller_id(&caller)?;
+    let if_match = if_match_of(&request);
     state
         .db
         .transaction(|tx| {
-            let caller = caller.clone();
+            let (caller, if_match) = (caller.clone(), if_match.clone());
             Box::pin(async move {
                 let current = resources::lock(tx, id).await?.ok_or_else(not_found)?;
                 caller.require_owner_or(&current.owner_id.to_string(), ADMIN)?;
+                check_if_match(&if_match, &current)?;
                 Ok::<_, ApiError>(resources::delete(tx, actor, &current).await?)
             })
         })
@@ -202,6 +216,48 @@ pub async fn audit_trail(
 
 fn not_found() -> ApiError {
     ApiError::new(Code::NotFound, "no resource has this id")
+}
+
+fn internal() -> ApiError {
+    ApiError::new(Code::Internal, "the response could not be produced")
+}
+
+/// JSON with its `ETag` (the cache keeps a backend's tag, so a tag reads the
+/// same whether the cache served the response or stood aside).
+fn with_etag(status: StatusCode, value: &impl Serialize) -> Result<HttpResponse, ApiError> {
+    let body = serde_json::to_vec(value).map_err(|_| internal())?;
+    let etag = edge_cache::etag_of(&body);
+    let etag = header::HeaderValue::from_bytes(etag.as_bytes()).map_err(|_| internal())?;
+    Ok(HttpResponse::build(status)
+        .content_type(header::ContentType::json())
+        .insert_header((header::ETAG, etag))
+        .body(body))
+}
+
+/// The request's `If-Match` lines, in the `http` 1 types edge-cache reads.
+fn if_match_of(request: &HttpRequest) -> http::HeaderMap {
+    let mut headers = http::HeaderMap::new();
+    for value in request.headers().get_all(header::IF_MATCH) {
+        if let Ok(value) = http::HeaderValue::from_bytes(value.as_bytes()) {
+            headers.append(http::header::IF_MATCH, value);
+        }
+    }
+    headers
+}
+
+/// 412 unless `If-Match` (when sent) names the current version's ETag (or `*`).
+fn check_if_match(if_match: &http::HeaderMap, current: &Resource) -> Result<(), ApiError> {
+    let body = serde_json::to_vec(current).map_err(|_| internal())?;
+    if edge_cache::if_match(if_match, Some(&edge_cache::etag_of(&body))) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        Code::PreconditionFailed,
+        format!(
+            "the resource changed since that ETag was read (now version {}); GET it again",
+            current.version
+        ),
+    ))
 }
 
 fn encode_cursor(id: i64) -> String {
