@@ -2,7 +2,8 @@
 # Make sure the system packages Edge needs are present: PostgreSQL server binaries,
 # redis-server, pkg-config and OpenSSL headers. As root with apt they are installed;
 # otherwise one line names what is missing and how to install it.
-# Usage: scripts/ensure-deps.sh [postgres] [redis] [build]   (default: all)
+# Usage: scripts/ensure-deps.sh [postgres] [redis] [build] [load]   (default: the
+# first three; `load` is what scripts/load.sh needs besides: wrk and curl).
 set -euo pipefail
 
 wanted=("$@")
@@ -24,6 +25,11 @@ for want in "${wanted[@]}"; do
     build)
       command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
       pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
+      ;;
+    load)
+      command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+      command -v curl >/dev/null 2>&1 || missing+=(curl)
+      command -v taskset >/dev/null 2>&1 || missing+=(util-linux)
       ;;
   esac
 done

@@ -18,6 +18,10 @@ pub struct Config {
     #[arg(long, env = "EDGE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// HTTP worker threads (default: one per CPU core).
+    #[arg(long, env = "EDGE_WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: Option<u16>,
+
     /// Directory for the embedded PostgreSQL and the security log.
     #[arg(long, env = "EDGE_DATA_DIR", default_value = "./.edge-data")]
     pub data_dir: PathBuf,

@@ -125,13 +125,15 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
     };
     let address = state.config.listen;
     let serve_error = |source| StartError::Serve { address, source };
-    let server = HttpServer::new({
+    let mut server = HttpServer::new({
         let state = state.clone();
         move || app::app(state.clone())
     })
-    .shutdown_timeout(15)
-    .bind(address)
-    .map_err(serve_error)?;
+    .shutdown_timeout(15);
+    if let Some(workers) = state.config.workers {
+        server = server.workers(usize::from(workers));
+    }
+    let server = server.bind(address).map_err(serve_error)?;
     for bound in server.addrs() {
         tracing::info!(address = %bound, "listening on http://{bound}");
     }

@@ -28,10 +28,19 @@ impl RequestId {
             let _ = getrandom::fill(&mut bytes);
             u32::from_le_bytes(bytes) ^ std::process::id()
         });
-        RequestId(format!(
-            "{prefix:08x}-{:012x}",
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ))
+        let mut id = String::with_capacity(21);
+        push_hex(&mut id, u64::from(prefix), 8);
+        id.push('-');
+        push_hex(&mut id, COUNTER.fetch_add(1, Ordering::Relaxed), 12);
+        RequestId(id)
+    }
+}
+
+/// Append the low `digits` hex digits of `n` (cheaper than `format!` per request).
+fn push_hex(out: &mut String, n: u64, digits: u32) {
+    for shift in (0..digits).rev() {
+        let nibble = (n >> (shift * 4)) & 0xf;
+        out.push(char::from(b"0123456789abcdef"[nibble as usize]));
     }
 }
 
@@ -53,5 +62,11 @@ mod tests {
             assert_ne!(RequestId::from_header(Some(hostile)).0.as_bytes(), hostile);
         }
         assert_ne!(RequestId::generate(), RequestId::generate());
+        let id = RequestId::generate().0;
+        assert_eq!(id.len(), 21);
+        assert!(is_well_formed(id.as_bytes()), "{id}");
+        let mut hex = String::new();
+        push_hex(&mut hex, 0xab_cdef, 8);
+        assert_eq!(hex, "00abcdef");
     }
 }

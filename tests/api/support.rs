@@ -9,6 +9,7 @@ use edge_test_support::harness;
 /// Environment variables the binary reads; cleared so the host's settings never leak in.
 const CONFIG_ENV: &[&str] = &[
     "EDGE_LISTEN",
+    "EDGE_WORKERS",
     "EDGE_DATA_DIR",
     "DATABASE_URL",
     "DB_POOL_SIZE",
