@@ -145,7 +145,6 @@ where
                 config.limiter.check(&info).await
             };
             if let Some(state) = verdict.state() {
-                crate::core::decision::record_in_span(state);
                 request.extensions_mut().insert(state.clone());
             }
             let mut response = match response::rejection(&verdict) {
@@ -171,6 +170,7 @@ where
                 .cloned();
             if !response::keep_inner(inner.as_ref(), &verdict) {
                 if let Some(state) = verdict.state() {
+                    crate::core::decision::record_in_span(state);
                     response
                         .response_mut()
                         .extensions_mut()

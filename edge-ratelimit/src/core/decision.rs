@@ -112,7 +112,9 @@ pub(crate) fn ceil_secs(ms: u64) -> u64 {
 }
 
 /// Record `state` in the current span's [`SPAN_FIELD`](crate::SPAN_FIELD) as
-/// `policy:remaining/limit`.
+/// `policy:remaining/limit` — done where a limiter's state becomes the one that
+/// describes the response (the tightest of a stack's limiters), so the span and
+/// the headers agree.
 pub(crate) fn record_in_span(state: &RateLimitState) {
     tracing::Span::current().record(
         crate::SPAN_FIELD,

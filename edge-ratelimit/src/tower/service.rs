@@ -65,7 +65,6 @@ where
                 layer.limiter.check(&info).await
             };
             if let Some(state) = verdict.state() {
-                crate::core::decision::record_in_span(state);
                 request.extensions_mut().insert(state.clone());
             }
             let mut response = match response::rejection(&verdict) {
@@ -84,6 +83,7 @@ where
             // Several limiters in a stack: the tightest state describes the response.
             if !response::keep_inner(response.extensions().get::<RateLimitState>(), &verdict) {
                 if let Some(state) = verdict.state() {
+                    crate::core::decision::record_in_span(state);
                     response.extensions_mut().insert(state.clone());
                 }
                 if !matches!(verdict, Verdict::Unlimited) {

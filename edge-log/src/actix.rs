@@ -1,0 +1,173 @@
+//! actix-web middleware: [`AccessLogger`] takes or makes the request id, runs the
+//! rest of the stack inside the request span, echoes `X-Request-Id`, and writes
+//! the access line when the response body ends. Wrap it last (outermost).
+//!
+//! ```
+//! use actix_web::{App, web};
+//! use edge_log::{AccessLog, actix::AccessLogger};
+//!
+//! let log = AccessLog::builder().build(); // once, outside `HttpServer::new`
+//! let app = App::new()
+//!     .wrap(AccessLogger::new(log))
+//!     .route("/", web::get().to(|| async { "ok" }));
+//! ```
+
+use std::future::{Ready, ready};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use actix_web::HttpMessage;
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::web::Bytes;
+use futures_util::future::LocalBoxFuture;
+use tracing::Instrument;
+
+use crate::{AccessLog, REQUEST_ID_HEADER, RequestId, RequestLog};
+
+/// The middleware factory: `App::new().wrap(AccessLogger::new(log))`.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct AccessLogger {
+    log: AccessLog,
+}
+
+impl AccessLogger {
+    /// Log every request to `log`.
+    pub fn new(log: AccessLog) -> Self {
+        AccessLogger { log }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for AccessLogger
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<LoggedBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = AccessLoggerMiddleware<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(AccessLoggerMiddleware {
+            service: Rc::new(service),
+            log: self.log.clone(),
+        }))
+    }
+}
+
+/// The middleware built by [`AccessLogger`].
+#[derive(Debug)]
+pub struct AccessLoggerMiddleware<S> {
+    service: Rc<S>,
+    log: AccessLog,
+}
+
+impl<S, B> Service<ServiceRequest> for AccessLoggerMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<LoggedBody<B>>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let headers = request.headers();
+        let id = RequestId::from_header(headers.get(REQUEST_ID_HEADER).map(HeaderValue::as_bytes));
+        let mut entry = self.log.begin(
+            request.method().as_str(),
+            request.path(),
+            id.clone(),
+            headers
+                .get(actix_web::http::header::USER_AGENT)
+                .map(HeaderValue::as_bytes),
+            request.peer_addr().map(|a| a.ip()),
+        );
+        request.extensions_mut().insert(id.clone());
+        let span = entry.span().clone();
+        let call = self.service.call(request).instrument(span);
+        Box::pin(async move {
+            // A dropped future (client gone) still logs, as 499, through `entry`'s drop.
+            let mut response = match call.await {
+                Ok(response) => response,
+                Err(error) => {
+                    entry.set_status(error.as_response_error().status_code().as_u16());
+                    entry.finish(0);
+                    return Err(error);
+                }
+            };
+            if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+                response
+                    .headers_mut()
+                    .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+            }
+            entry.set_status(response.status().as_u16());
+            Ok(response.map_body(|_, body| LoggedBody {
+                body,
+                entry: Some(entry),
+                bytes: 0,
+            }))
+        })
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that counts its bytes and writes the access line when it
+    /// ends (or is dropped, e.g. for HEAD or when the client leaves).
+    pub struct LoggedBody<B> {
+        #[pin]
+        body: B,
+        entry: Option<RequestLog>,
+        bytes: u64,
+    }
+
+    impl<B> PinnedDrop for LoggedBody<B> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(entry) = this.entry.take() {
+                entry.finish(*this.bytes);
+            }
+        }
+    }
+}
+
+impl<B> std::fmt::Debug for LoggedBody<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoggedBody")
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: MessageBody> MessageBody for LoggedBody<B> {
+    type Error = B::Error;
+
+    fn size(&self) -> BodySize {
+        self.body.size()
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.project();
+        let next = this.body.poll_next(cx);
+        match &next {
+            Poll::Ready(Some(Ok(chunk))) => *this.bytes += chunk.len() as u64,
+            Poll::Ready(None | Some(Err(_))) => {
+                if let Some(entry) = this.entry.take() {
+                    entry.finish(*this.bytes);
+                }
+            }
+            Poll::Pending => {}
+        }
+        next
+    }
+}

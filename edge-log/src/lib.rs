@@ -1,0 +1,24 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(missing_docs)]
+
+pub mod fields;
+mod health;
+mod log;
+mod record;
+mod request_id;
+mod writer;
+
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod actix;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
+
+pub use fields::{FieldsLayer, RateLimitField, SpanFields};
+pub use health::{CheckState, Health, HealthReport};
+pub use log::{AccessLog, AccessLogBuilder, CLIENT_CLOSED_REQUEST, RequestLog};
+pub use record::{AccessRecord, Format};
+pub use request_id::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, RequestId, is_well_formed};
+pub use writer::LogWriter;

@@ -1,0 +1,227 @@
+//! [`AccessLog`]: the configuration and writer shared by every request, and
+//! [`RequestLog`]: one request from arrival to the end of its response.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::Span;
+use tracing::field::Empty;
+
+use crate::fields::FieldsHandle;
+use crate::record::{AccessRecord, Format, timestamp_now};
+use crate::{LogWriter, RequestId};
+
+/// The most `User-Agent` characters logged.
+const MAX_USER_AGENT: usize = 256;
+
+/// Writes one access line per request. Cheap to clone; build it once and share
+/// it between workers.
+///
+/// ```
+/// use edge_log::{AccessLog, Format};
+///
+/// let log = AccessLog::builder().format(Format::Json).build(); // to stdout
+/// # drop(log);
+/// ```
+#[derive(Debug, Clone)]
+pub struct AccessLog {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    writer: LogWriter,
+    format: Format,
+}
+
+/// Builds an [`AccessLog`].
+#[derive(Debug)]
+#[must_use]
+pub struct AccessLogBuilder {
+    writer: Option<LogWriter>,
+    format: Format,
+    capacity: usize,
+}
+
+impl AccessLog {
+    /// Start configuring: JSON lines on stdout, 16 384 lines of queue.
+    pub fn builder() -> AccessLogBuilder {
+        AccessLogBuilder {
+            writer: None,
+            format: Format::Json,
+            capacity: 16_384,
+        }
+    }
+
+    /// The writer (for its counters, and to flush at shutdown).
+    pub fn writer(&self) -> &LogWriter {
+        &self.inner.writer
+    }
+
+    /// Start logging a request: its span (fields empty, for the other layers to
+    /// fill) and clock. `path` should exclude the query.
+    pub fn begin(
+        &self,
+        method: &str,
+        path: &str,
+        request_id: RequestId,
+        user_agent: Option<&[u8]>,
+        peer: Option<IpAddr>,
+    ) -> RequestLog {
+        let span = tracing::info_span!(
+            target: "edge_log",
+            "request",
+            request_id = %request_id,
+            method = %method,
+            path = %path,
+            // The names of `crate::fields::field`.
+            user = Empty,
+            ratelimit = Empty,
+            cache = Empty,
+            db_queries = Empty,
+            client_ip = Empty,
+        );
+        let fields = FieldsHandle::of(&span);
+        let user_agent = user_agent.map(|ua| {
+            let text = String::from_utf8_lossy(ua);
+            match text.char_indices().nth(MAX_USER_AGENT) {
+                Some((cut, _)) => text[..cut].to_owned(),
+                None => text.into_owned(),
+            }
+        });
+        RequestLog {
+            log: self.clone(),
+            span,
+            fields,
+            request_id,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            user_agent,
+            peer,
+            start: Instant::now(),
+            status: 0,
+        }
+    }
+
+    /// Write one record now (what [`RequestLog::finish`] does).
+    pub fn write(&self, record: &AccessRecord<'_>) {
+        let mut line = Vec::with_capacity(384);
+        record.write(self.inner.format, &mut line);
+        self.inner.writer.write_line(line);
+    }
+}
+
+impl AccessLogBuilder {
+    /// JSON (default) or pretty lines.
+    pub fn format(mut self, format: Format) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// Lines that may wait for the writer before new ones are dropped (default 16 384).
+    pub fn capacity(mut self, lines: usize) -> Self {
+        self.capacity = lines;
+        self
+    }
+
+    /// Write to this writer instead of stdout (files, tests).
+    pub fn writer(mut self, writer: LogWriter) -> Self {
+        self.writer = Some(writer);
+        self
+    }
+
+    /// Start the writer thread (stdout unless [`writer`](Self::writer) was set).
+    pub fn build(self) -> AccessLog {
+        let writer = self
+            .writer
+            .unwrap_or_else(|| LogWriter::stdout(self.capacity));
+        AccessLog {
+            inner: Arc::new(Inner {
+                writer,
+                format: self.format,
+            }),
+        }
+    }
+}
+
+/// One request being logged. Its line is written by [`finish`](Self::finish),
+/// or when it is dropped (status 499 if no response was produced: the client
+/// went away).
+#[derive(Debug)]
+pub struct RequestLog {
+    log: AccessLog,
+    span: Span,
+    fields: FieldsHandle,
+    request_id: RequestId,
+    method: String,
+    path: String,
+    user_agent: Option<String>,
+    peer: Option<IpAddr>,
+    start: Instant,
+    status: u16,
+}
+
+/// The status logged for requests whose client left before the response.
+pub const CLIENT_CLOSED_REQUEST: u16 = 499;
+
+impl RequestLog {
+    /// The request span: run the rest of the stack inside it.
+    pub fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// The request id.
+    pub fn request_id(&self) -> &RequestId {
+        &self.request_id
+    }
+
+    /// The response status, once known.
+    pub fn set_status(&mut self, status: u16) {
+        self.status = status;
+    }
+
+    /// Time since the request arrived.
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// Write the line: the response ended after `bytes` body bytes.
+    pub fn finish(mut self, bytes: u64) {
+        self.write(bytes);
+        self.status = u16::MAX; // written: the drop does nothing
+    }
+
+    fn write(&mut self, bytes: u64) {
+        let fields = self.fields.take();
+        let peer = self.peer.map(|ip| ip.to_string());
+        let status = if self.status == 0 {
+            CLIENT_CLOSED_REQUEST
+        } else {
+            self.status
+        };
+        self.log.write(&AccessRecord {
+            timestamp: timestamp_now(),
+            request_id: self.request_id.as_str(),
+            method: &self.method,
+            path: &self.path,
+            status,
+            duration_ms: self.start.elapsed().as_secs_f64() * 1000.0,
+            client_ip: fields.client_ip.as_deref().or(peer.as_deref()),
+            user: fields.user.as_deref(),
+            ratelimit: fields.ratelimit.as_ref(),
+            cache: fields.cache.as_deref(),
+            db_queries: fields.db_queries,
+            bytes,
+            user_agent: self.user_agent.as_deref(),
+        });
+    }
+}
+
+impl Drop for RequestLog {
+    fn drop(&mut self) {
+        if self.status != u16::MAX {
+            self.write(0);
+        }
+    }
+}

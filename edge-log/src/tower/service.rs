@@ -1,0 +1,113 @@
+//! [`AccessLogLayer`] and [`AccessLogService`].
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{HeaderValue, Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+use tracing::Instrument;
+
+use super::LoggedBody;
+use crate::{AccessLog, REQUEST_ID_HEADER, RequestId};
+
+type PeerFrom = Arc<dyn Fn(&http::Extensions) -> Option<IpAddr> + Send + Sync>;
+
+/// Logs every request to an [`AccessLog`].
+#[derive(Clone)]
+#[must_use]
+pub struct AccessLogLayer {
+    log: AccessLog,
+    peer_from: PeerFrom,
+}
+
+impl std::fmt::Debug for AccessLogLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessLogLayer")
+            .field("log", &self.log)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AccessLogLayer {
+    /// Log to `log`; the client address is a `SocketAddr` request extension, if any.
+    pub fn new(log: AccessLog) -> Self {
+        AccessLogLayer {
+            log,
+            peer_from: Arc::new(|ext| ext.get::<std::net::SocketAddr>().map(|a| a.ip())),
+        }
+    }
+
+    /// Where the client address is found in the request's extensions.
+    pub fn peer_from(
+        mut self,
+        peer_from: impl Fn(&http::Extensions) -> Option<IpAddr> + Send + Sync + 'static,
+    ) -> Self {
+        self.peer_from = Arc::new(peer_from);
+        self
+    }
+}
+
+impl<S> Layer<S> for AccessLogLayer {
+    type Service = AccessLogService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AccessLogService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service built by [`AccessLogLayer`].
+#[derive(Debug, Clone)]
+pub struct AccessLogService<S> {
+    inner: S,
+    layer: AccessLogLayer,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AccessLogService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Future: Send + 'static,
+{
+    type Response = Response<LoggedBody<ResBody>>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let headers = request.headers();
+        let id = RequestId::from_header(headers.get(REQUEST_ID_HEADER).map(HeaderValue::as_bytes));
+        let mut entry = self.layer.log.begin(
+            request.method().as_str(),
+            request.uri().path(),
+            id.clone(),
+            headers
+                .get(http::header::USER_AGENT)
+                .map(HeaderValue::as_bytes),
+            (self.layer.peer_from)(request.extensions()),
+        );
+        request.extensions_mut().insert(id.clone());
+        let call = {
+            let _entered = entry.span().enter();
+            self.inner.call(request)
+        };
+        let call = call.instrument(entry.span().clone());
+        Box::pin(async move {
+            // Errors become responses further out; the line is written by `entry`'s drop.
+            let mut response = call.await?;
+            if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+                response.headers_mut().insert(REQUEST_ID_HEADER, value);
+            }
+            entry.set_status(response.status().as_u16());
+            Ok(response.map(|body| LoggedBody::new(body, entry)))
+        })
+    }
+}

@@ -1,0 +1,89 @@
+//! The tower layer: one line per request with the fields the stack recorded,
+//! request ids in and out, and 499 for requests whose client went away.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use common::{TestLog, assert_every_field, record_like_the_other_layers, subscriber};
+use edge_log::tower::AccessLogLayer;
+use http::Request;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+fn app(log: &TestLog) -> Router {
+    Router::new()
+        .route(
+            "/items",
+            get(|| async {
+                record_like_the_other_layers();
+                "0123456789"
+            }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                "late"
+            }),
+        )
+        .layer(
+            AccessLogLayer::new(log.log.clone()).peer_from(|_| Some("192.0.2.1".parse().unwrap())),
+        )
+}
+
+#[tokio::test]
+async fn one_line_per_request_with_every_field() {
+    let _guard = subscriber();
+    let log = TestLog::new();
+    let response = app(&log)
+        .oneshot(
+            Request::get("/items?x=1")
+                .header("x-request-id", "abc.1")
+                .header("user-agent", "ua")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "abc.1");
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, "0123456789");
+    let lines = log.lines();
+    assert_eq!(lines.len(), 1);
+    let line = &lines[0];
+    assert_every_field(line);
+    assert_eq!(line["request_id"], "abc.1");
+    assert_eq!(line["path"], "/items");
+    assert_eq!(line["status"], 200);
+    assert_eq!(line["client_ip"], "192.0.2.1");
+    assert_eq!(line["user"], "alice");
+    assert_eq!(line["ratelimit"]["policy"], "ip");
+    assert_eq!(line["cache"], "miss");
+    assert_eq!(line["db_queries"], 2);
+    assert_eq!(line["bytes"], 10);
+    assert_eq!(line["user_agent"], "ua");
+}
+
+#[tokio::test]
+async fn a_request_whose_client_left_is_logged_as_499() {
+    let _guard = subscriber();
+    let log = TestLog::new();
+    let call = app(&log).oneshot(
+        Request::get("/slow")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), call)
+            .await
+            .is_err()
+    );
+    let lines = log.lines();
+    assert_eq!(lines.len(), 1);
+    assert_every_field(&lines[0]);
+    assert_eq!(lines[0]["status"], 499);
+    assert_eq!(lines[0]["path"], "/slow");
+}
