@@ -161,6 +161,8 @@ pub struct Miss {
 
 #[derive(Debug)]
 struct Storing {
+    /// The entry's tags, for the Redis tier's epochs.
+    #[cfg(feature = "redis")]
     tags: SmallVec<[String; 2]>,
     stamps: Stamps,
     leading: Option<Leading>,
@@ -285,6 +287,7 @@ impl Cache {
                     read,
                     CacheStatus::Miss,
                     Some(Storing {
+                        #[cfg(feature = "redis")]
                         tags,
                         stamps,
                         leading: None,
@@ -318,6 +321,7 @@ impl Cache {
             None => None,
         };
         let storing = Storing {
+            #[cfg(feature = "redis")]
             tags,
             stamps,
             leading: Some(leading),
