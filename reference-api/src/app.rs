@@ -2,22 +2,26 @@
 //!
 //! actix-web runs the **last** `.wrap()` first. From the outside in:
 //!
-//! 1. `errors`: request id in and out (`X-Request-Id`), and every error
-//!    response rendered as RFC 9457 problem+json with that id.
-//! 2. `RateLimit` (edge-ratelimit), per client IP, plus the stricter login limit:
+//! 1. `AccessLogger` (edge-log): request id in and out (`X-Request-Id`), the
+//!    request span every later layer records into, and one JSON access line on
+//!    stdout per response — errors and 429s included.
+//! 2. `QueryCounter` (edge-db): counts each request's database queries (0 for
+//!    requests turned away before any handler).
+//! 3. `errors`: every error response rendered as RFC 9457 problem+json with the
+//!    request id.
+//! 4. `RateLimit` (edge-ratelimit), per client IP, plus the stricter login limit:
 //!    before any other work, so floods are turned away cheaply.
-//! 3. `RequestFilter` (edge-filter): body size (413 while streaming), media type
+//! 5. `RequestFilter` (edge-filter): body size (413 while streaming), media type
 //!    (415), JSON syntax (400) and attack detection in path, query, headers and
-//!    body (403), written to the security log.
-//! 4. `QueryCounter` (edge-db): counts each request's database queries.
-//! 5. On `/api`: `Auth` (edge-auth) validates the bearer token; only register,
+//!    body (403), written to the security log (apart from the access log).
+//! 6. On `/api`: `Auth` (edge-auth) validates the bearer token; only register,
 //!    login and refresh are public there.
-//! 6. On `/api`: `RateLimit` per user and per endpoint class (reads, writes),
+//! 7. On `/api`: `RateLimit` per user and per endpoint class (reads, writes),
 //!    keyed by the authenticated subject (the client IP when anonymous).
-//! 7. On `/api`: `ResponseCache` (edge-cache) answers GETs of resources and list
+//! 8. On `/api`: `ResponseCache` (edge-cache) answers GETs of resources and list
 //!    pages from the cache (`ETag`, 304, gzip, `X-Cache`) and invalidates after
 //!    writes; behind authentication, so only valid callers reach cached data.
-//! 8. The routes.
+//! 9. The routes.
 //!
 //! Every response carries the headers of the tightest policy of both limiters.
 
@@ -34,6 +38,8 @@ use edge_db::actix::QueryCounter;
 use edge_filter::actix::RequestFilter;
 use edge_filter::routes::{Param, Route, Routes};
 use edge_filter::{Filter, Mode, Rejection, SecurityLog};
+use edge_log::RequestId;
+use edge_log::actix::AccessLogger;
 use edge_ratelimit::actix::RateLimit;
 use edge_ratelimit::{KeyKind, Policy, RateLimiter, RedisStore, Scope, Verdict};
 use http::Method;
@@ -41,7 +47,6 @@ use serde_json::json;
 
 use crate::config::Config;
 use crate::problem::{ApiError, Code, PROBLEM_JSON};
-use crate::request_id::{self, RequestId};
 use crate::routes::{auth, health, openapi, resources};
 use crate::state::AppState;
 
@@ -260,12 +265,13 @@ pub fn app(
     let request_filter = RequestFilter::new(state.filter.clone()).request_id_from(|req| {
         req.extensions()
             .get::<RequestId>()
-            .map(|id| id.0.clone())
+            .map(|id| id.as_str().to_owned())
             .unwrap_or_default()
     });
     let user_limits = RateLimit::new(state.user_limits.clone())
         .subject_from(|ext| ext.get::<Identity>().map(|i| i.subject().to_owned()));
     let cache = ResponseCache::new(state.cache.clone());
+    let access_log = AccessLogger::new(state.access_log.clone());
     App::new()
         .app_data(web::Data::new(state))
         .app_data(
@@ -283,10 +289,11 @@ pub fn app(
                 ApiError::new(Code::InvalidParameter, err.to_string()).into()
             }),
         )
-        .wrap(QueryCounter::new())
         .wrap(request_filter)
         .wrap(ip_limits)
         .wrap(from_fn(errors))
+        .wrap(QueryCounter::new())
+        .wrap(access_log)
         // Resources (not bare routes) so that a known path with another method is 405.
         .service(web::resource("/healthz").get(health::healthz))
         .service(web::resource("/openapi.json").get(openapi::openapi_json))
@@ -337,28 +344,21 @@ fn json_error(err: &actix_web::error::JsonPayloadError) -> ApiError {
     }
 }
 
-/// Request id in and out; every error response becomes problem+json.
+/// Every error response becomes problem+json carrying the request id (which
+/// the access logger, outside, put in the request and echoes on the response).
 async fn errors<B: MessageBody + 'static>(
     request: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B, BoxBody>>, actix_web::Error> {
-    let id = RequestId::from_header(
-        request
-            .headers()
-            .get(request_id::HEADER)
-            .map(|v| v.as_bytes()),
-    );
-    request.extensions_mut().insert(id.clone());
+    let id = request
+        .extensions()
+        .get::<RequestId>()
+        .cloned()
+        .unwrap_or_else(RequestId::generate);
     // Every layer inside answers with a response (errors included), so an `Err`
     // here is an actix-web internal failure; it is passed on as it is.
     let response = next.call(request).await?.map_into_left_body();
-    let mut response = render_problem(response, &id.0);
-    if let Ok(value) = HeaderValue::from_str(&id.0) {
-        response
-            .headers_mut()
-            .insert(header::HeaderName::from_static(request_id::HEADER), value);
-    }
-    Ok(response)
+    Ok(render_problem(response, id.as_str()))
 }
 
 /// Render an error response's body as a problem: a handler's or extractor's

@@ -14,7 +14,6 @@ pub mod db;
 pub mod embedded_pg;
 pub mod passwords;
 pub mod problem;
-pub mod request_id;
 pub mod routes;
 pub mod state;
 pub mod validate;
@@ -52,6 +51,9 @@ pub enum StartError {
     /// A validation rule or schema is invalid.
     #[error("invalid validation rules: {0}")]
     Filter(#[from] edge_filter::ConfigError),
+    /// The Redis URL is invalid.
+    #[error("invalid Redis URL: {0}")]
+    Redis(#[from] redis::RedisError),
     /// The cache settings (or the Redis URL) are invalid.
     #[error("invalid cache configuration: {0}")]
     Cache(#[from] edge_cache::ConfigError),
@@ -110,6 +112,13 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
     reopen_on_sighup(security_log.clone());
     let filter = app::filter(&config, security_log)?;
     let cache = app::cache(&config)?;
+    let health = health(&db, config.redis_url.as_deref())?;
+    let access_log = edge_log::AccessLog::builder()
+        .format(match config.log_format {
+            config::LogFormat::Json => edge_log::Format::Json,
+            config::LogFormat::Pretty => edge_log::Format::Pretty,
+        })
+        .build();
     let state = AppState {
         db: db.clone(),
         config: Arc::new(config),
@@ -122,6 +131,8 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
         user_limits,
         filter,
         cache,
+        access_log: access_log.clone(),
+        health,
     };
     let address = state.config.listen;
     let serve_error = |source| StartError::Serve { address, source };
@@ -140,7 +151,41 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
     server.run().await.map_err(serve_error)?;
     tracing::info!("stopped serving; closing the database pool");
     db.close();
+    if !access_log.writer().flush(Duration::from_secs(2)) {
+        tracing::warn!("the access log could not be flushed before exit");
+    }
     Ok(())
+}
+
+/// The database and (when configured) Redis, as `/healthz` reports them.
+fn health(db: &Db, redis_url: Option<&str>) -> Result<edge_log::Health, StartError> {
+    let db = db.clone();
+    let health = edge_log::Health::new()
+        .timeout(Duration::from_secs(1))
+        .probe("database", move || {
+            let db = db.clone();
+            async move { db.ping().await.map(drop).map_err(|e| e.to_string()) }
+        });
+    Ok(match redis_url {
+        None => health.disabled("redis"),
+        Some(url) => {
+            let client = redis::Client::open(url)?;
+            health.probe("redis", move || {
+                let client = client.clone();
+                async move {
+                    let mut connection = client
+                        .get_multiplexed_async_connection()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    redis::cmd("PING")
+                        .query_async::<String>(&mut connection)
+                        .await
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                }
+            })
+        }
+    })
 }
 
 /// 32 random bytes, when no JWT_SECRET is configured.

@@ -56,14 +56,23 @@ fn main() -> ExitCode {
     }
 }
 
+/// Operational logs on stderr, filtered by `RUST_LOG` (default `info`); the
+/// access log (stdout) is edge-log's and is not filtered, so its span fields are
+/// always collected.
 fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Pretty => builder.init(),
-    }
+    let operational = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let operational = match format {
+        LogFormat::Json => operational.json().with_filter(filter).boxed(),
+        LogFormat::Pretty => operational.with_filter(filter).boxed(),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(edge_log::FieldsLayer)
+        .with(operational)
+        .try_init();
 }

@@ -7,6 +7,7 @@ use edge_auth::{RefreshTokens, TokenIssuer, Validator};
 use edge_cache::Cache;
 use edge_db::Db;
 use edge_filter::Filter;
+use edge_log::{AccessLog, Health};
 use edge_ratelimit::RateLimiter;
 
 use crate::config::Config;
@@ -39,6 +40,10 @@ pub struct AppState {
     /// Cached GET responses of resources, shared by every worker (and, with
     /// Redis, every instance).
     pub cache: Cache,
+    /// The access log (one JSON line per request on stdout).
+    pub access_log: AccessLog,
+    /// The dependencies `/healthz` probes.
+    pub health: Health,
 }
 
 impl AppState {

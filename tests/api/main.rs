@@ -8,6 +8,7 @@ mod cache;
 mod errors;
 mod filter;
 mod health;
+mod logging;
 mod ratelimit;
 mod resources;
 mod startup;

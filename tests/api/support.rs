@@ -1,7 +1,7 @@
 //! Starting the `reference-api` binary and talking to it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use edge_test_support::harness;
@@ -45,6 +45,8 @@ pub(crate) struct Api {
     child: Option<Child>,
     pub(crate) base: String,
     stderr: PathBuf,
+    /// Where the process's stdout (the access log) goes.
+    stdout: PathBuf,
     /// The data directory when the test did not choose one (never the source tree).
     _scratch: Option<ScratchDir>,
 }
@@ -55,6 +57,8 @@ impl Api {
         let port = edge_test_support::free_port().unwrap();
         let stderr =
             std::env::temp_dir().join(format!("{}.log", harness::unique_name("edge-api-stderr")));
+        let stdout =
+            std::env::temp_dir().join(format!("{}.log", harness::unique_name("edge-api-stdout")));
         let scratch = (!args.contains(&"--data-dir")).then(ScratchDir::new);
         let mut command = binary();
         command.args([
@@ -68,7 +72,7 @@ impl Api {
         }
         let child = command
             .args(args)
-            .stdout(Stdio::null())
+            .stdout(std::fs::File::create(&stdout).unwrap())
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
             .unwrap();
@@ -76,6 +80,7 @@ impl Api {
             child: Some(child),
             base: format!("http://127.0.0.1:{port}"),
             stderr,
+            stdout,
             _scratch: scratch,
         };
         api.wait_until_serving().await;
@@ -122,6 +127,37 @@ impl Api {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
+    /// The access-log lines written so far (stdout), parsed.
+    pub(crate) fn access_lines(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.stdout)
+            .unwrap_or_default()
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("stdout holds a non-JSON line ({e}): {line}"))
+            })
+            .collect()
+    }
+
+    /// The access line of the request with this `X-Request-Id`, waiting (up to
+    /// 5 s) for the writer thread to write it.
+    pub(crate) async fn access_line(&self, request_id: &str) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let lines = self.access_lines();
+            let mut found = lines.iter().filter(|l| l["request_id"] == request_id);
+            if let Some(line) = found.next() {
+                assert!(found.next().is_none(), "two lines for {request_id}");
+                return line.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no access line for {request_id} in:\n{lines:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Send SIGTERM and wait for the process to exit.
     pub(crate) fn terminate(self) -> ExitStatus {
         self.signal("TERM");
@@ -159,6 +195,7 @@ impl Drop for Api {
             let _ = child.wait();
         }
         let _ = std::fs::remove_file(&self.stderr);
+        let _ = std::fs::remove_file(&self.stdout);
     }
 }
 
