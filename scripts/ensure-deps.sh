@@ -2,12 +2,13 @@
 # Make sure the system packages Edge needs are present: PostgreSQL server binaries,
 # redis-server, pkg-config and OpenSSL headers. As root with apt they are installed;
 # otherwise one line names what is missing and how to install it.
-# Usage: scripts/ensure-deps.sh [postgres] [redis] [build] [load]   (default: the
-# first three; `load` is what scripts/load.sh needs besides: wrk and curl).
+# Usage: scripts/ensure-deps.sh [postgres] [redis] [build] [compose] [load]
+# (default: the first four; `compose` is docker-compose, which the tests use to
+# validate docker-compose.yml; `load` is what scripts/load.sh needs besides).
 set -euo pipefail
 
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(postgres redis build)
+[ ${#wanted[@]} -gt 0 ] || wanted=(postgres redis build compose)
 missing=()
 
 have_postgres() {
@@ -26,6 +27,7 @@ for want in "${wanted[@]}"; do
       command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
       pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
       ;;
+    compose) command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose) ;;
     load)
       command -v wrk >/dev/null 2>&1 || missing+=(wrk)
       command -v curl >/dev/null 2>&1 || missing+=(curl)

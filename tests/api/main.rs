@@ -5,10 +5,12 @@ mod support;
 
 mod auth;
 mod cache;
+mod deploy;
 mod errors;
 mod filter;
 mod health;
 mod logging;
 mod ratelimit;
 mod resources;
+mod scaleout;
 mod startup;
