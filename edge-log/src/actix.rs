@@ -99,7 +99,7 @@ where
                 Ok(response) => response,
                 Err(error) => {
                     entry.set_status(error.as_response_error().status_code().as_u16());
-                    entry.finish(0);
+                    entry.finish();
                     return Err(error);
                 }
             };
@@ -112,7 +112,6 @@ where
             Ok(response.map_body(|_, body| LoggedBody {
                 body,
                 entry: Some(entry),
-                bytes: 0,
             }))
         })
     }
@@ -120,29 +119,18 @@ where
 
 pin_project_lite::pin_project! {
     /// A response body that counts its bytes and writes the access line when it
-    /// ends (or is dropped, e.g. for HEAD or when the client leaves).
+    /// ends (or is dropped — the [`RequestLog`] writes it then — e.g. for HEAD or
+    /// when the client leaves).
     pub struct LoggedBody<B> {
         #[pin]
         body: B,
         entry: Option<RequestLog>,
-        bytes: u64,
-    }
-
-    impl<B> PinnedDrop for LoggedBody<B> {
-        fn drop(this: Pin<&mut Self>) {
-            let this = this.project();
-            if let Some(entry) = this.entry.take() {
-                entry.finish(*this.bytes);
-            }
-        }
     }
 }
 
 impl<B> std::fmt::Debug for LoggedBody<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoggedBody")
-            .field("bytes", &self.bytes)
-            .finish_non_exhaustive()
+        f.debug_struct("LoggedBody").finish_non_exhaustive()
     }
 }
 
@@ -160,14 +148,34 @@ impl<B: MessageBody> MessageBody for LoggedBody<B> {
         let this = self.project();
         let next = this.body.poll_next(cx);
         match &next {
-            Poll::Ready(Some(Ok(chunk))) => *this.bytes += chunk.len() as u64,
+            Poll::Ready(Some(Ok(chunk))) => {
+                if let Some(entry) = this.entry.as_mut() {
+                    entry.add_bytes(chunk.len() as u64);
+                }
+            }
             Poll::Ready(None | Some(Err(_))) => {
                 if let Some(entry) = this.entry.take() {
-                    entry.finish(*this.bytes);
+                    entry.finish();
                 }
             }
             Poll::Pending => {}
         }
         next
+    }
+
+    /// Keeps actix-web's fast path for bodies already in memory: head and body
+    /// go out in one write.
+    fn try_into_bytes(self) -> Result<Bytes, Self> {
+        let LoggedBody { body, entry } = self;
+        match body.try_into_bytes() {
+            Ok(bytes) => {
+                if let Some(mut entry) = entry {
+                    entry.add_bytes(bytes.len() as u64);
+                    entry.finish();
+                }
+                Ok(bytes)
+            }
+            Err(body) => Err(LoggedBody { body, entry }),
+        }
     }
 }

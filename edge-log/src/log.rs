@@ -69,7 +69,10 @@ impl AccessLog {
         user_agent: Option<&[u8]>,
         peer: Option<IpAddr>,
     ) -> RequestLog {
-        let span = tracing::info_span!(
+        // TRACE, so operational log layers filtered at the usual levels ignore it
+        // (formatting its fields per request would cost more than the access line);
+        // `FieldsLayer`, unfiltered, still sees it.
+        let span = tracing::trace_span!(
             target: "edge_log",
             "request",
             request_id = %request_id,
@@ -101,6 +104,7 @@ impl AccessLog {
             peer,
             start: Instant::now(),
             status: 0,
+            bytes: 0,
         }
     }
 
@@ -147,7 +151,7 @@ impl AccessLogBuilder {
 
 /// One request being logged. Its line is written by [`finish`](Self::finish),
 /// or when it is dropped (status 499 if no response was produced: the client
-/// went away).
+/// went away), with the body bytes counted by [`add_bytes`](Self::add_bytes).
 #[derive(Debug)]
 pub struct RequestLog {
     log: AccessLog,
@@ -160,6 +164,7 @@ pub struct RequestLog {
     peer: Option<IpAddr>,
     start: Instant,
     status: u16,
+    bytes: u64,
 }
 
 /// The status logged for requests whose client left before the response.
@@ -186,13 +191,19 @@ impl RequestLog {
         self.start.elapsed()
     }
 
-    /// Write the line: the response ended after `bytes` body bytes.
-    pub fn finish(mut self, bytes: u64) {
-        self.write(bytes);
+    /// Count `n` more response body bytes.
+    pub fn add_bytes(&mut self, n: u64) {
+        self.bytes += n;
+    }
+
+    /// Write the line now: the response ended.
+    pub fn finish(mut self) {
+        self.write();
         self.status = u16::MAX; // written: the drop does nothing
     }
 
-    fn write(&mut self, bytes: u64) {
+    fn write(&mut self) {
+        let bytes = self.bytes;
         let fields = self.fields.take();
         let peer = self.peer.map(|ip| ip.to_string());
         let status = if self.status == 0 {
@@ -221,7 +232,7 @@ impl RequestLog {
 impl Drop for RequestLog {
     fn drop(&mut self) {
         if self.status != u16::MAX {
-            self.write(0);
+            self.write();
         }
     }
 }

@@ -9,21 +9,12 @@ use crate::RequestLog;
 
 pin_project_lite::pin_project! {
     /// A response body that counts its bytes and writes the access line when it
-    /// ends (or is dropped, e.g. for HEAD or when the client leaves).
+    /// ends (or is dropped — the [`RequestLog`] writes it then — e.g. for HEAD or
+    /// when the client leaves).
     pub struct LoggedBody<B> {
         #[pin]
         body: B,
         entry: Option<RequestLog>,
-        bytes: u64,
-    }
-
-    impl<B> PinnedDrop for LoggedBody<B> {
-        fn drop(this: Pin<&mut Self>) {
-            let this = this.project();
-            if let Some(entry) = this.entry.take() {
-                entry.finish(*this.bytes);
-            }
-        }
     }
 }
 
@@ -32,16 +23,13 @@ impl<B> LoggedBody<B> {
         LoggedBody {
             body,
             entry: Some(entry),
-            bytes: 0,
         }
     }
 }
 
 impl<B> std::fmt::Debug for LoggedBody<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoggedBody")
-            .field("bytes", &self.bytes)
-            .finish_non_exhaustive()
+        f.debug_struct("LoggedBody").finish_non_exhaustive()
     }
 }
 
@@ -60,13 +48,13 @@ where
         let next = this.body.poll_frame(cx);
         match &next {
             Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    *this.bytes += bytes::Buf::remaining(data) as u64;
+                if let (Some(data), Some(entry)) = (frame.data_ref(), this.entry.as_mut()) {
+                    entry.add_bytes(bytes::Buf::remaining(data) as u64);
                 }
             }
             Poll::Ready(None | Some(Err(_))) => {
                 if let Some(entry) = this.entry.take() {
-                    entry.finish(*this.bytes);
+                    entry.finish();
                 }
             }
             Poll::Pending => {}
