@@ -122,10 +122,18 @@ fn classify(cache: &Cache, request: &ServiceRequest) -> Action {
         .unwrap_or(http::Method::OPTIONS);
     let mut headers = http::HeaderMap::new();
     for name in cache.request_headers() {
+        // Credentials only matter by their presence: never copy a token.
+        let presence_only = name == http::header::AUTHORIZATION || name == http::header::COOKIE;
         for value in request.headers().get_all(name.as_str()) {
-            if let Ok(value) = http::HeaderValue::from_bytes(value.as_bytes()) {
-                headers.append(name, value);
-            }
+            let value = if presence_only {
+                http::HeaderValue::from_static("")
+            } else {
+                match http::HeaderValue::from_bytes(value.as_bytes()) {
+                    Ok(value) => value,
+                    Err(_) => continue,
+                }
+            };
+            headers.append(name, value);
         }
     }
     let query = Some(request.query_string()).filter(|q| !q.is_empty());

@@ -80,7 +80,11 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let headers = request.headers();
-        let id = RequestId::from_header(headers.get(REQUEST_ID_HEADER).map(HeaderValue::as_bytes));
+        let id = RequestId::from_header(
+            headers
+                .get(HeaderName::from_static(REQUEST_ID_HEADER))
+                .map(HeaderValue::as_bytes),
+        );
         let mut entry = self.log.begin(
             request.method().as_str(),
             request.path(),

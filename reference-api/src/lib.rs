@@ -86,6 +86,33 @@ const DATABASE_WAIT: Duration = Duration::from_secs(30);
 /// Connect and migrate the database, then serve until SIGINT/SIGTERM; in-flight
 /// requests are finished before this returns.
 pub async fn run(config: Config, database_url: String) -> Result<(), StartError> {
+    let state = state(config, database_url).await?;
+    let (db, access_log) = (state.db.clone(), state.access_log.clone());
+    let address = state.config.listen;
+    let serve_error = |source| StartError::Serve { address, source };
+    let mut server = HttpServer::new({
+        let state = state.clone();
+        move || app::app(state.clone())
+    })
+    .shutdown_timeout(15);
+    if let Some(workers) = state.config.workers {
+        server = server.workers(usize::from(workers));
+    }
+    let server = server.bind(address).map_err(serve_error)?;
+    for bound in server.addrs() {
+        tracing::info!(address = %bound, "listening on http://{bound}");
+    }
+    server.run().await.map_err(serve_error)?;
+    tracing::info!("stopped serving; closing the database pool");
+    db.close();
+    if !access_log.writer().flush(Duration::from_secs(2)) {
+        tracing::warn!("the access log could not be flushed before exit");
+    }
+    Ok(())
+}
+
+/// Connect and migrate the database and build everything the workers share.
+pub async fn state(config: Config, database_url: String) -> Result<AppState, StartError> {
     let db = Db::builder(database_url)
         .max_size(config.db_pool_size as usize)
         .build()?;
@@ -119,8 +146,8 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
             config::LogFormat::Pretty => edge_log::Format::Pretty,
         })
         .build();
-    let state = AppState {
-        db: db.clone(),
+    Ok(AppState {
+        db,
         config: Arc::new(config),
         openapi: Bytes::from(openapi),
         validator,
@@ -131,30 +158,9 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
         user_limits,
         filter,
         cache,
-        access_log: access_log.clone(),
+        access_log,
         health,
-    };
-    let address = state.config.listen;
-    let serve_error = |source| StartError::Serve { address, source };
-    let mut server = HttpServer::new({
-        let state = state.clone();
-        move || app::app(state.clone())
     })
-    .shutdown_timeout(15);
-    if let Some(workers) = state.config.workers {
-        server = server.workers(usize::from(workers));
-    }
-    let server = server.bind(address).map_err(serve_error)?;
-    for bound in server.addrs() {
-        tracing::info!(address = %bound, "listening on http://{bound}");
-    }
-    server.run().await.map_err(serve_error)?;
-    tracing::info!("stopped serving; closing the database pool");
-    db.close();
-    if !access_log.writer().flush(Duration::from_secs(2)) {
-        tracing::warn!("the access log could not be flushed before exit");
-    }
-    Ok(())
 }
 
 /// The database and (when configured) Redis, as `/healthz` reports them.
