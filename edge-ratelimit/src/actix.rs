@@ -89,7 +89,7 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(RateLimitMiddleware {
             service: Rc::new(service),
-            config: self.clone(),
+            config: Rc::new(self.clone()),
         }))
     }
 }
@@ -97,7 +97,7 @@ where
 /// The middleware built by [`RateLimit`].
 pub struct RateLimitMiddleware<S> {
     service: Rc<S>,
-    config: RateLimit,
+    config: Rc<RateLimit>,
 }
 
 impl<S> std::fmt::Debug for RateLimitMiddleware<S> {
@@ -121,7 +121,7 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
-        let config = self.config.clone();
+        let config = Rc::clone(&self.config);
         Box::pin(async move {
             let subject = (config.subject)(&request.extensions());
             let custom = (config.key)(&request);
@@ -177,7 +177,8 @@ where
                         .insert(state.clone());
                 }
                 for (name, value) in response::headers(&verdict) {
-                    if let Ok(value) = HeaderValue::from_str(&value) {
+                    // Takes the string's buffer: no copy.
+                    if let Ok(value) = HeaderValue::try_from(value) {
                         response
                             .headers_mut()
                             .insert(HeaderName::from_static(name), value);
