@@ -105,6 +105,7 @@ impl AccessLog {
             start: Instant::now(),
             status: 0,
             bytes: 0,
+            written: false,
         }
     }
 
@@ -165,6 +166,7 @@ pub struct RequestLog {
     start: Instant,
     status: u16,
     bytes: u64,
+    written: bool,
 }
 
 /// The status logged for requests whose client left before the response.
@@ -199,10 +201,13 @@ impl RequestLog {
     /// Write the line now: the response ended.
     pub fn finish(mut self) {
         self.write();
-        self.status = u16::MAX; // written: the drop does nothing
     }
 
+    /// Write the line, once (`finish` and the drop both end up here).
     fn write(&mut self) {
+        if std::mem::replace(&mut self.written, true) {
+            return;
+        }
         let bytes = self.bytes;
         let fields = self.fields.take();
         let peer = self.peer.map(|ip| ip.to_string());
@@ -231,8 +236,6 @@ impl RequestLog {
 
 impl Drop for RequestLog {
     fn drop(&mut self) {
-        if self.status != u16::MAX {
-            self.write();
-        }
+        self.write();
     }
 }

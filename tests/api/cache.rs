@@ -8,7 +8,7 @@ use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
-use crate::support::{Api, Client, JWT_SECRET, User, expect_problem};
+use crate::support::{Api, Client, User, expect_problem};
 
 /// A GET's status, headers and (decoded) body.
 struct Got {
@@ -356,18 +356,7 @@ async fn json_of_at_least_1_kib_is_gzipped_only_when_asked() {
 
 #[tokio::test]
 async fn two_instances_on_one_redis_share_entries_and_invalidations() {
-    let database = edge_test_support::harness::fresh_database().await;
-    let redis = edge_test_support::harness::private_redis();
-    let redis_url = redis.url();
-    let args = [
-        "--database-url",
-        &database.url,
-        "--redis-url",
-        &redis_url,
-        "--jwt-secret",
-        JWT_SECRET,
-    ];
-    let (a, b) = (Api::start(&args).await, Api::start(&args).await);
+    let (a, b, _redis) = Api::pair_on_redis(&[]).await;
     let (on_a, on_b) = (a.client(), b.client());
     let alice = on_a.user("alice").await;
     let created = on_a.create(&alice, "v1").await;

@@ -5,24 +5,11 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{Api, JWT_SECRET};
+use crate::support::Api;
 
 #[tokio::test]
 async fn two_instances_share_one_rate_limit_and_one_invalidation_stream() {
-    let database = edge_test_support::harness::fresh_database().await;
-    let redis = edge_test_support::harness::private_redis();
-    let redis_url = redis.url();
-    let args = [
-        "--database-url",
-        &database.url,
-        "--redis-url",
-        &redis_url,
-        "--jwt-secret",
-        JWT_SECRET,
-        "--rate-limit-write",
-        "10/1m",
-    ];
-    let (a, b) = (Api::start(&args).await, Api::start(&args).await);
+    let (a, b, _redis) = Api::pair_on_redis(&["--rate-limit-write", "10/1m"]).await;
     let (on_a, on_b) = (a.client(), b.client());
     // A token issued by A is valid on B (one secret, one user table).
     let alice = on_a.user("alice").await;

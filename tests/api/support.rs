@@ -95,6 +95,28 @@ impl Api {
         Api::start(&args).await
     }
 
+    /// Two instances on one fresh database and one private Redis, with the test
+    /// JWT secret (so a token from one is valid on the other), plus `extra` flags.
+    /// The Redis server lives as long as the returned pair.
+    pub(crate) async fn pair_on_redis(
+        extra: &[&str],
+    ) -> (Api, Api, edge_test_support::redis::RedisServer) {
+        let database = harness::fresh_database().await;
+        let redis = harness::private_redis();
+        let redis_url = redis.url();
+        let mut args = vec![
+            "--database-url",
+            &database.url,
+            "--redis-url",
+            &redis_url,
+            "--jwt-secret",
+            JWT_SECRET,
+        ];
+        args.extend_from_slice(extra);
+        let (a, b) = (Api::start(&args).await, Api::start(&args).await);
+        (a, b, redis)
+    }
+
     async fn wait_until_serving(&mut self) {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
