@@ -17,27 +17,70 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use actix_web::HttpMessage;
 use actix_web::body::{BodySize, MessageBody};
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::dev::{
+    Extensions, Service, ServiceRequest, ServiceResponse, Transform, forward_ready,
+};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::web::Bytes;
+use actix_web::{HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use tracing::Instrument;
 
-use crate::{AccessLog, REQUEST_ID_HEADER, RequestId, RequestLog};
+use crate::{AccessLog, REQUEST_ID_HEADER, RequestId, RequestLog, SpanFields};
+
+type FieldsFrom = Rc<dyn Fn(&HttpRequest, &Extensions, &mut SpanFields)>;
 
 /// The middleware factory: `App::new().wrap(AccessLogger::new(log))`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use]
 pub struct AccessLogger {
     log: AccessLog,
+    fields_from: Option<FieldsFrom>,
+}
+
+impl std::fmt::Debug for AccessLogger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessLogger")
+            .field("log", &self.log)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AccessLogger {
     /// Log every request to `log`.
     pub fn new(log: AccessLog) -> Self {
-        AccessLogger { log }
+        AccessLogger {
+            log,
+            fields_from: None,
+        }
+    }
+
+    /// Fill fields from the request and the response's extensions — where the
+    /// other layers leave their state — instead of, or besides, the request span.
+    /// What it sets wins over span fields of the same name. Reading extensions
+    /// costs far less than recording span fields through a subscriber: with this
+    /// hook, [`FieldsLayer`](crate::FieldsLayer) need not be installed at all.
+    ///
+    /// ```
+    /// use actix_web::HttpMessage;
+    /// use edge_log::{AccessLog, actix::AccessLogger};
+    ///
+    /// #[derive(Clone)]
+    /// struct User(String); // a type an auth layer puts in request extensions
+    ///
+    /// let logger = AccessLogger::new(AccessLog::builder().build())
+    ///     .fields_from(|request, _response_extensions, fields| {
+    ///         fields.user = request.extensions().get::<User>().map(|u| u.0.clone());
+    ///     });
+    /// # drop(logger);
+    /// ```
+    pub fn fields_from(
+        mut self,
+        fields_from: impl Fn(&HttpRequest, &Extensions, &mut SpanFields) + 'static,
+    ) -> Self {
+        self.fields_from = Some(Rc::new(fields_from));
+        self
     }
 }
 
@@ -56,15 +99,24 @@ where
         ready(Ok(AccessLoggerMiddleware {
             service: Rc::new(service),
             log: self.log.clone(),
+            fields_from: self.fields_from.clone(),
         }))
     }
 }
 
 /// The middleware built by [`AccessLogger`].
-#[derive(Debug)]
 pub struct AccessLoggerMiddleware<S> {
     service: Rc<S>,
     log: AccessLog,
+    fields_from: Option<FieldsFrom>,
+}
+
+impl<S> std::fmt::Debug for AccessLoggerMiddleware<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessLoggerMiddleware")
+            .field("log", &self.log)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S, B> Service<ServiceRequest> for AccessLoggerMiddleware<S>
@@ -97,6 +149,7 @@ where
         request.extensions_mut().insert(id.clone());
         let span = entry.span().clone();
         let call = self.service.call(request).instrument(span);
+        let fields_from = self.fields_from.clone();
         Box::pin(async move {
             // A dropped future (client gone) still logs, as 499, through `entry`'s drop.
             let mut response = match call.await {
@@ -113,6 +166,13 @@ where
                     .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
             }
             entry.set_status(response.status().as_u16());
+            if let Some(fields_from) = fields_from {
+                fields_from(
+                    response.request(),
+                    &response.response().extensions(),
+                    entry.fields_mut(),
+                );
+            }
             Ok(response.map_body(|_, body| LoggedBody {
                 body,
                 entry: Some(entry),

@@ -70,6 +70,18 @@ pub struct SpanFields {
 }
 
 impl SpanFields {
+    /// These fields, with every field `other` has replacing this one's.
+    #[must_use]
+    pub fn overridden_by(self, other: SpanFields) -> SpanFields {
+        SpanFields {
+            user: other.user.or(self.user),
+            ratelimit: other.ratelimit.or(self.ratelimit),
+            cache: other.cache.or(self.cache),
+            db_queries: other.db_queries.or(self.db_queries),
+            client_ip: other.client_ip.or(self.client_ip),
+        }
+    }
+
     fn set(&mut self, name: &str, value: String) {
         match name {
             field::USER => self.user = Some(value),

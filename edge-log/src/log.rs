@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tracing::Span;
 use tracing::field::Empty;
 
-use crate::fields::FieldsHandle;
+use crate::fields::{FieldsHandle, SpanFields};
 use crate::record::{AccessRecord, Format, timestamp_now};
 use crate::{LogWriter, RequestId};
 
@@ -97,6 +97,7 @@ impl AccessLog {
             log: self.clone(),
             span,
             fields,
+            direct: SpanFields::default(),
             request_id,
             method: method.to_owned(),
             path: path.to_owned(),
@@ -158,6 +159,7 @@ pub struct RequestLog {
     log: AccessLog,
     span: Span,
     fields: FieldsHandle,
+    direct: SpanFields,
     request_id: RequestId,
     method: String,
     path: String,
@@ -193,6 +195,13 @@ impl RequestLog {
         self.start.elapsed()
     }
 
+    /// Fields set directly — by an adapter's `fields_from` hook reading the
+    /// extensions other layers left — rather than recorded in the span. They win
+    /// over span fields of the same name.
+    pub fn fields_mut(&mut self) -> &mut SpanFields {
+        &mut self.direct
+    }
+
     /// Count `n` more response body bytes.
     pub fn add_bytes(&mut self, n: u64) {
         self.bytes += n;
@@ -209,7 +218,10 @@ impl RequestLog {
             return;
         }
         let bytes = self.bytes;
-        let fields = self.fields.take();
+        let fields = self
+            .fields
+            .take()
+            .overridden_by(std::mem::take(&mut self.direct));
         let peer = self.peer.map(|ip| ip.to_string());
         let status = if self.status == 0 {
             CLIENT_CLOSED_REQUEST

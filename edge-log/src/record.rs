@@ -51,13 +51,56 @@ impl AccessRecord<'_> {
     /// Append the record and a newline to `out` in `format`.
     pub fn write(&self, format: Format, out: &mut Vec<u8>) {
         match format {
-            Format::Json => {
-                // Serializing plain strings and numbers into a Vec cannot fail.
-                let _ = serde_json::to_writer(&mut *out, self);
-            }
+            Format::Json => self.write_json(out),
             Format::Pretty => self.write_pretty(out),
         }
         out.push(b'\n');
+    }
+
+    /// The JSON object, written directly: the same text `serde_json` makes from
+    /// the `Serialize` impl (fields in declaration order), at a fraction of its cost.
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"timestamp\":");
+        json::string(out, &self.timestamp);
+        out.extend_from_slice(b",\"request_id\":");
+        json::string(out, self.request_id);
+        out.extend_from_slice(b",\"method\":");
+        json::string(out, self.method);
+        out.extend_from_slice(b",\"path\":");
+        json::string(out, self.path);
+        out.extend_from_slice(b",\"status\":");
+        json::integer(out, self.status.into());
+        out.extend_from_slice(b",\"duration_ms\":");
+        json::float(out, self.duration_ms);
+        out.extend_from_slice(b",\"client_ip\":");
+        json::optional_string(out, self.client_ip);
+        out.extend_from_slice(b",\"user\":");
+        json::optional_string(out, self.user);
+        out.extend_from_slice(b",\"ratelimit\":");
+        match self.ratelimit {
+            Some(rl) => {
+                out.extend_from_slice(b"{\"policy\":");
+                json::string(out, &rl.policy);
+                out.extend_from_slice(b",\"limit\":");
+                json::integer(out, rl.limit);
+                out.extend_from_slice(b",\"remaining\":");
+                json::integer(out, rl.remaining);
+                out.push(b'}');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"cache\":");
+        json::optional_string(out, self.cache);
+        out.extend_from_slice(b",\"db_queries\":");
+        match self.db_queries {
+            Some(n) => json::integer(out, n),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"bytes\":");
+        json::integer(out, self.bytes);
+        out.extend_from_slice(b",\"user_agent\":");
+        json::optional_string(out, self.user_agent);
+        out.push(b'}');
     }
 
     fn write_pretty(&self, out: &mut Vec<u8>) {
@@ -91,9 +134,91 @@ impl AccessRecord<'_> {
     }
 }
 
-/// `now` as RFC 3339 UTC with milliseconds (`2026-11-23T06:00:00.123Z`).
+/// `now` as RFC 3339 UTC with milliseconds (`2026-11-23T06:00:00.123Z`). The
+/// text up to the seconds is formatted once per second per thread.
 pub(crate) fn timestamp_now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    thread_local! {
+        static SECOND: std::cell::RefCell<(i64, String)> =
+            const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    let now = chrono::Utc::now();
+    let (secs, millis) = (now.timestamp(), now.timestamp_subsec_millis().min(999));
+    SECOND.with(|second| {
+        let mut second = second.borrow_mut();
+        if second.0 != secs {
+            let text = now.format("%Y-%m-%dT%H:%M:%S.").to_string();
+            *second = (secs, text);
+        }
+        let mut out = String::with_capacity(second.1.len() + 4);
+        out.push_str(&second.1);
+        let digits = [millis / 100, millis / 10 % 10, millis % 10];
+        out.extend(digits.map(|d| char::from(b'0' + d as u8)));
+        out.push('Z');
+        out
+    })
+}
+
+/// The few JSON writers an access line needs.
+mod json {
+    /// `"value"`, escaped as RFC 8259 (and `serde_json`) do: `"`, `\\` and control
+    /// characters.
+    pub(super) fn string(out: &mut Vec<u8>, value: &str) {
+        out.push(b'"');
+        let bytes = value.as_bytes();
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let escape: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0x08 => b"\\b",
+                0x0c => b"\\f",
+                0x00..=0x1f => b"",
+                _ => continue,
+            };
+            out.extend_from_slice(&bytes[start..i]);
+            if escape.is_empty() {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+            } else {
+                out.extend_from_slice(escape);
+            }
+            start = i + 1;
+        }
+        out.extend_from_slice(&bytes[start..]);
+        out.push(b'"');
+    }
+
+    pub(super) fn optional_string(out: &mut Vec<u8>, value: Option<&str>) {
+        match value {
+            Some(value) => string(out, value),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+
+    pub(super) fn integer(out: &mut Vec<u8>, mut n: u64) {
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        out.extend_from_slice(&digits[start..]);
+    }
+
+    /// As `serde_json` writes it (shortest round-trip form; `null` if not finite).
+    pub(super) fn float(out: &mut Vec<u8>, value: f64) {
+        // Writing a number into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, &value);
+    }
 }
 
 #[cfg(test)]
@@ -136,6 +261,47 @@ mod tests {
         assert_eq!(value["ratelimit"]["remaining"], 599);
         assert_eq!(value["user"], serde_json::Value::Null);
         assert_eq!(value.as_object().unwrap().len(), 13);
+    }
+
+    #[test]
+    fn json_lines_are_what_serde_json_makes() {
+        let (rl, mut record) = sample();
+        let hostile = "q\"b\\s/\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f} é 😀 \u{2028}";
+        for (user, ratelimit, ua) in [
+            (None, None, None),
+            (Some("42"), Some(&rl), Some(hostile)),
+            (Some(hostile), None, Some("")),
+        ] {
+            record.user = user;
+            record.ratelimit = ratelimit;
+            record.user_agent = ua;
+            record.path = hostile;
+            for duration in [0.0, 0.734, 1e-7, 123_456.789, f64::NAN] {
+                record.duration_ms = duration;
+                let mut ours = Vec::new();
+                record.write(Format::Json, &mut ours);
+                let mut theirs = serde_json::to_vec(&record).unwrap();
+                theirs.push(b'\n');
+                assert_eq!(
+                    String::from_utf8(ours).unwrap(),
+                    String::from_utf8(theirs).unwrap()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_with_milliseconds() {
+        for _ in 0..3 {
+            let before = chrono::Utc::now();
+            let text = timestamp_now();
+            let after = chrono::Utc::now();
+            let parsed = chrono::DateTime::parse_from_rfc3339(&text).unwrap();
+            let floor = before - chrono::Duration::milliseconds(1);
+            assert!(floor <= parsed && parsed <= after, "{text}");
+            assert!(text.ends_with('Z') && text.len() == 24, "{text}");
+            std::thread::sleep(std::time::Duration::from_millis(400));
+        }
     }
 
     #[test]

@@ -109,3 +109,50 @@ async fn hostile_request_ids_are_replaced() {
             .all(|l| l["request_id"].as_str().unwrap().len() == 21)
     );
 }
+
+/// What an inner layer leaves in the response extensions (edge-ratelimit's
+/// `RateLimitState`, edge-cache's `CacheStatus`, ... in a real stack).
+#[derive(Clone)]
+struct Served(&'static str);
+
+#[actix_rt::test]
+async fn fields_come_from_extensions_without_any_subscriber() {
+    use actix_web::HttpMessage;
+    // No `FieldsLayer`: the span records nothing, the hook fills everything.
+    let log = TestLog::new();
+    let app = test::init_service(
+        App::new()
+            .route(
+                "/",
+                web::get().to(|request: actix_web::HttpRequest| async move {
+                    request.extensions_mut().insert(String::from("bob"));
+                    let mut response = HttpResponse::Ok().body("ok");
+                    response.extensions_mut().insert(Served("hit"));
+                    response
+                }),
+            )
+            .wrap(
+                AccessLogger::new(log.log.clone()).fields_from(|request, response, fields| {
+                    fields.user = request.extensions().get::<String>().cloned();
+                    fields.cache = response.get::<Served>().map(|s| s.0.to_owned());
+                    fields.db_queries = Some(3);
+                    fields.ratelimit = Some(edge_log::RateLimitField {
+                        policy: "user".to_owned(),
+                        limit: 5,
+                        remaining: 4,
+                    });
+                }),
+            ),
+    )
+    .await;
+    let response = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+    assert_eq!(test::read_body(response).await, "ok");
+    let lines = log.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_every_field(&lines[0]);
+    assert_eq!(lines[0]["user"], "bob");
+    assert_eq!(lines[0]["cache"], "hit");
+    assert_eq!(lines[0]["db_queries"], 3);
+    assert_eq!(lines[0]["ratelimit"]["policy"], "user");
+    assert_eq!(lines[0]["ratelimit"]["remaining"], 4);
+}

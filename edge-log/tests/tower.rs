@@ -87,3 +87,37 @@ async fn a_request_whose_client_left_is_logged_as_499() {
     assert_eq!(lines[0]["status"], 499);
     assert_eq!(lines[0]["path"], "/slow");
 }
+
+#[tokio::test]
+async fn fields_come_from_response_extensions_without_any_subscriber() {
+    #[derive(Clone)]
+    struct Served(&'static str);
+    // No `FieldsLayer`: the span records nothing, the hook fills the fields.
+    let log = TestLog::new();
+    let app = Router::new()
+        .route(
+            "/",
+            get(|| async {
+                let mut response = axum::response::IntoResponse::into_response("ok");
+                response.extensions_mut().insert(Served("bypass"));
+                response
+            }),
+        )
+        .layer(
+            AccessLogLayer::new(log.log.clone()).fields_from(|response, fields| {
+                fields.cache = response.extensions.get::<Served>().map(|s| s.0.to_owned());
+                fields.user = Some(response.status.as_u16().to_string());
+            }),
+        );
+    let response = app
+        .oneshot(Request::get("/").body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, "ok");
+    let lines = log.lines();
+    assert_eq!(lines.len(), 1);
+    assert_every_field(&lines[0]);
+    assert_eq!(lines[0]["cache"], "bypass");
+    assert_eq!(lines[0]["user"], "200");
+}

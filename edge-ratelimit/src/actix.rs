@@ -21,11 +21,11 @@ use actix_web::dev::{
     Extensions, Service, ServiceRequest, ServiceResponse, Transform, forward_ready,
 };
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use actix_web::http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use actix_web::{HttpMessage, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 
-use crate::{RateLimitState, RateLimiter, RequestInfo, response};
+use crate::{RateLimitState, RateLimiter, RequestInfo, Verdict, response};
 
 type Subject = Arc<dyn Fn(&Extensions) -> Option<String>>;
 type Key = Arc<dyn Fn(&ServiceRequest) -> Option<String>>;
@@ -37,6 +37,14 @@ pub struct RateLimit {
     limiter: RateLimiter,
     subject: Subject,
     key: Key,
+    fixed: Arc<[FixedHeaders]>,
+}
+
+/// The header values of one policy that never change, made once.
+struct FixedHeaders {
+    policy: Arc<str>,
+    limit: HeaderValue,
+    policy_value: HeaderValue,
 }
 
 impl std::fmt::Debug for RateLimit {
@@ -50,7 +58,25 @@ impl std::fmt::Debug for RateLimit {
 impl RateLimit {
     /// Check with `limiter`; no subject until [`RateLimit::subject_from`].
     pub fn new(limiter: RateLimiter) -> Self {
+        let fixed = limiter
+            .policies()
+            .iter()
+            .zip(limiter.names())
+            .filter_map(|(policy, name)| {
+                let limit = policy.quota.limit();
+                let window = crate::core::decision::ceil_secs(policy.quota.period_ms());
+                Some(FixedHeaders {
+                    policy: Arc::clone(name),
+                    limit: HeaderValue::from(limit),
+                    policy_value: HeaderValue::try_from(crate::core::decision::policy_value(
+                        name, limit, window,
+                    ))
+                    .ok()?,
+                })
+            })
+            .collect();
         RateLimit {
+            fixed,
             limiter,
             subject: Arc::new(|_: &Extensions| None),
             key: Arc::new(|_: &ServiceRequest| None),
@@ -176,16 +202,102 @@ where
                         .extensions_mut()
                         .insert(state.clone());
                 }
-                for (name, value) in response::headers(&verdict) {
-                    // Takes the string's buffer: no copy.
-                    if let Ok(value) = HeaderValue::try_from(value) {
-                        response
-                            .headers_mut()
-                            .insert(HeaderName::from_static(name), value);
-                    }
-                }
+                insert_headers(response.headers_mut(), &verdict, &config.fixed);
             }
             Ok(response)
         })
+    }
+}
+
+/// The headers of [`response::headers`], with the values fixed per policy made
+/// once (`X-RateLimit-Limit`, `RateLimit-Policy`) and the rest without
+/// intermediate strings where `http` can.
+fn insert_headers(headers: &mut HeaderMap, verdict: &Verdict, fixed: &[FixedHeaders]) {
+    let Some(state) = verdict.state() else {
+        return;
+    };
+    let fixed = fixed.iter().find(|f| Arc::ptr_eq(&f.policy, &state.policy));
+    let limit = fixed.map_or_else(|| HeaderValue::from(state.limit), |f| f.limit.clone());
+    headers.insert(HeaderName::from_static("x-ratelimit-limit"), limit);
+    headers.insert(
+        HeaderName::from_static("x-ratelimit-remaining"),
+        HeaderValue::from(state.remaining),
+    );
+    headers.insert(
+        HeaderName::from_static("x-ratelimit-reset"),
+        HeaderValue::from(state.reset_secs),
+    );
+    if let Ok(value) = HeaderValue::try_from(crate::core::decision::ratelimit_value(state)) {
+        headers.insert(HeaderName::from_static("ratelimit"), value);
+    }
+    let policy = match fixed {
+        Some(f) => Some(f.policy_value.clone()),
+        None => HeaderValue::try_from(crate::core::decision::policy_value(
+            &state.policy,
+            state.limit,
+            state.window_secs,
+        ))
+        .ok(),
+    };
+    if let Some(policy) = policy {
+        headers.insert(HeaderName::from_static("ratelimit-policy"), policy);
+    }
+    if let Verdict::Limited {
+        retry_after_secs, ..
+    } = verdict
+    {
+        headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{KeyKind, Policy};
+
+    #[test]
+    fn headers_match_the_core_with_and_without_fixed_values() {
+        let limiter = RateLimiter::builder()
+            .policy(Policy::new("ip", "600/1m".parse().unwrap(), KeyKind::ClientIp).unwrap())
+            .build()
+            .unwrap();
+        let config = RateLimit::new(limiter.clone());
+        let state = RateLimitState {
+            policy: Arc::clone(&limiter.names()[0]),
+            limit: 600,
+            remaining: 17,
+            reset_secs: 42,
+            window_secs: 60,
+        };
+        let foreign = RateLimitState {
+            policy: Arc::from("ip"), // same name, not the limiter's: computed values
+            ..state
+        };
+        for verdict in [
+            Verdict::Allowed(state.clone()),
+            Verdict::Allowed(foreign),
+            Verdict::Limited {
+                state: RateLimitState {
+                    remaining: 0,
+                    ..state
+                },
+                retry_after_secs: 7,
+            },
+            Verdict::Unlimited,
+        ] {
+            let mut headers = HeaderMap::new();
+            insert_headers(&mut headers, &verdict, &config.fixed);
+            let mut ours: Vec<(String, String)> = headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+                .collect();
+            ours.sort();
+            let mut core: Vec<(String, String)> = response::headers(&verdict)
+                .into_iter()
+                .map(|(n, v)| (n.to_owned(), v))
+                .collect();
+            core.sort();
+            assert_eq!(ours, core);
+        }
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use actix_web::test;
 use clap::Parser;
 use criterion::{Criterion, criterion_group, criterion_main};
-use edge_log::{AccessLog, FieldsLayer, LogWriter};
+use edge_log::{AccessLog, LogWriter};
 use reference_api::config::Config;
 use serde_json::{Value, json};
 use tracing_subscriber::prelude::*;
@@ -17,8 +17,8 @@ use tracing_subscriber::prelude::*;
 const SECRET: &str = "stack bench secret of at least 32 bytes";
 
 fn bench(c: &mut Criterion) {
-    // As `main` sets it up: FieldsLayer, and operational logs filtered at info.
-    let subscriber = tracing_subscriber::registry().with(FieldsLayer).with(
+    // As `main` sets it up: operational logs filtered at info.
+    let subscriber = tracing_subscriber::registry().with(
         tracing_subscriber::fmt::layer()
             .with_writer(std::io::sink)
             .with_filter(tracing_subscriber::EnvFilter::new("info")),
@@ -128,6 +128,27 @@ fn bench(c: &mut Criterion) {
             });
         });
     };
+    // `EDGE_PROFILE_REQUESTS=n`: only send n cached GETs, for a profiler
+    // (`valgrind --tool=callgrind`, `perf`) rather than criterion.
+    if let Some(n) = std::env::var("EDGE_PROFILE_REQUESTS")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        system.block_on(async {
+            for _ in 0..n {
+                let request = test::TestRequest::get()
+                    .uri("/api/resources/1")
+                    .peer_addr("127.0.0.1:40000".parse().unwrap())
+                    .insert_header(("authorization", bearer.clone()))
+                    .insert_header(("user-agent", "bench"))
+                    .to_request();
+                let response = test::call_service(&app, request).await;
+                drop(test::read_body(response).await);
+            }
+        });
+        let _ = std::fs::remove_dir_all(&data_dir);
+        return;
+    }
     run("stack/cached GET", None, 200);
     run("stack/304", Some(("if-none-match", etag)), 304);
     run(

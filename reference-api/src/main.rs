@@ -56,9 +56,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// Operational logs on stderr, filtered by `RUST_LOG` (default `info`); the
-/// access log (stdout) is edge-log's and is not filtered, so its span fields are
-/// always collected.
+/// Operational logs on stderr, filtered by `RUST_LOG` (default `info`). The
+/// access log (stdout) is edge-log's writer, not a tracing layer: it takes its
+/// fields from the request and response extensions (`app::access_fields`), so no
+/// `FieldsLayer` is installed and the request span costs nothing unless
+/// `RUST_LOG` enables it.
 fn init_tracing(format: LogFormat) {
     use tracing_subscriber::Layer;
     use tracing_subscriber::layer::SubscriberExt;
@@ -71,8 +73,5 @@ fn init_tracing(format: LogFormat) {
         LogFormat::Json => operational.json().with_filter(filter).boxed(),
         LogFormat::Pretty => operational.with_filter(filter).boxed(),
     };
-    let _ = tracing_subscriber::registry()
-        .with(edge_log::FieldsLayer)
-        .with(operational)
-        .try_init();
+    let _ = tracing_subscriber::registry().with(operational).try_init();
 }

@@ -12,9 +12,10 @@ use tower_service::Service;
 use tracing::Instrument;
 
 use super::LoggedBody;
-use crate::{AccessLog, REQUEST_ID_HEADER, RequestId};
+use crate::{AccessLog, REQUEST_ID_HEADER, RequestId, SpanFields};
 
 type PeerFrom = Arc<dyn Fn(&http::Extensions) -> Option<IpAddr> + Send + Sync>;
+type FieldsFrom = Arc<dyn Fn(&http::response::Parts, &mut SpanFields) + Send + Sync>;
 
 /// Logs every request to an [`AccessLog`].
 #[derive(Clone)]
@@ -22,6 +23,7 @@ type PeerFrom = Arc<dyn Fn(&http::Extensions) -> Option<IpAddr> + Send + Sync>;
 pub struct AccessLogLayer {
     log: AccessLog,
     peer_from: PeerFrom,
+    fields_from: Option<FieldsFrom>,
 }
 
 impl std::fmt::Debug for AccessLogLayer {
@@ -38,7 +40,31 @@ impl AccessLogLayer {
         AccessLogLayer {
             log,
             peer_from: Arc::new(|ext| ext.get::<std::net::SocketAddr>().map(|a| a.ip())),
+            fields_from: None,
         }
+    }
+
+    /// Fill fields from the response (its extensions, where the other layers left
+    /// their state) instead of, or besides, the request span. What it sets wins
+    /// over span fields of the same name.
+    ///
+    /// ```
+    /// use edge_log::{AccessLog, tower::AccessLogLayer};
+    ///
+    /// #[derive(Clone)]
+    /// struct CacheLabel(&'static str); // a type some inner layer puts in responses
+    ///
+    /// let layer = AccessLogLayer::new(AccessLog::builder().build()).fields_from(|response, fields| {
+    ///     fields.cache = response.extensions.get::<CacheLabel>().map(|c| c.0.to_owned());
+    /// });
+    /// # drop(layer);
+    /// ```
+    pub fn fields_from(
+        mut self,
+        fields_from: impl Fn(&http::response::Parts, &mut SpanFields) + Send + Sync + 'static,
+    ) -> Self {
+        self.fields_from = Some(Arc::new(fields_from));
+        self
     }
 
     /// Where the client address is found in the request's extensions.
@@ -100,6 +126,7 @@ where
             self.inner.call(request)
         };
         let call = call.instrument(entry.span().clone());
+        let fields_from = self.layer.fields_from.clone();
         Box::pin(async move {
             // Errors become responses further out; the line is written by `entry`'s drop.
             let mut response = call.await?;
@@ -107,7 +134,11 @@ where
                 response.headers_mut().insert(REQUEST_ID_HEADER, value);
             }
             entry.set_status(response.status().as_u16());
-            Ok(response.map(|body| LoggedBody::new(body, entry)))
+            let (parts, body) = response.into_parts();
+            if let Some(fields_from) = fields_from {
+                fields_from(&parts, entry.fields_mut());
+            }
+            Ok(Response::from_parts(parts, LoggedBody::new(body, entry)))
         })
     }
 }

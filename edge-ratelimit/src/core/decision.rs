@@ -54,24 +54,10 @@ pub fn headers(verdict: &Verdict) -> Vec<(&'static str, String)> {
         headers.push(("x-ratelimit-limit", decimal(state.limit.into())));
         headers.push(("x-ratelimit-remaining", decimal(state.remaining.into())));
         headers.push(("x-ratelimit-reset", decimal(state.reset_secs)));
-        // Built by hand: `format!` costs several times more on this hot path.
-        let structured = |a: &str, x: u64, b: &str, y: u64| {
-            let mut value = String::with_capacity(state.policy.len() + 32);
-            value.push('"');
-            value.push_str(&state.policy);
-            value.push_str(a);
-            push_decimal(&mut value, x);
-            value.push_str(b);
-            push_decimal(&mut value, y);
-            value
-        };
-        headers.push((
-            "ratelimit",
-            structured("\";r=", state.remaining.into(), ";t=", state.reset_secs),
-        ));
+        headers.push(("ratelimit", ratelimit_value(state)));
         headers.push((
             "ratelimit-policy",
-            structured("\";q=", state.limit.into(), ";w=", state.window_secs),
+            policy_value(&state.policy, state.limit, state.window_secs),
         ));
     }
     if let Verdict::Limited {
@@ -81,6 +67,34 @@ pub fn headers(verdict: &Verdict) -> Vec<(&'static str, String)> {
         headers.push(("retry-after", retry_after_secs.to_string()));
     }
     headers
+}
+
+/// `"policy";q=limit;w=window`: the `RateLimit-Policy` value (fixed per policy).
+pub(crate) fn policy_value(policy: &str, limit: u32, window_secs: u64) -> String {
+    structured(policy, "\";q=", limit.into(), ";w=", window_secs)
+}
+
+/// `"policy";r=remaining;t=reset`: the `RateLimit` value.
+pub(crate) fn ratelimit_value(state: &RateLimitState) -> String {
+    structured(
+        &state.policy,
+        "\";r=",
+        state.remaining.into(),
+        ";t=",
+        state.reset_secs,
+    )
+}
+
+// Built by hand: `format!` costs several times more on this hot path.
+fn structured(policy: &str, a: &str, x: u64, b: &str, y: u64) -> String {
+    let mut value = String::with_capacity(policy.len() + 32);
+    value.push('"');
+    value.push_str(policy);
+    value.push_str(a);
+    push_decimal(&mut value, x);
+    value.push_str(b);
+    push_decimal(&mut value, y);
+    value
 }
 
 fn decimal(n: u64) -> String {
@@ -101,9 +115,8 @@ fn push_decimal(out: &mut String, mut n: u64) {
             break;
         }
     }
-    for &digit in &digits[start..] {
-        out.push(char::from(digit));
-    }
+    // ASCII digits are always UTF-8.
+    out.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
 }
 
 /// Whole seconds for `ms`, rounded up, at least 1.

@@ -162,6 +162,11 @@ impl RateLimiter {
         }
     }
 
+    /// Each policy's shared name, in the order the policies were added.
+    pub(crate) fn names(&self) -> &[Arc<str>] {
+        &self.inner.names
+    }
+
     /// The policies, in the order they were added.
     pub fn policies(&self) -> &[Policy] {
         &self.inner.policies
