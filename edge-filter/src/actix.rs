@@ -142,29 +142,40 @@ async fn check(
     request: &mut ServiceRequest,
     request_id: &str,
 ) -> Result<(), Rejection> {
+    let client_ip = request.peer_addr().map(|a| a.ip());
+    let declared = {
+        // Borrowed from the request: most requests have no body and end here.
+        let context = RequestContext {
+            request_id,
+            client_ip,
+            method: request.method().as_str(),
+            path: request.path(),
+        };
+        let headers = request
+            .headers()
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_bytes()));
+        filter.check_head(&context, request.query_string(), headers)?;
+        let declared = request
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let chunked = request.headers().contains_key("transfer-encoding");
+        if declared.unwrap_or(0) == 0 && !chunked {
+            return filter.check_missing_body(&context);
+        }
+        declared
+    };
+    // Reading the body needs the request mutably: copy what the checks log.
     let method = request.method().as_str().to_owned();
     let path = request.path().to_owned();
     let context = RequestContext {
         request_id,
-        client_ip: request.peer_addr().map(|a| a.ip()),
+        client_ip,
         method: &method,
         path: &path,
     };
-    let headers = request
-        .headers()
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_bytes()));
-    filter.check_head(&context, request.query_string(), headers)?;
-
-    let declared = request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let chunked = request.headers().contains_key("transfer-encoding");
-    if declared.unwrap_or(0) == 0 && !chunked {
-        return filter.check_missing_body(&context);
-    }
     filter.check_declared_length(declared)?;
     let body = read_limited(request.take_payload(), filter.max_body()).await?;
     if body.is_empty() {
