@@ -160,8 +160,14 @@ fn to_http_headers(headers: &actix_header::HeaderMap) -> http::HeaderMap {
 fn copy_headers(from: &http::HeaderMap, to: &mut actix_header::HeaderMap) {
     let mut last: Option<actix_header::HeaderName> = None;
     for (name, value) in from {
+        // The cache's own header by its static name: no allocation.
+        let name = if name == crate::X_CACHE {
+            Ok(actix_header::HeaderName::from_static("x-cache"))
+        } else {
+            actix_header::HeaderName::from_bytes(name.as_str().as_bytes())
+        };
         let (Ok(name), Ok(value)) = (
-            actix_header::HeaderName::from_bytes(name.as_str().as_bytes()),
+            name,
             actix_header::HeaderValue::from_bytes(value.as_bytes()),
         ) else {
             continue;

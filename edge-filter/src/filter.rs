@@ -219,7 +219,8 @@ impl Filter {
         query: &str,
         headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
     ) -> Result<(), Rejection> {
-        let headers: Vec<(&str, &[u8])> = headers.into_iter().collect();
+        // Typical requests have a dozen headers or fewer: no allocation.
+        let headers: smallvec::SmallVec<[(&str, &[u8]); 16]> = headers.into_iter().collect();
         self.check_header_limits(&headers)?;
         let inspector = &self.inner.inspector;
         let finding = inspector

@@ -22,6 +22,8 @@
 //! # Ok::<(), edge_filter::ConfigError>(())
 //! ```
 
+use std::borrow::Cow;
+
 use regex::Regex;
 use serde::Serialize;
 use serde_json::Value;
@@ -238,29 +240,27 @@ impl Route {
     }
 
     /// The captures of `path` if this route matches it.
-    fn captures<'p>(&self, method: &str, path: &'p str) -> Option<Vec<(&str, &'p str)>> {
+    fn captures<'p>(&self, method: &str, path: &'p str) -> Option<Captures<'_, 'p>> {
         if self.method != method {
             return None;
         }
-        let parts: Vec<&str> = path
-            .trim_matches('/')
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .collect();
-        if parts.len() != self.segments.len() {
-            return None;
-        }
-        let mut captures = Vec::new();
-        for (segment, part) in self.segments.iter().zip(parts) {
+        let mut parts = path.trim_matches('/').split('/').filter(|s| !s.is_empty());
+        let mut captures = Captures::new();
+        for segment in &self.segments {
+            let part = parts.next()?;
             match segment {
                 Segment::Literal(literal) if literal == part => {}
                 Segment::Literal(_) => return None,
                 Segment::Capture(name) => captures.push((name.as_str(), part)),
             }
         }
-        Some(captures)
+        // As many parts as segments, no more.
+        parts.next().is_none().then_some(captures)
     }
 }
+
+/// A route's captured path parameters, by name (no allocation for up to four).
+type Captures<'r, 'p> = smallvec::SmallVec<[(&'r str, &'p str); 4]>;
 
 /// Every route's rules; requests to other routes pass unchecked.
 #[derive(Debug, Clone, Default)]
@@ -281,7 +281,7 @@ impl Routes {
         self
     }
 
-    fn find<'p>(&self, method: &str, path: &'p str) -> Option<(&Route, Vec<(&str, &'p str)>)> {
+    fn find<'p>(&self, method: &str, path: &'p str) -> Option<(&Route, Captures<'_, 'p>)> {
         self.routes
             .iter()
             .find_map(|r| r.captures(method, path).map(|c| (r, c)))
@@ -292,7 +292,7 @@ impl Routes {
         let Some((route, captures)) = self.find(method, path) else {
             return Ok(());
         };
-        let query: Vec<(String, String)> = query
+        let query: Vec<(Cow<'_, str>, Cow<'_, str>)> = query
             .split('&')
             .filter(|p| !p.is_empty())
             .map(|pair| {
@@ -309,7 +309,7 @@ impl Routes {
                 Source::Query => query
                     .iter()
                     .find(|(n, _)| *n == param.name)
-                    .map(|(_, v)| v.clone()),
+                    .map(|(_, v)| Cow::Borrowed(&**v)),
             };
             param.check(value.as_deref())?;
         }
@@ -322,7 +322,7 @@ impl Routes {
             })
         {
             return Err(ParamError {
-                name: name.clone(),
+                name: name.clone().into_owned(),
                 message: format!("`{name}` is not a parameter of this endpoint"),
             });
         }
@@ -378,8 +378,12 @@ impl Routes {
 }
 
 /// Percent-decode a parameter (`+` as space); invalid escapes stay as they are.
-fn decode(raw: &str) -> String {
+/// `raw` with `+` and `%XX` decoded (borrowed when it has neither).
+fn decode(raw: &str) -> Cow<'_, str> {
     let bytes = raw.as_bytes();
+    if !bytes.iter().any(|&b| b == b'+' || b == b'%') {
+        return Cow::Borrowed(raw);
+    }
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
@@ -401,7 +405,10 @@ fn decode(raw: &str) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    match String::from_utf8(out) {
+        Ok(text) => Cow::Owned(text),
+        Err(invalid) => Cow::Owned(String::from_utf8_lossy(invalid.as_bytes()).into_owned()),
+    }
 }
 
 fn hex(b: u8) -> Option<u8> {
