@@ -160,16 +160,21 @@ fn to_http_headers(headers: &actix_header::HeaderMap) -> http::HeaderMap {
 fn copy_headers(from: &http::HeaderMap, to: &mut actix_header::HeaderMap) {
     let mut last: Option<actix_header::HeaderName> = None;
     for (name, value) in from {
-        // The cache's own header by its static name: no allocation.
-        let name = if name == crate::X_CACHE {
+        // The cache's own header, name and value, as statics: no allocation.
+        let x_cache = name == crate::X_CACHE;
+        let name = if x_cache {
             Ok(actix_header::HeaderName::from_static("x-cache"))
         } else {
             actix_header::HeaderName::from_bytes(name.as_str().as_bytes())
         };
-        let (Ok(name), Ok(value)) = (
-            name,
-            actix_header::HeaderValue::from_bytes(value.as_bytes()),
-        ) else {
+        let status = [CacheStatus::Hit, CacheStatus::Miss, CacheStatus::Bypass]
+            .into_iter()
+            .find(|status| x_cache && value.as_bytes() == status.as_str().as_bytes());
+        let value = match status {
+            Some(status) => Ok(actix_header::HeaderValue::from_static(status.as_str())),
+            None => actix_header::HeaderValue::from_bytes(value.as_bytes()),
+        };
+        let (Ok(name), Ok(value)) = (name, value) else {
             continue;
         };
         // Replace what the inner response had; keep repeated lines of one name.
