@@ -99,7 +99,7 @@ impl AccessLog {
             fields,
             direct: SpanFields::default(),
             request_id,
-            method: method.to_owned(),
+            method: owned_method(method),
             path: path.to_owned(),
             user_agent,
             peer,
@@ -161,7 +161,7 @@ pub struct RequestLog {
     fields: FieldsHandle,
     direct: SpanFields,
     request_id: RequestId,
-    method: String,
+    method: std::borrow::Cow<'static, str>,
     path: String,
     user_agent: Option<String>,
     peer: Option<IpAddr>,
@@ -169,6 +169,17 @@ pub struct RequestLog {
     status: u16,
     bytes: u64,
     written: bool,
+}
+
+/// The method, kept without a copy when it is a standard one.
+fn owned_method(method: &str) -> std::borrow::Cow<'static, str> {
+    const STANDARD: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    match STANDARD.iter().find(|m| **m == method) {
+        Some(standard) => std::borrow::Cow::Borrowed(standard),
+        None => std::borrow::Cow::Owned(method.to_owned()),
+    }
 }
 
 /// The status logged for requests whose client left before the response.

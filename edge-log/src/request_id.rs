@@ -12,7 +12,7 @@ pub const MAX_REQUEST_ID_LEN: usize = 128;
 /// The id of one request, put in the request's extensions by the middleware and
 /// echoed in `X-Request-Id` on its response.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RequestId(String);
+pub struct RequestId(std::sync::Arc<str>);
 
 impl RequestId {
     /// The client's id when it is 1–128 characters of `[A-Za-z0-9._:-]` (safe in
@@ -21,7 +21,7 @@ impl RequestId {
     pub fn from_header(value: Option<&[u8]>) -> RequestId {
         match value {
             Some(value) if is_well_formed(value) => {
-                RequestId(String::from_utf8_lossy(value).into_owned())
+                RequestId(std::sync::Arc::from(String::from_utf8_lossy(value)))
             }
             _ => RequestId::generate(),
         }
@@ -37,7 +37,8 @@ impl RequestId {
         push_hex(&mut id, u64::from(prefix), 8);
         id.push('-');
         push_hex(&mut id, COUNTER.fetch_add(1, Ordering::Relaxed), 12);
-        RequestId(id)
+        // Shared: the middleware's clones (extensions, log, echo) copy nothing.
+        RequestId(std::sync::Arc::from(id))
     }
 
     /// The id.

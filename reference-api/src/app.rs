@@ -354,14 +354,19 @@ async fn errors<B: MessageBody + 'static>(
     request: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B, BoxBody>>, actix_web::Error> {
-    let id = request
+    // Every layer inside answers with a response (errors included), so an `Err`
+    // here is an actix-web internal failure; it is passed on as it is.
+    let response = next.call(request).await?.map_into_left_body();
+    if response.status().as_u16() < 400 {
+        return Ok(response);
+    }
+    // The request id is looked up only for the responses that show it.
+    let id = response
+        .request()
         .extensions()
         .get::<RequestId>()
         .cloned()
         .unwrap_or_else(RequestId::generate);
-    // Every layer inside answers with a response (errors included), so an `Err`
-    // here is an actix-web internal failure; it is passed on as it is.
-    let response = next.call(request).await?.map_into_left_body();
     Ok(render_problem(response, id.as_str()))
 }
 
