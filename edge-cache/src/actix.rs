@@ -160,21 +160,16 @@ fn to_http_headers(headers: &actix_header::HeaderMap) -> http::HeaderMap {
 fn copy_headers(from: &http::HeaderMap, to: &mut actix_header::HeaderMap) {
     let mut last: Option<actix_header::HeaderName> = None;
     for (name, value) in from {
-        // The cache's own header, name and value, as statics: no allocation.
-        let x_cache = name == crate::X_CACHE;
-        let name = if x_cache {
-            Ok(actix_header::HeaderName::from_static("x-cache"))
-        } else {
-            actix_header::HeaderName::from_bytes(name.as_str().as_bytes())
-        };
-        let status = [CacheStatus::Hit, CacheStatus::Miss, CacheStatus::Bypass]
-            .into_iter()
-            .find(|status| x_cache && value.as_bytes() == status.as_str().as_bytes());
-        let value = match status {
-            Some(status) => Ok(actix_header::HeaderValue::from_static(status.as_str())),
-            None => actix_header::HeaderValue::from_bytes(value.as_bytes()),
-        };
-        let (Ok(name), Ok(value)) = (name, value) else {
+        let (Ok(name), Ok(value)) = (name == crate::X_CACHE)
+            .then(|| x_cache_header(value))
+            .flatten()
+            .unwrap_or_else(|| {
+                (
+                    actix_header::HeaderName::from_bytes(name.as_str().as_bytes()),
+                    actix_header::HeaderValue::from_bytes(value.as_bytes()),
+                )
+            })
+        else {
             continue;
         };
         // Replace what the inner response had; keep repeated lines of one name.
@@ -185,6 +180,25 @@ fn copy_headers(from: &http::HeaderMap, to: &mut actix_header::HeaderMap) {
         }
         last = Some(name);
     }
+}
+
+type ActixHeader = (
+    Result<actix_header::HeaderName, actix_header::InvalidHeaderName>,
+    Result<actix_header::HeaderValue, actix_header::InvalidHeaderValue>,
+);
+
+/// The cache's own `X-Cache` line as static name and value (no allocation), when
+/// `value` is one of its three.
+fn x_cache_header(value: &http::HeaderValue) -> Option<ActixHeader> {
+    [CacheStatus::Hit, CacheStatus::Miss, CacheStatus::Bypass]
+        .into_iter()
+        .find(|status| value.as_bytes() == status.as_str().as_bytes())
+        .map(|status| {
+            (
+                Ok(actix_header::HeaderName::from_static("x-cache")),
+                Ok(actix_header::HeaderValue::from_static(status.as_str())),
+            )
+        })
 }
 
 fn to_actix(reply: Reply) -> HttpResponse {

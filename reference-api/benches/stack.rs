@@ -96,18 +96,19 @@ fn bench(c: &mut Criterion) {
         (app, token, etag)
     });
     let bearer = format!("Bearer {token}");
+    let get = |extra: &Option<(&'static str, String)>| {
+        let mut request = test::TestRequest::get()
+            .uri("/api/resources/1")
+            .peer_addr("127.0.0.1:40000".parse().unwrap())
+            .insert_header(("authorization", bearer.clone()))
+            .insert_header(("user-agent", "bench"));
+        if let Some((name, value)) = extra {
+            request = request.insert_header((*name, value.clone()));
+        }
+        request.to_request()
+    };
     let mut run = |name: &str, extra: Option<(&'static str, String)>, status: u16| {
-        let request = || {
-            let mut request = test::TestRequest::get()
-                .uri("/api/resources/1")
-                .peer_addr("127.0.0.1:40000".parse().unwrap())
-                .insert_header(("authorization", bearer.clone()))
-                .insert_header(("user-agent", "bench"));
-            if let Some((name, value)) = &extra {
-                request = request.insert_header((*name, value.clone()));
-            }
-            request.to_request()
-        };
+        let request = || get(&extra);
         system.block_on(async {
             assert_eq!(
                 test::call_service(&app, request()).await.status().as_u16(),
@@ -136,13 +137,7 @@ fn bench(c: &mut Criterion) {
     {
         system.block_on(async {
             for _ in 0..n {
-                let request = test::TestRequest::get()
-                    .uri("/api/resources/1")
-                    .peer_addr("127.0.0.1:40000".parse().unwrap())
-                    .insert_header(("authorization", bearer.clone()))
-                    .insert_header(("user-agent", "bench"))
-                    .to_request();
-                let response = test::call_service(&app, request).await;
+                let response = test::call_service(&app, get(&None)).await;
                 drop(test::read_body(response).await);
             }
         });
