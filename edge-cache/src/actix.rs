@@ -27,18 +27,37 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::{Accepts, Action, Cache, CacheStatus, Lookup, Miss, Reply};
 
+/// `X-Cache` in actix-web's header types, made at compile time.
+const ACTIX_X_CACHE: actix_header::HeaderName = actix_header::HeaderName::from_static("x-cache");
+
 /// The middleware factory: `App::new().wrap(ResponseCache::new(cache))`.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ResponseCache {
     cache: Cache,
+    request_headers: RequestHeaders,
 }
+
+/// [`Cache::request_headers`] in both header types, converted once: a name looked
+/// up as `&str` would be parsed (and a non-standard one copied) per request.
+type RequestHeaders = std::sync::Arc<[(http::HeaderName, actix_header::HeaderName)]>;
 
 impl ResponseCache {
     /// Cache responses in `cache` (build it once, outside `HttpServer::new`, so
     /// every worker shares it).
     pub fn new(cache: Cache) -> Self {
-        ResponseCache { cache }
+        let request_headers = cache
+            .request_headers()
+            .iter()
+            .filter_map(|name| {
+                let actix = actix_header::HeaderName::from_bytes(name.as_str().as_bytes()).ok()?;
+                Some((name.clone(), actix))
+            })
+            .collect();
+        ResponseCache {
+            cache,
+            request_headers,
+        }
     }
 }
 
@@ -57,6 +76,7 @@ where
         ready(Ok(ResponseCacheMiddleware {
             service: Rc::new(service),
             cache: self.cache.clone(),
+            request_headers: std::sync::Arc::clone(&self.request_headers),
         }))
     }
 }
@@ -65,6 +85,7 @@ where
 pub struct ResponseCacheMiddleware<S> {
     service: Rc<S>,
     cache: Cache,
+    request_headers: RequestHeaders,
 }
 
 impl<S> std::fmt::Debug for ResponseCacheMiddleware<S> {
@@ -89,7 +110,7 @@ where
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
         let cache = self.cache.clone();
-        let action = classify(&cache, &request);
+        let action = classify(&cache, &self.request_headers, &request);
         Box::pin(async move {
             match action {
                 Action::Read(read) => match cache.lookup(read).await {
@@ -117,14 +138,18 @@ where
     }
 }
 
-fn classify(cache: &Cache, request: &ServiceRequest) -> Action {
+fn classify(
+    cache: &Cache,
+    request_headers: &[(http::HeaderName, actix_header::HeaderName)],
+    request: &ServiceRequest,
+) -> Action {
     let method = http::Method::from_bytes(request.method().as_str().as_bytes())
         .unwrap_or(http::Method::OPTIONS);
     let mut headers = http::HeaderMap::new();
-    for name in cache.request_headers() {
+    for (name, actix_name) in request_headers {
         // Credentials only matter by their presence: never copy a token.
         let presence_only = name == http::header::AUTHORIZATION || name == http::header::COOKIE;
-        for value in request.headers().get_all(name.as_str()) {
+        for value in request.headers().get_all(actix_name) {
             let value = if presence_only {
                 http::HeaderValue::from_static("")
             } else {
@@ -133,7 +158,7 @@ fn classify(cache: &Cache, request: &ServiceRequest) -> Action {
                     Err(_) => continue,
                 }
             };
-            headers.append(name, value);
+            headers.append(name.clone(), value);
         }
     }
     let query = Some(request.query_string()).filter(|q| !q.is_empty());
@@ -195,7 +220,7 @@ fn x_cache_header(value: &http::HeaderValue) -> Option<ActixHeader> {
         .find(|status| value.as_bytes() == status.as_str().as_bytes())
         .map(|status| {
             (
-                Ok(actix_header::HeaderName::from_static("x-cache")),
+                Ok(ACTIX_X_CACHE),
                 Ok(actix_header::HeaderValue::from_static(status.as_str())),
             )
         })
@@ -261,7 +286,7 @@ where
 {
     status.record_in_span();
     response.headers_mut().insert(
-        actix_header::HeaderName::from_static("x-cache"),
+        ACTIX_X_CACHE,
         actix_header::HeaderValue::from_static(status.as_str()),
     );
     response.response_mut().extensions_mut().insert(status);

@@ -16,11 +16,16 @@ use std::rc::Rc;
 use actix_web::body::EitherBody;
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use actix_web::http::header::{
+    CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, TRANSFER_ENCODING,
+};
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::{HttpMessage, HttpResponse};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
+
+/// Made at compile time: a non-standard name given as `&str` is copied per lookup.
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 use crate::filter::{Filter, Rejection, RequestContext};
 
@@ -51,7 +56,7 @@ impl RequestFilter {
             filter,
             request_id: Rc::new(|req: &ServiceRequest| {
                 req.headers()
-                    .get("x-request-id")
+                    .get(X_REQUEST_ID)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("")
                     .to_owned()
@@ -161,7 +166,7 @@ async fn check(
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        let chunked = request.headers().contains_key("transfer-encoding");
+        let chunked = request.headers().contains_key(TRANSFER_ENCODING);
         if declared.unwrap_or(0) == 0 && !chunked {
             return filter.check_missing_body(&context);
         }

@@ -239,23 +239,22 @@ impl Route {
         Ok(self)
     }
 
-    /// The captures of `path` if this route matches it.
-    fn captures<'p>(&self, method: &str, path: &'p str) -> Option<Captures<'_, 'p>> {
-        if self.method != method {
+    /// The captures of a path (split into its non-empty `parts`) if this route
+    /// matches it.
+    fn captures<'p>(&self, method: &str, parts: &[&'p str]) -> Option<Captures<'_, 'p>> {
+        // As many parts as segments, no more.
+        if self.method != method || self.segments.len() != parts.len() {
             return None;
         }
-        let mut parts = path.trim_matches('/').split('/').filter(|s| !s.is_empty());
         let mut captures = Captures::new();
-        for segment in &self.segments {
-            let part = parts.next()?;
+        for (segment, &part) in self.segments.iter().zip(parts) {
             match segment {
                 Segment::Literal(literal) if literal == part => {}
                 Segment::Literal(_) => return None,
                 Segment::Capture(name) => captures.push((name.as_str(), part)),
             }
         }
-        // As many parts as segments, no more.
-        parts.next().is_none().then_some(captures)
+        Some(captures)
     }
 }
 
@@ -282,9 +281,12 @@ impl Routes {
     }
 
     fn find<'p>(&self, method: &str, path: &'p str) -> Option<(&Route, Captures<'_, 'p>)> {
+        // Split once for every route (no allocation for up to eight segments).
+        let parts: smallvec::SmallVec<[&str; 8]> =
+            path.split('/').filter(|s| !s.is_empty()).collect();
         self.routes
             .iter()
-            .find_map(|r| r.captures(method, path).map(|c| (r, c)))
+            .find_map(|r| r.captures(method, &parts).map(|c| (r, c)))
     }
 
     /// Check the path and query parameters of a request.

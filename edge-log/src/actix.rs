@@ -29,6 +29,10 @@ use tracing::Instrument;
 
 use crate::{AccessLog, REQUEST_ID_HEADER, RequestId, RequestLog, SpanFields};
 
+/// `X-Request-Id` in actix-web's header types, made at compile time (a `&str`
+/// name would be parsed and copied per lookup).
+const ACTIX_REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
+
 type FieldsFrom = Rc<dyn Fn(&HttpRequest, &Extensions, &mut SpanFields)>;
 
 /// The middleware factory: `App::new().wrap(AccessLogger::new(log))`.
@@ -132,11 +136,7 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let headers = request.headers();
-        let id = RequestId::from_header(
-            headers
-                .get(HeaderName::from_static(REQUEST_ID_HEADER))
-                .map(HeaderValue::as_bytes),
-        );
+        let id = RequestId::from_header(headers.get(ACTIX_REQUEST_ID).map(HeaderValue::as_bytes));
         let mut entry = self.log.begin(
             request.method().as_str(),
             request.path(),
@@ -161,9 +161,7 @@ where
                 }
             };
             if let Ok(value) = HeaderValue::from_str(id.as_str()) {
-                response
-                    .headers_mut()
-                    .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+                response.headers_mut().insert(ACTIX_REQUEST_ID, value);
             }
             entry.set_status(response.status().as_u16());
             if let Some(fields_from) = fields_from {

@@ -233,20 +233,22 @@ impl RequestLog {
             .fields
             .take()
             .overridden_by(std::mem::take(&mut self.direct));
-        let peer = self.peer.map(|ip| ip.to_string());
+        let mut peer_text = [0u8; MAX_IP_TEXT];
+        let peer = self.peer.and_then(|ip| ip_text(ip, &mut peer_text));
+        let timestamp = timestamp_now();
         let status = if self.status == 0 {
             CLIENT_CLOSED_REQUEST
         } else {
             self.status
         };
         self.log.write(&AccessRecord {
-            timestamp: timestamp_now(),
+            timestamp: timestamp.as_str(),
             request_id: self.request_id.as_str(),
             method: &self.method,
             path: &self.path,
             status,
             duration_ms: self.start.elapsed().as_secs_f64() * 1000.0,
-            client_ip: fields.client_ip.as_deref().or(peer.as_deref()),
+            client_ip: fields.client_ip.as_deref().or(peer),
             user: fields.user.as_deref(),
             ratelimit: fields.ratelimit.as_ref(),
             cache: fields.cache.as_deref(),
@@ -257,8 +259,66 @@ impl RequestLog {
     }
 }
 
+/// The longest text of an IP address (IPv6 with an embedded IPv4 address).
+const MAX_IP_TEXT: usize = 45;
+
+/// `ip` as text in `buffer`, without a heap allocation.
+fn ip_text(ip: IpAddr, buffer: &mut [u8; MAX_IP_TEXT]) -> Option<&str> {
+    if let IpAddr::V4(v4) = ip {
+        // The common case, without the formatting machinery.
+        let mut len = 0;
+        for (i, octet) in v4.octets().into_iter().enumerate() {
+            if i > 0 {
+                buffer[len] = b'.';
+                len += 1;
+            }
+            let digits = [octet / 100, octet / 10 % 10, octet % 10];
+            let skip = if octet >= 100 {
+                0
+            } else if octet >= 10 {
+                1
+            } else {
+                2
+            };
+            for digit in &digits[skip..] {
+                buffer[len] = b'0' + digit;
+                len += 1;
+            }
+        }
+        return std::str::from_utf8(&buffer[..len]).ok();
+    }
+    let mut cursor = std::io::Cursor::new(&mut buffer[..]);
+    std::io::Write::write_fmt(&mut cursor, format_args!("{ip}")).ok()?;
+    let len = usize::try_from(cursor.position()).ok()?;
+    std::str::from_utf8(&buffer[..len]).ok()
+}
+
 impl Drop for RequestLog {
     fn drop(&mut self) {
         self.write();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_text_is_the_display_text() {
+        for ip in [
+            "203.0.113.7",
+            "255.255.255.255",
+            "0.0.0.0",
+            "10.0.99.100",
+            "1.20.3.199",
+            "::1",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "::ffff:255.255.255.255",
+            "2001:db8::ff00:42:8329",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut buffer = [0; MAX_IP_TEXT];
+            assert_eq!(ip_text(ip, &mut buffer), Some(ip.to_string().as_str()));
+        }
     }
 }

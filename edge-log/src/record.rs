@@ -20,7 +20,7 @@ pub enum Format {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AccessRecord<'a> {
     /// When the response ended, RFC 3339 UTC with milliseconds.
-    pub timestamp: String,
+    pub timestamp: &'a str,
     /// The request id (as echoed in `X-Request-Id`).
     pub request_id: &'a str,
     /// The method.
@@ -61,7 +61,7 @@ impl AccessRecord<'_> {
     /// the `Serialize` impl (fields in declaration order), at a fraction of its cost.
     fn write_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"timestamp\":");
-        json::string(out, &self.timestamp);
+        json::string(out, self.timestamp);
         out.extend_from_slice(b",\"request_id\":");
         json::string(out, self.request_id);
         out.extend_from_slice(b",\"method\":");
@@ -134,27 +134,44 @@ impl AccessRecord<'_> {
     }
 }
 
+/// A timestamp's text, kept on the stack: RFC 3339 UTC with milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timestamp([u8; TIMESTAMP_LEN]);
+
+/// `2026-11-23T06:00:00.123Z`.
+const TIMESTAMP_LEN: usize = 24;
+
+impl Timestamp {
+    /// The text (ASCII by construction).
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
 /// `now` as RFC 3339 UTC with milliseconds (`2026-11-23T06:00:00.123Z`). The
 /// text up to the seconds is formatted once per second per thread.
-pub(crate) fn timestamp_now() -> String {
+pub(crate) fn timestamp_now() -> Timestamp {
     thread_local! {
-        static SECOND: std::cell::RefCell<(i64, String)> =
-            const { std::cell::RefCell::new((i64::MIN, String::new())) };
+        static SECOND: std::cell::Cell<(i64, [u8; TIMESTAMP_LEN])> =
+            const { std::cell::Cell::new((i64::MIN, [0; TIMESTAMP_LEN])) };
     }
     let now = chrono::Utc::now();
     let (secs, millis) = (now.timestamp(), now.timestamp_subsec_millis().min(999));
     SECOND.with(|second| {
-        let mut second = second.borrow_mut();
-        if second.0 != secs {
-            let text = now.format("%Y-%m-%dT%H:%M:%S.").to_string();
-            *second = (secs, text);
+        let (cached, mut text) = second.get();
+        if cached != secs {
+            // `%Y` has four digits for years 0 to 9999: the prefix is 20 bytes.
+            let prefix = now.format("%Y-%m-%dT%H:%M:%S.").to_string();
+            let len = prefix.len().min(TIMESTAMP_LEN - 4);
+            text[..len].copy_from_slice(&prefix.as_bytes()[..len]);
+            second.set((secs, text));
         }
-        let mut out = String::with_capacity(second.1.len() + 4);
-        out.push_str(&second.1);
         let digits = [millis / 100, millis / 10 % 10, millis % 10];
-        out.extend(digits.map(|d| char::from(b'0' + d as u8)));
-        out.push('Z');
-        out
+        for (slot, digit) in text[TIMESTAMP_LEN - 4..].iter_mut().zip(digits) {
+            *slot = b'0' + digit as u8;
+        }
+        text[TIMESTAMP_LEN - 1] = b'Z';
+        Timestamp(text)
     })
 }
 
@@ -165,6 +182,12 @@ mod json {
     pub(super) fn string(out: &mut Vec<u8>, value: &str) {
         out.push(b'"');
         let bytes = value.as_bytes();
+        // Most values need no escape: one scan (vectorised), one copy.
+        if !bytes.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20) {
+            out.extend_from_slice(bytes);
+            out.push(b'"');
+            return;
+        }
         let mut start = 0;
         for (i, &b) in bytes.iter().enumerate() {
             let escape: &[u8] = match b {
@@ -232,7 +255,7 @@ mod tests {
             remaining: 599,
         };
         let record = AccessRecord {
-            timestamp: "2026-11-23T06:00:00.123Z".to_owned(),
+            timestamp: "2026-11-23T06:00:00.123Z",
             request_id: "abc",
             method: "GET",
             path: "/a \"b\"\n",
@@ -294,7 +317,7 @@ mod tests {
     fn timestamps_are_rfc3339_with_milliseconds() {
         for _ in 0..3 {
             let before = chrono::Utc::now();
-            let text = timestamp_now();
+            let text = timestamp_now().as_str().to_owned();
             let after = chrono::Utc::now();
             let parsed = chrono::DateTime::parse_from_rfc3339(&text).unwrap();
             let floor = before - chrono::Duration::milliseconds(1);
@@ -316,6 +339,6 @@ mod tests {
         );
         assert!(text.contains("cache=hit"));
         let timestamp = timestamp_now();
-        assert_eq!(timestamp.len(), 24, "{timestamp}");
+        assert_eq!(timestamp.as_str().len(), 24, "{timestamp:?}");
     }
 }

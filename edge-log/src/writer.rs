@@ -126,7 +126,7 @@ fn report_drops(sink: &mut impl Write, counts: &Counts, reported: &mut u64) {
         let _ = writeln!(
             sink,
             "{{\"timestamp\":\"{}\",\"level\":\"WARN\",\"message\":\"access log: {} lines dropped because the output was too slow\",\"dropped_total\":{dropped}}}",
-            crate::record::timestamp_now(),
+            crate::record::timestamp_now().as_str(),
             dropped - *reported,
         );
         *reported = dropped;

@@ -21,11 +21,22 @@ use actix_web::dev::{
     Extensions, Service, ServiceRequest, ServiceResponse, Transform, forward_ready,
 };
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use actix_web::http::header::{
+    CONTENT_TYPE, FORWARDED, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER,
+};
 use actix_web::{HttpMessage, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 
 use crate::{RateLimitState, RateLimiter, RequestInfo, Verdict, response};
+
+// Made at compile time: a name given as `&str` is parsed (and a non-standard one
+// copied) on every lookup.
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 
 type Subject = Arc<dyn Fn(&Extensions) -> Option<String>>;
 type Key = Arc<dyn Fn(&ServiceRequest) -> Option<String>>;
@@ -158,11 +169,11 @@ where
                     path: request.path(),
                     peer: request.peer_addr().map(|a| a.ip()),
                     forwarded_for: headers
-                        .get_all("x-forwarded-for")
+                        .get_all(X_FORWARDED_FOR)
                         .filter_map(|v| v.to_str().ok())
                         .collect(),
                     forwarded: headers
-                        .get_all("forwarded")
+                        .get_all(FORWARDED)
                         .filter_map(|v| v.to_str().ok())
                         .collect(),
                     subject: subject.as_deref(),
@@ -218,17 +229,11 @@ fn insert_headers(headers: &mut HeaderMap, verdict: &Verdict, fixed: &[FixedHead
     };
     let fixed = fixed.iter().find(|f| Arc::ptr_eq(&f.policy, &state.policy));
     let limit = fixed.map_or_else(|| HeaderValue::from(state.limit), |f| f.limit.clone());
-    headers.insert(HeaderName::from_static("x-ratelimit-limit"), limit);
-    headers.insert(
-        HeaderName::from_static("x-ratelimit-remaining"),
-        HeaderValue::from(state.remaining),
-    );
-    headers.insert(
-        HeaderName::from_static("x-ratelimit-reset"),
-        HeaderValue::from(state.reset_secs),
-    );
+    headers.insert(X_RATELIMIT_LIMIT, limit);
+    headers.insert(X_RATELIMIT_REMAINING, HeaderValue::from(state.remaining));
+    headers.insert(X_RATELIMIT_RESET, HeaderValue::from(state.reset_secs));
     if let Ok(value) = HeaderValue::try_from(crate::core::decision::ratelimit_value(state)) {
-        headers.insert(HeaderName::from_static("ratelimit"), value);
+        headers.insert(RATELIMIT, value);
     }
     let policy = match fixed {
         Some(f) => Some(f.policy_value.clone()),
@@ -240,7 +245,7 @@ fn insert_headers(headers: &mut HeaderMap, verdict: &Verdict, fixed: &[FixedHead
         .ok(),
     };
     if let Some(policy) = policy {
-        headers.insert(HeaderName::from_static("ratelimit-policy"), policy);
+        headers.insert(RATELIMIT_POLICY, policy);
     }
     if let Verdict::Limited {
         retry_after_secs, ..

@@ -30,9 +30,12 @@
 //! request than recording span fields through a subscriber.
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
-use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use std::future::{Ready, ready};
+
+use actix_web::dev::{
+    Service, ServiceFactory, ServiceRequest, ServiceResponse, Transform, forward_ready,
+};
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpMessage, web};
 use edge_auth::actix::Auth;
 use edge_auth::{AuthError, Identity, Validator};
@@ -46,6 +49,8 @@ use edge_log::RequestId;
 use edge_log::actix::AccessLogger;
 use edge_ratelimit::actix::RateLimit;
 use edge_ratelimit::{KeyKind, Policy, RateLimiter, RedisStore, Scope, Verdict};
+use futures_util::TryFutureExt;
+use futures_util::future::MapOk;
 use http::Method;
 use serde_json::json;
 
@@ -295,7 +300,7 @@ pub fn app(
         )
         .wrap(request_filter)
         .wrap(ip_limits)
-        .wrap(from_fn(errors))
+        .wrap(Problems)
         .wrap(QueryCounter::new())
         .wrap(access_log)
         // Resources (not bare routes) so that a known path with another method is 405.
@@ -350,15 +355,59 @@ fn json_error(err: &actix_web::error::JsonPayloadError) -> ApiError {
 
 /// Every error response becomes problem+json carrying the request id (which
 /// the access logger, outside, put in the request and echoes on the response).
-async fn errors<B: MessageBody + 'static>(
-    request: ServiceRequest,
-    next: Next<B>,
-) -> Result<ServiceResponse<EitherBody<B, BoxBody>>, actix_web::Error> {
+/// A plain service wrapper rather than `from_fn`, whose boxed inner service and
+/// future cost an allocation and an indirect call per request.
+#[derive(Debug, Clone, Copy)]
+struct Problems;
+
+impl<S, B> Transform<S, ServiceRequest> for Problems
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B, BoxBody>>;
+    type Error = actix_web::Error;
+    type Transform = ProblemsMiddleware<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(ProblemsMiddleware { service }))
+    }
+}
+
+/// The middleware built by [`Problems`].
+struct ProblemsMiddleware<S> {
+    service: S,
+}
+
+type ToProblem<B> = fn(ServiceResponse<B>) -> ServiceResponse<EitherBody<B, BoxBody>>;
+
+impl<S, B> Service<ServiceRequest> for ProblemsMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B, BoxBody>>;
+    type Error = actix_web::Error;
     // Every layer inside answers with a response (errors included), so an `Err`
     // here is an actix-web internal failure; it is passed on as it is.
-    let response = next.call(request).await?.map_into_left_body();
+    type Future = MapOk<S::Future, ToProblem<B>>;
+
+    forward_ready!(service);
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        self.service.call(request).map_ok(errors as ToProblem<B>)
+    }
+}
+
+/// An error response rendered as a problem; other responses as they are.
+fn errors<B: MessageBody + 'static>(
+    response: ServiceResponse<B>,
+) -> ServiceResponse<EitherBody<B, BoxBody>> {
+    let response = response.map_into_left_body();
     if response.status().as_u16() < 400 {
-        return Ok(response);
+        return response;
     }
     // The request id is looked up only for the responses that show it.
     let id = response
@@ -367,7 +416,7 @@ async fn errors<B: MessageBody + 'static>(
         .get::<RequestId>()
         .cloned()
         .unwrap_or_else(RequestId::generate);
-    Ok(render_problem(response, id.as_str()))
+    render_problem(response, id.as_str())
 }
 
 /// Render an error response's body as a problem: a handler's or extractor's
