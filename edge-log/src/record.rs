@@ -183,7 +183,7 @@ mod json {
         out.push(b'"');
         let bytes = value.as_bytes();
         // Most values need no escape: one scan (vectorised), one copy.
-        if !bytes.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20) {
+        if !needs_escape(bytes) {
             out.extend_from_slice(bytes);
             out.push(b'"');
             return;
@@ -214,6 +214,30 @@ mod json {
         }
         out.extend_from_slice(&bytes[start..]);
         out.push(b'"');
+    }
+
+    /// Whether `bytes` hold a `"`, a `\\` or a control character: eight bytes
+    /// at a time (exact: a hit in a word only means "take the slow path").
+    pub(super) fn needs_escape(bytes: &[u8]) -> bool {
+        const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+        const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+        // Whether any byte of `word` is zero / below 0x20 (the classic bit tricks).
+        let has_zero = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS != 0;
+        let has_control = |word: u64| word.wrapping_sub(ONES * 0x20) & !word & HIGHS != 0;
+        let mut words = bytes.chunks_exact(8);
+        for chunk in &mut words {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            let word = u64::from_ne_bytes(word);
+            if has_control(word) || has_zero(word ^ (ONES * 0x22)) || has_zero(word ^ (ONES * 0x5c))
+            {
+                return true;
+            }
+        }
+        words
+            .remainder()
+            .iter()
+            .any(|&b| b == b'"' || b == b'\\' || b < 0x20)
     }
 
     pub(super) fn optional_string(out: &mut Vec<u8>, value: Option<&str>) {
@@ -309,6 +333,24 @@ mod tests {
                     String::from_utf8(ours).unwrap(),
                     String::from_utf8(theirs).unwrap()
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn escapes_are_found_at_every_position() {
+        let plain = "abcdefghijklmnopqrstuvwxyz0123456789 ~\u{7f}é";
+        assert!(!json::needs_escape(plain.as_bytes()));
+        for special in ['"', '\\', '\n', '\u{0}', '\u{1f}'] {
+            for at in 0..=plain.len() {
+                if !plain.is_char_boundary(at) {
+                    continue;
+                }
+                let text = format!("{}{special}{}", &plain[..at], &plain[at..]);
+                assert!(json::needs_escape(text.as_bytes()), "{text:?}");
+                let mut ours = Vec::new();
+                json::string(&mut ours, &text);
+                assert_eq!(ours, serde_json::to_vec(&text).unwrap(), "{text:?}");
             }
         }
     }

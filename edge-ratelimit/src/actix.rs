@@ -14,7 +14,7 @@
 
 use std::future::{Ready, ready};
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix_web::body::EitherBody;
 use actix_web::dev::{
@@ -230,8 +230,8 @@ fn insert_headers(headers: &mut HeaderMap, verdict: &Verdict, fixed: &[FixedHead
     let fixed = fixed.iter().find(|f| Arc::ptr_eq(&f.policy, &state.policy));
     let limit = fixed.map_or_else(|| HeaderValue::from(state.limit), |f| f.limit.clone());
     headers.insert(X_RATELIMIT_LIMIT, limit);
-    headers.insert(X_RATELIMIT_REMAINING, HeaderValue::from(state.remaining));
-    headers.insert(X_RATELIMIT_RESET, HeaderValue::from(state.reset_secs));
+    headers.insert(X_RATELIMIT_REMAINING, decimal(state.remaining.into()));
+    headers.insert(X_RATELIMIT_RESET, decimal(state.reset_secs));
     if let Ok(value) = HeaderValue::try_from(crate::core::decision::ratelimit_value(state)) {
         headers.insert(RATELIMIT, value);
     }
@@ -255,10 +255,44 @@ fn insert_headers(headers: &mut HeaderMap, verdict: &Verdict, fixed: &[FixedHead
     }
 }
 
+/// The largest number [`decimal`] keeps made: every reset of windows up to 17
+/// minutes and the remaining count of quotas up to 1024.
+const SMALL_DECIMALS: u64 = 1024;
+
+/// `n` as a header value; those up to [`SMALL_DECIMALS`] made once and shared
+/// (a clone is a reference count), larger ones allocated.
+fn decimal(n: u64) -> HeaderValue {
+    static SMALL: OnceLock<Vec<HeaderValue>> = OnceLock::new();
+    let small = SMALL.get_or_init(|| (0..=SMALL_DECIMALS).map(HeaderValue::from).collect());
+    usize::try_from(n)
+        .ok()
+        .and_then(|i| small.get(i))
+        .map_or_else(|| HeaderValue::from(n), HeaderValue::clone)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{KeyKind, Policy};
+
+    #[test]
+    fn decimals_are_the_numbers_text() {
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            60,
+            999,
+            1023,
+            1024,
+            1025,
+            999_999_999,
+            u64::MAX,
+        ] {
+            assert_eq!(decimal(n).to_str().unwrap(), n.to_string());
+        }
+    }
 
     #[test]
     fn headers_match_the_core_with_and_without_fixed_values() {
