@@ -33,12 +33,15 @@ impl RequestId {
         static PREFIX: OnceLock<u32> = OnceLock::new();
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let prefix = *PREFIX.get_or_init(random_prefix);
-        let mut id = String::with_capacity(21);
-        push_hex(&mut id, u64::from(prefix), 8);
-        id.push('-');
-        push_hex(&mut id, COUNTER.fetch_add(1, Ordering::Relaxed), 12);
+        // `xxxxxxxx-xxxxxxxxxxxx`, written on the stack: one allocation, the Arc's.
+        let mut id = [0u8; 21];
+        push_hex(&mut id[..8], u64::from(prefix));
+        id[8] = b'-';
+        push_hex(&mut id[9..], COUNTER.fetch_add(1, Ordering::Relaxed));
         // Shared: the middleware's clones (extensions, log, echo) copy nothing.
-        RequestId(std::sync::Arc::from(id))
+        RequestId(std::sync::Arc::from(
+            std::str::from_utf8(&id).unwrap_or_default(),
+        ))
     }
 
     /// The id.
@@ -74,11 +77,12 @@ fn random_prefix() -> u32 {
     hasher.finish() as u32
 }
 
-/// Append the low `digits` hex digits of `n` (cheaper than `format!` per request).
-fn push_hex(out: &mut String, n: u64, digits: u32) {
-    for shift in (0..digits).rev() {
-        let nibble = (n >> (shift * 4)) & 0xf;
-        out.push(char::from(b"0123456789abcdef"[nibble as usize]));
+/// Write the lowest `out.len()` hex digits of `n` into `out`, most significant
+/// first (cheaper than `format!` per request).
+fn push_hex(out: &mut [u8], n: u64) {
+    for (slot, shift) in out.iter_mut().rev().zip((0..).step_by(4)) {
+        let nibble = n.checked_shr(shift).unwrap_or(0) & 0xf;
+        *slot = b"0123456789abcdef"[nibble as usize];
     }
 }
 
@@ -119,8 +123,14 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.as_str().len(), 21);
         assert!(is_well_formed(a.as_str().as_bytes()));
-        let mut hex = String::new();
-        push_hex(&mut hex, 0xab_cdef, 8);
-        assert_eq!(hex, "00abcdef");
+        let mut hex = [0; 8];
+        push_hex(&mut hex, 0xab_cdef);
+        assert_eq!(&hex, b"00abcdef");
+        let mut hex = [0; 12];
+        push_hex(&mut hex, u64::MAX);
+        assert_eq!(&hex, b"ffffffffffff");
+        let mut hex = [0; 20];
+        push_hex(&mut hex, 0x1234);
+        assert_eq!(&hex, b"00000000000000001234");
     }
 }
