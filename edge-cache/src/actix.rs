@@ -294,8 +294,13 @@ where
         BodySize::Sized(n) => Some(n),
         _ => None,
     };
+    let http_status = to_http_status(response.status());
+    // Most responses are small or not asked compressed: no header conversion then.
+    if !cache.may_compress(accepts, http_status, length) {
+        return Ok(response.map_into_left_body());
+    }
     let mut headers = to_http_headers(response.headers());
-    if !cache.should_compress(accepts, to_http_status(response.status()), &headers, length) {
+    if !cache.should_compress(accepts, http_status, &headers, length) {
         return Ok(response.map_into_left_body());
     }
     let (request, response) = response.into_parts();

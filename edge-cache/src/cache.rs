@@ -434,14 +434,25 @@ impl Cache {
         headers: &HeaderMap,
         body_len: Option<u64>,
     ) -> bool {
+        self.may_compress(accepts, status, body_len)
+            && !headers.contains_key(CONTENT_ENCODING)
+            && encoding::compressible(headers)
+    }
+
+    /// The part of [`Cache::should_compress`] that needs no headers: when it is
+    /// false, an adapter over other header types need not convert them to ask.
+    pub fn may_compress(
+        &self,
+        accepts: Accepts,
+        status: StatusCode,
+        body_len: Option<u64>,
+    ) -> bool {
         let limits = &self.inner.limits;
         accepts.gzip
             && status != StatusCode::NO_CONTENT
             && status != StatusCode::NOT_MODIFIED
-            && !headers.contains_key(CONTENT_ENCODING)
             && body_len
                 .is_some_and(|n| n >= limits.compress_min as u64 && n <= limits.compress_max as u64)
-            && encoding::compressible(headers)
     }
 
     /// gzip an uncached body (fast level) when that makes it smaller, setting
@@ -661,5 +672,31 @@ mod tests {
         let everything = Cache::builder().build().unwrap();
         assert_eq!(action(&everything, &Method::GET, "/login"), "read");
         assert_eq!(action(&everything, &Method::POST, "/login"), "write");
+    }
+
+    #[test]
+    fn compression_needs_gzip_accepted_a_body_above_the_threshold_and_a_text_type() {
+        let cache = Cache::builder().build().unwrap();
+        let (gzip, none) = (Accepts { gzip: true }, Accepts { gzip: false });
+        let json = HeaderMap::from_iter([(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )]);
+        let ok = StatusCode::OK;
+        assert!(cache.may_compress(gzip, ok, Some(4096)));
+        assert!(cache.should_compress(gzip, ok, &json, Some(4096)));
+        for (accepts, status, length) in [
+            (none, ok, Some(4096)),
+            (gzip, ok, Some(100)),
+            (gzip, ok, None),
+            (gzip, StatusCode::NOT_MODIFIED, Some(4096)),
+        ] {
+            assert!(!cache.may_compress(accepts, status, length));
+            assert!(!cache.should_compress(accepts, status, &json, length));
+        }
+        let mut encoded = json;
+        encoded.insert(CONTENT_ENCODING, HeaderValue::from_static("br"));
+        assert!(!cache.should_compress(gzip, ok, &encoded, Some(4096)));
+        assert!(!cache.should_compress(gzip, ok, &HeaderMap::new(), Some(4096)));
     }
 }
