@@ -129,15 +129,18 @@ fn bench(c: &mut Criterion) {
             });
         });
     };
-    // `EDGE_PROFILE_REQUESTS=n`: only send n cached GETs, for a profiler
-    // (`valgrind --tool=callgrind`, `perf`) rather than criterion.
+    // `EDGE_PROFILE_REQUESTS=n`: only send n cached GETs (uncached ones with
+    // `EDGE_PROFILE_UNCACHED=1`), for a profiler (`valgrind --tool=callgrind`,
+    // `perf`) rather than criterion.
     if let Some(n) = std::env::var("EDGE_PROFILE_REQUESTS")
         .ok()
         .and_then(|n| n.parse::<usize>().ok())
     {
+        let extra = std::env::var_os("EDGE_PROFILE_UNCACHED")
+            .map(|_| ("cache-control", "no-store".to_owned()));
         system.block_on(async {
             for _ in 0..n {
-                let response = test::call_service(&app, get(&None)).await;
+                let response = test::call_service(&app, get(&extra)).await;
                 drop(test::read_body(response).await);
             }
         });
