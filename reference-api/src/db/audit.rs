@@ -45,6 +45,7 @@ pub struct AuditEntry {
     #[schema(value_type = Option<Object>)]
     pub after: Option<Value>,
     /// When.
+    #[serde(serialize_with = "crate::db::rfc3339::serialize")]
     pub at: DateTime<Utc>,
 }
 

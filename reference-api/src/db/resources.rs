@@ -27,8 +27,10 @@ pub struct Resource {
     /// 1 on creation, +1 on every replacement.
     pub version: i32,
     /// When it was created.
+    #[serde(serialize_with = "crate::db::rfc3339::serialize")]
     pub created_at: DateTime<Utc>,
     /// When it was last replaced.
+    #[serde(serialize_with = "crate::db::rfc3339::serialize")]
     pub updated_at: DateTime<Utc>,
 }
 

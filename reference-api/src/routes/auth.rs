@@ -38,6 +38,7 @@ pub struct Account {
     /// `user` or `admin`.
     pub role: String,
     /// When it was registered.
+    #[serde(serialize_with = "crate::db::rfc3339::serialize")]
     pub created_at: DateTime<Utc>,
 }
 
