@@ -230,8 +230,11 @@ fn insert_headers(headers: &mut HeaderMap, verdict: &Verdict, fixed: &[FixedHead
     let fixed = fixed.iter().find(|f| Arc::ptr_eq(&f.policy, &state.policy));
     let limit = fixed.map_or_else(|| HeaderValue::from(state.limit), |f| f.limit.clone());
     headers.insert(X_RATELIMIT_LIMIT, limit);
-    headers.insert(X_RATELIMIT_REMAINING, decimal(state.remaining.into()));
-    headers.insert(X_RATELIMIT_RESET, decimal(state.reset_secs));
+    headers.insert(
+        X_RATELIMIT_REMAINING,
+        shared_decimal(state.remaining.into()),
+    );
+    headers.insert(X_RATELIMIT_RESET, shared_decimal(state.reset_secs));
     if let Ok(value) = HeaderValue::try_from(crate::core::decision::ratelimit_value(state)) {
         headers.insert(RATELIMIT, value);
     }
@@ -255,13 +258,13 @@ fn insert_headers(headers: &mut HeaderMap, verdict: &Verdict, fixed: &[FixedHead
     }
 }
 
-/// The largest number [`decimal`] keeps made: every reset of windows up to 17
+/// The largest number [`shared_decimal`] keeps made: every reset of windows up to 17
 /// minutes and the remaining count of quotas up to 1024.
 const SMALL_DECIMALS: u64 = 1024;
 
 /// `n` as a header value; those up to [`SMALL_DECIMALS`] made once and shared
 /// (a clone is a reference count), larger ones allocated.
-fn decimal(n: u64) -> HeaderValue {
+fn shared_decimal(n: u64) -> HeaderValue {
     static SMALL: OnceLock<Vec<HeaderValue>> = OnceLock::new();
     let small = SMALL.get_or_init(|| (0..=SMALL_DECIMALS).map(HeaderValue::from).collect());
     usize::try_from(n)
@@ -290,7 +293,7 @@ mod tests {
             999_999_999,
             u64::MAX,
         ] {
-            assert_eq!(decimal(n).to_str().unwrap(), n.to_string());
+            assert_eq!(shared_decimal(n).to_str().unwrap(), n.to_string());
         }
     }
 
