@@ -115,7 +115,7 @@ where
             match action {
                 Action::Read(read) => match cache.lookup(read).await {
                     Lookup::Hit(reply) => {
-                        let response = to_actix(reply);
+                        let response = to_actix(&reply);
                         Ok(request.into_response(response).map_into_right_body())
                     }
                     Lookup::Miss(miss) => {
@@ -145,7 +145,27 @@ fn classify(
 ) -> Action {
     let method = http::Method::from_bytes(request.method().as_str().as_bytes())
         .unwrap_or(http::Method::OPTIONS);
-    let mut headers = http::HeaderMap::new();
+    thread_local! {
+        /// The copied request headers; reused, so a request allocates no map.
+        static SCRATCH: std::cell::RefCell<http::HeaderMap> =
+            std::cell::RefCell::new(http::HeaderMap::new());
+    }
+    SCRATCH.with_borrow_mut(|headers| {
+        copy_request_headers(request_headers, request, headers);
+        let query = Some(request.query_string()).filter(|q| !q.is_empty());
+        let action = cache.classify(&method, request.path(), query, headers);
+        // Keep the map's room, not the request's values.
+        headers.clear();
+        action
+    })
+}
+
+/// Copy the request headers the cache reads.
+fn copy_request_headers(
+    request_headers: &[(http::HeaderName, actix_header::HeaderName)],
+    request: &ServiceRequest,
+    headers: &mut http::HeaderMap,
+) {
     for (name, actix_name) in request_headers {
         // Credentials only matter by their presence: never copy a token.
         let presence_only = name == http::header::AUTHORIZATION || name == http::header::COOKIE;
@@ -161,8 +181,6 @@ fn classify(
             headers.append(name.clone(), value);
         }
     }
-    let query = Some(request.query_string()).filter(|q| !q.is_empty());
-    cache.classify(&method, request.path(), query, &headers)
 }
 
 fn to_http_status(status: actix_web::http::StatusCode) -> http::StatusCode {
@@ -226,14 +244,55 @@ fn x_cache_header(value: &http::HeaderValue) -> Option<ActixHeader> {
         })
 }
 
-fn to_actix(reply: Reply) -> HttpResponse {
-    reply.cache.record_in_span();
-    let status = actix_web::http::StatusCode::from_u16(reply.status.as_u16())
-        .unwrap_or(actix_web::http::StatusCode::OK);
-    let mut response = HttpResponse::with_body(status, BoxBody::new(reply.body));
-    copy_headers(&reply.headers, response.headers_mut());
-    response.extensions_mut().insert(reply.cache);
+fn to_actix(reply: &Reply) -> HttpResponse {
+    reply.cache_status().record_in_span();
+    let mut response = HttpResponse::with_body(actix_status(reply), BoxBody::new(reply.body()));
+    put_headers(reply, response.headers_mut());
+    response.extensions_mut().insert(reply.cache_status());
     response
+}
+
+fn actix_status(reply: &Reply) -> actix_web::http::StatusCode {
+    actix_web::http::StatusCode::from_u16(reply.status().as_u16())
+        .unwrap_or(actix_web::http::StatusCode::OK)
+}
+
+/// An entry's header lines in actix-web's types; a clone of a value is a
+/// reference count.
+type ActixLines = Vec<(actix_header::HeaderName, actix_header::HeaderValue)>;
+
+/// Replace `to`'s lines with the reply's: the entry's lines converted once (kept
+/// with the entry) and cloned, then `Age` and `X-Cache`. Appending into the
+/// response's own (pooled) map allocates nothing, unlike cloning a map.
+fn put_headers(reply: &Reply, to: &mut actix_header::HeaderMap) {
+    to.clear();
+    let Some(lines) = reply.converted_headers(to_actix_lines) else {
+        for (name, value) in to_actix_lines(&reply.headers()) {
+            to.append(name, value);
+        }
+        return;
+    };
+    for (name, value) in lines {
+        to.append(name.clone(), value.clone());
+    }
+    if let Some(age) = reply.age_secs() {
+        to.insert(actix_header::AGE, actix_header::HeaderValue::from(age));
+    }
+    to.insert(
+        ACTIX_X_CACHE,
+        actix_header::HeaderValue::from_static(reply.cache_status().as_str()),
+    );
+}
+
+fn to_actix_lines(from: &http::HeaderMap) -> ActixLines {
+    from.iter()
+        .filter_map(|(name, value)| {
+            Some((
+                actix_header::HeaderName::from_bytes(name.as_str().as_bytes()).ok()?,
+                actix_header::HeaderValue::from_bytes(value.as_bytes()).ok()?,
+            ))
+        })
+        .collect()
 }
 
 async fn finish_miss<B>(
@@ -262,15 +321,11 @@ where
         .await
         .map_err(|e| actix_web::error::ErrorInternalServerError(e.into()))?;
     let reply = miss.complete(status, headers, body).await;
-    reply.cache.record_in_span();
-    let cache_status = reply.cache;
-    let actix_status = actix_web::http::StatusCode::from_u16(reply.status.as_u16())
-        .unwrap_or(actix_web::http::StatusCode::OK);
-    let mut response = head.set_body(BoxBody::new(reply.body));
-    *response.status_mut() = actix_status;
-    response.headers_mut().clear();
-    copy_headers(&reply.headers, response.headers_mut());
-    response.extensions_mut().insert(cache_status);
+    reply.cache_status().record_in_span();
+    let mut response = head.set_body(BoxBody::new(reply.body()));
+    *response.status_mut() = actix_status(&reply);
+    put_headers(&reply, response.headers_mut());
+    response.extensions_mut().insert(reply.cache_status());
     Ok(ServiceResponse::new(request, response).map_into_right_body())
 }
 
@@ -317,4 +372,53 @@ where
             .remove(actix_header::CONTENT_ENCODING);
     }
     Ok(ServiceResponse::new(request, response).map_into_right_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::core::entry::tests::sample;
+
+    fn lines(headers: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {
+        let mut lines: Vec<_> = headers.into_iter().collect();
+        lines.sort();
+        lines
+    }
+
+    #[test]
+    fn converted_replies_carry_the_cores_lines() {
+        let entry = Arc::new(sample());
+        let etag = [entry.etag.clone()];
+        let gzip = Accepts { gzip: true };
+        let cases = [
+            (&[][..], Accepts::default(), CacheStatus::Hit),
+            (&[][..], gzip, CacheStatus::Hit),
+            (&etag[..], gzip, CacheStatus::Hit),
+            (&[][..], gzip, CacheStatus::Miss),
+            (&etag[..], Accepts::default(), CacheStatus::Miss),
+        ];
+        // Twice: the first pass converts and keeps, the second clones what was kept.
+        for _ in 0..2 {
+            for (if_none_match, accepts, status) in cases {
+                let reply = entry.render(if_none_match, accepts, 5_000, status);
+                let core = lines(
+                    reply
+                        .headers()
+                        .iter()
+                        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap().to_owned())),
+                );
+                let response = to_actix(&reply);
+                let actix = lines(
+                    response
+                        .headers()
+                        .iter()
+                        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap().to_owned())),
+                );
+                assert_eq!(actix, core);
+                assert_eq!(response.status().as_u16(), reply.status().as_u16());
+            }
+        }
+    }
 }

@@ -356,7 +356,7 @@ impl Cache {
         None
     }
 
-    fn render(&self, entry: &Entry, read: &Read, status: CacheStatus) -> Reply {
+    fn render(&self, entry: &Arc<Entry>, read: &Read, status: CacheStatus) -> Reply {
         entry.render(
             &read.if_none_match,
             read.accepts,

@@ -333,8 +333,13 @@ impl Routes {
 
     /// Whether a body schema applies to this request.
     pub fn has_schema(&self, method: &str, path: &str) -> bool {
-        self.find(method, path)
-            .is_some_and(|(r, _)| r.schema.is_some())
+        // Most requests (reads) have no schema route for their method: no matching.
+        self.routes
+            .iter()
+            .any(|r| r.schema.is_some() && r.method == method)
+            && self
+                .find(method, path)
+                .is_some_and(|(r, _)| r.schema.is_some())
     }
 
     /// Validate `body` against the route's schema; every violation is listed.

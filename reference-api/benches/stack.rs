@@ -14,6 +14,10 @@ use reference_api::config::Config;
 use serde_json::{Value, json};
 use tracing_subscriber::prelude::*;
 
+/// The allocator the server binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SECRET: &str = "stack bench secret of at least 32 bytes";
 
 fn bench(c: &mut Criterion) {

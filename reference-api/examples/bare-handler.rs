@@ -6,6 +6,10 @@
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 
+/// The allocator the reference API uses, so the ceiling compares like with like.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let usage = "usage: bare-handler <listen> <body file> [workers]";

@@ -1,7 +1,13 @@
 //! What the cache answers with, and how it labels responses.
 
+use std::any::Any;
+use std::sync::Arc;
+
 use bytes::Bytes;
+use http::header::AGE;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+
+use super::entry::{Entry, Variant};
 
 /// The `X-Cache` response header.
 pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
@@ -58,16 +64,81 @@ impl std::fmt::Display for CacheStatus {
 }
 
 /// A complete response produced by the cache: a hit, a stored miss, or a 304.
-/// `headers` already carry `ETag`, `Vary`, `Content-Encoding`, `Age` (hits) and
-/// `X-Cache`; the adapter sets `Content-Length` from `body`.
+/// It refers to the stored entry: [`Reply::headers`] renders the header lines
+/// (`ETag`, `Vary`, `Content-Encoding`, `Age` on hits, `X-Cache` and the stored
+/// ones); the adapter sets `Content-Length` from the body.
 #[derive(Debug, Clone)]
 pub struct Reply {
-    /// 200, or 304 when the client's `If-None-Match` matched.
-    pub status: StatusCode,
-    /// The response headers.
-    pub headers: HeaderMap,
+    entry: Arc<Entry>,
+    variant: Variant,
+    age_secs: Option<u64>,
+    cache: CacheStatus,
+}
+
+impl Reply {
+    pub(crate) fn stored(
+        entry: Arc<Entry>,
+        variant: Variant,
+        age_secs: Option<u64>,
+        cache: CacheStatus,
+    ) -> Reply {
+        Reply {
+            entry,
+            variant,
+            age_secs,
+            cache,
+        }
+    }
+
+    /// 200 (the stored status), or 304 when the client's `If-None-Match` matched.
+    pub fn status(&self) -> StatusCode {
+        self.entry.status_of(self.variant)
+    }
+
     /// The body: empty for a 304; gzip-encoded when `Content-Encoding` says so.
-    pub body: Bytes,
+    /// A reference count, not a copy.
+    pub fn body(&self) -> Bytes {
+        self.entry.body_of(self.variant)
+    }
+
     /// How it was served.
-    pub cache: CacheStatus,
+    pub fn cache_status(&self) -> CacheStatus {
+        self.cache
+    }
+
+    /// The `Age` in seconds of a hit (`None` for a reply the backend just made).
+    pub fn age_secs(&self) -> Option<u64> {
+        self.age_secs
+    }
+
+    /// Every response header line.
+    pub fn headers(&self) -> HeaderMap {
+        let mut headers = self.entry.stored_headers(self.variant);
+        if let Some(age) = self.age_secs {
+            headers.insert(AGE, HeaderValue::from(age));
+        }
+        headers.insert(X_CACHE, self.cache.header_value());
+        headers
+    }
+
+    /// For adapters that speak other header types: the lines that are the same
+    /// for every reply from this entry and variant — all but `Age` and `X-Cache`,
+    /// which the adapter adds from [`Reply::age_secs`] and [`Reply::cache_status`]
+    /// — converted by `convert` the first time and kept with the entry, so a hit
+    /// clones them instead of converting. `None` (without calling `convert`) when
+    /// a conversion of another type was kept first.
+    ///
+    /// ```
+    /// # fn demo(reply: &edge_cache::Reply) {
+    /// let names: Option<&Vec<String>> = reply.converted_headers(|headers| {
+    ///     headers.keys().map(|name| name.as_str().to_owned()).collect()
+    /// });
+    /// # }
+    /// ```
+    pub fn converted_headers<T: Any + Send + Sync>(
+        &self,
+        convert: impl FnOnce(&HeaderMap) -> T,
+    ) -> Option<&T> {
+        self.entry.adapted(self.variant, convert)
+    }
 }

@@ -77,7 +77,7 @@ where
         Box::pin(async move {
             match action {
                 Action::Read(read) => match cache.lookup(read).await {
-                    Lookup::Hit(reply) => Ok(from_reply(reply)),
+                    Lookup::Hit(reply) => Ok(from_reply(&reply)),
                     Lookup::Miss(miss) => {
                         let response = inner.call(request).await?;
                         Ok(finish_miss(&cache, miss, response).await)
@@ -97,12 +97,12 @@ where
     }
 }
 
-fn from_reply<B>(reply: Reply) -> Response<CacheBody<B>> {
-    reply.cache.record_in_span();
-    let mut response = Response::new(CacheBody::full(reply.body));
-    *response.status_mut() = reply.status;
-    *response.headers_mut() = reply.headers;
-    response.extensions_mut().insert(reply.cache);
+fn from_reply<B>(reply: &Reply) -> Response<CacheBody<B>> {
+    reply.cache_status().record_in_span();
+    let mut response = Response::new(CacheBody::full(reply.body()));
+    *response.status_mut() = reply.status();
+    *response.headers_mut() = reply.headers();
+    response.extensions_mut().insert(reply.cache_status());
     response
 }
 
@@ -123,7 +123,7 @@ where
             let reply = miss
                 .complete(parts.status, parts.headers, collected.to_bytes())
                 .await;
-            let mut response = from_reply(reply);
+            let mut response = from_reply(&reply);
             // Keep what the inner service put in the extensions (for later layers).
             let mut extensions = std::mem::take(&mut parts.extensions);
             extensions.extend(std::mem::take(response.extensions_mut()));
