@@ -23,7 +23,7 @@ use actix_web::HttpResponse;
 use actix_web::body::{BodySize, BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header as actix_header;
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::{Either, LocalBoxFuture};
 
 use crate::{Accepts, Action, Cache, CacheStatus, Lookup, Miss, Reply};
 
@@ -103,15 +103,25 @@ where
 {
     type Response = ServiceResponse<EitherBody<B, BoxBody>>;
     type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+    /// A hit in memory is answered at once; everything else needs a boxed future.
+    type Future = Either<
+        Ready<Result<Self::Response, Self::Error>>,
+        LocalBoxFuture<'static, Result<Self::Response, Self::Error>>,
+    >;
 
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
+        let action = classify(&self.cache, &self.request_headers, &request);
+        if let Action::Read(read) = &action
+            && let Some(reply) = self.cache.lookup_now(read)
+        {
+            let response = request.into_response(to_actix(&reply));
+            return Either::Left(ready(Ok(response.map_into_right_body())));
+        }
         let service = Rc::clone(&self.service);
         let cache = self.cache.clone();
-        let action = classify(&cache, &self.request_headers, &request);
-        Box::pin(async move {
+        Either::Right(Box::pin(async move {
             match action {
                 Action::Read(read) => match cache.lookup(read).await {
                     Lookup::Hit(reply) => {
@@ -134,7 +144,7 @@ where
                     pass(&cache, skip.accepts(), response, CacheStatus::Bypass).await
                 }
             }
-        })
+        }))
     }
 }
 

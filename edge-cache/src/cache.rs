@@ -331,6 +331,17 @@ impl Cache {
         Lookup::Miss(self.miss(read, CacheStatus::Miss, Some(storing)))
     }
 
+    /// The part of [`Cache::lookup`] that needs no waiting: the reply for a
+    /// fresh entry in memory (a hit); `None` — nothing counted — when `lookup`
+    /// must finish the read (Redis, a concurrent miss, the backend). Lets a
+    /// middleware answer hits without a future of its own.
+    pub fn lookup_now(&self, read: &Read) -> Option<Reply> {
+        if !self.memory_usable() {
+            return None;
+        }
+        self.memory_hit(read, self.inner.clock.now_ms())
+    }
+
     fn miss(&self, read: Read, status: CacheStatus, store: Option<Storing>) -> Miss {
         Miss {
             cache: self.clone(),
@@ -698,5 +709,36 @@ mod tests {
         encoded.insert(CONTENT_ENCODING, HeaderValue::from_static("br"));
         assert!(!cache.should_compress(gzip, ok, &encoded, Some(4096)));
         assert!(!cache.should_compress(gzip, ok, &HeaderMap::new(), Some(4096)));
+    }
+
+    #[test]
+    fn lookup_now_answers_fresh_memory_hits_and_counts_nothing_else() {
+        use futures_util::FutureExt;
+        let cache = Cache::builder().build().unwrap();
+        let read = || match cache.classify(&Method::GET, "/items/1", None, &HeaderMap::new()) {
+            Action::Read(read) => read,
+            _ => panic!("not a read"),
+        };
+        assert!(cache.lookup_now(&read()).is_none());
+        assert_eq!((cache.stats().hits, cache.stats().misses), (0, 0));
+        let Some(Lookup::Miss(miss)) = cache.lookup(read()).now_or_never() else {
+            panic!("not a miss");
+        };
+        miss.complete(StatusCode::OK, HeaderMap::new(), Bytes::from_static(b"one"))
+            .now_or_never()
+            .unwrap();
+        let reply = cache.lookup_now(&read()).expect("a hit");
+        assert_eq!(
+            (reply.body(), reply.cache_status()),
+            (Bytes::from_static(b"one"), CacheStatus::Hit)
+        );
+        assert_eq!((cache.stats().hits, cache.stats().misses), (1, 1));
+        // Invalidated: no answer now, and `lookup` goes to the backend.
+        cache.invalidate(["/items/1"]).now_or_never().unwrap();
+        assert!(cache.lookup_now(&read()).is_none());
+        assert!(matches!(
+            cache.lookup(read()).now_or_never(),
+            Some(Lookup::Miss(_))
+        ));
     }
 }

@@ -13,11 +13,13 @@
 //! );
 //! ```
 
-use std::future::{Ready, ready};
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use actix_web::HttpMessage;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use futures_util::future::LocalBoxFuture;
+use tokio::task::futures::TaskLocalFuture;
 
 use crate::counter::{QueryCount, count_queries};
 
@@ -62,19 +64,52 @@ where
 {
     type Response = ServiceResponse<B>;
     type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+    type Future = CountedResponse<S::Future>;
 
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let count = QueryCount::new();
         request.extensions_mut().insert(count.clone());
-        let response = count_queries(count.clone(), self.service.call(request));
-        Box::pin(async move {
-            let mut response = response.await?;
+        CountedResponse {
+            inner: count_queries(count.clone(), self.service.call(request)),
+            count: Some(count),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`QueryCounterMiddleware`]: the inner service's,
+    /// run with the request's counter, which then goes into the response's
+    /// extensions. A named type, not a boxed one: no allocation per request.
+    pub struct CountedResponse<F> {
+        #[pin]
+        inner: TaskLocalFuture<QueryCount, F>,
+        count: Option<QueryCount>,
+    }
+}
+
+impl<F> std::fmt::Debug for CountedResponse<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CountedResponse")
+            .field("count", &self.count)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, B> Future for CountedResponse<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = std::task::ready!(this.inner.poll(cx))?;
+        if let Some(count) = this.count.take() {
             count.record_in_current_span();
             response.response_mut().extensions_mut().insert(count);
-            Ok(response)
-        })
+        }
+        Poll::Ready(Ok(response))
     }
 }

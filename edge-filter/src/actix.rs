@@ -21,8 +21,8 @@ use actix_web::http::header::{
 };
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::{HttpMessage, HttpResponse};
-use futures_util::StreamExt;
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::{Either, LocalBoxFuture, MapOk};
+use futures_util::{StreamExt, TryFutureExt};
 
 /// Made at compile time: a non-standard name given as `&str` is copied per lookup.
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -113,71 +113,107 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+    /// Requests without a body (most) are checked before the inner service is
+    /// called and pass through a named future; reading a body needs a boxed one.
+    type Future = Either<
+        MapOk<S::Future, Passed<B>>,
+        LocalBoxFuture<'static, Result<Self::Response, Self::Error>>,
+    >;
 
     forward_ready!(service);
 
     fn call(&self, mut request: ServiceRequest) -> Self::Future {
-        let service = Rc::clone(&self.service);
-        let filter = self.config.filter.clone();
+        let filter = &self.config.filter;
         let request_id = (self.config.request_id)(&request);
-        Box::pin(async move {
-            let outcome = check(&filter, &mut request, &request_id).await;
-            match outcome {
-                Ok(()) => Ok(service.call(request).await?.map_into_left_body()),
-                Err(rejection) => {
-                    let status = StatusCode::from_u16(rejection.status().as_u16())
-                        .unwrap_or(StatusCode::BAD_REQUEST);
-                    let mut response = HttpResponse::build(status)
-                        .insert_header((
-                            CONTENT_TYPE,
-                            HeaderValue::from_static("application/problem+json"),
-                        ))
-                        .body(rejection.problem_body());
-                    response.extensions_mut().insert(rejection);
-                    Ok(request.into_response(response).map_into_right_body())
-                }
+        let pass: Passed<B> = ServiceResponse::map_into_left_body;
+        let declared = match check_head(filter, &request, &request_id) {
+            Ok(Head::Complete) => return Either::Left(self.service.call(request).map_ok(pass)),
+            Ok(Head::Body(declared)) => declared,
+            Err(rejection) => {
+                return Either::Right(Box::pin(ready(Ok(reject(request, rejection)))));
             }
-        })
+        };
+        let service = Rc::clone(&self.service);
+        let filter = filter.clone();
+        Either::Right(Box::pin(async move {
+            match check_body(&filter, &mut request, &request_id, declared).await {
+                Ok(()) => Ok(service.call(request).await?.map_into_left_body()),
+                Err(rejection) => Ok(reject(request, rejection)),
+            }
+        }))
     }
 }
 
-async fn check(
+/// How a passed request's response is handed on.
+type Passed<B> = fn(ServiceResponse<B>) -> ServiceResponse<EitherBody<B>>;
+
+/// The rejection as a problem response, the rejection kept in its extensions.
+fn reject<B>(request: ServiceRequest, rejection: Rejection) -> ServiceResponse<EitherBody<B>> {
+    let status =
+        StatusCode::from_u16(rejection.status().as_u16()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = HttpResponse::build(status)
+        .insert_header((
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        ))
+        .body(rejection.problem_body());
+    response.extensions_mut().insert(rejection);
+    request.into_response(response).map_into_right_body()
+}
+
+/// What is left to check after the head.
+enum Head {
+    /// Nothing: the request has no body.
+    Complete,
+    /// The body, of this declared length (none when chunked).
+    Body(Option<u64>),
+}
+
+/// The checks of the request head: headers, path, query, parameters; and, for a
+/// request without a body, whether its route needs one.
+fn check_head(
+    filter: &Filter,
+    request: &ServiceRequest,
+    request_id: &str,
+) -> Result<Head, Rejection> {
+    let context = RequestContext {
+        request_id,
+        client_ip: request.peer_addr().map(|a| a.ip()),
+        method: request.method().as_str(),
+        path: request.path(),
+    };
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()));
+    filter.check_head(&context, request.query_string(), headers)?;
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let chunked = request.headers().contains_key(TRANSFER_ENCODING);
+    if declared.unwrap_or(0) == 0 && !chunked {
+        filter.check_missing_body(&context)?;
+        return Ok(Head::Complete);
+    }
+    Ok(Head::Body(declared))
+}
+
+/// The checks of a body: its length as it streams in, media type, JSON syntax,
+/// attacks, schema. The body is put back for the handlers.
+async fn check_body(
     filter: &Filter,
     request: &mut ServiceRequest,
     request_id: &str,
+    declared: Option<u64>,
 ) -> Result<(), Rejection> {
-    let client_ip = request.peer_addr().map(|a| a.ip());
-    let declared = {
-        // Borrowed from the request: most requests have no body and end here.
-        let context = RequestContext {
-            request_id,
-            client_ip,
-            method: request.method().as_str(),
-            path: request.path(),
-        };
-        let headers = request
-            .headers()
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_bytes()));
-        filter.check_head(&context, request.query_string(), headers)?;
-        let declared = request
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        let chunked = request.headers().contains_key(TRANSFER_ENCODING);
-        if declared.unwrap_or(0) == 0 && !chunked {
-            return filter.check_missing_body(&context);
-        }
-        declared
-    };
     // Reading the body needs the request mutably: copy what the checks log.
     let method = request.method().as_str().to_owned();
     let path = request.path().to_owned();
     let context = RequestContext {
         request_id,
-        client_ip,
+        client_ip: request.peer_addr().map(|a| a.ip()),
         method: &method,
         path: &path,
     };

@@ -12,7 +12,7 @@
 //!     .route("/", web::get().to(|| async { "ok" }));
 //! ```
 
-use std::future::{Ready, ready};
+use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -24,7 +24,6 @@ use actix_web::dev::{
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::{HttpMessage, HttpRequest};
-use futures_util::future::LocalBoxFuture;
 use tracing::Instrument;
 
 use crate::{AccessLog, REQUEST_ID_HEADER, RequestId, RequestLog, SpanFields};
@@ -130,14 +129,14 @@ where
 {
     type Response = ServiceResponse<LoggedBody<B>>;
     type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+    type Future = LoggedResponse<S::Future>;
 
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let headers = request.headers();
         let id = RequestId::from_header(headers.get(ACTIX_REQUEST_ID).map(HeaderValue::as_bytes));
-        let mut entry = self.log.begin(
+        let entry = self.log.begin(
             request.method().as_str(),
             request.path(),
             id.clone(),
@@ -148,34 +147,73 @@ where
         );
         request.extensions_mut().insert(id.clone());
         let span = entry.span().clone();
-        let call = self.service.call(request).instrument(span);
-        let fields_from = self.fields_from.clone();
-        Box::pin(async move {
-            // A dropped future (client gone) still logs, as 499, through `entry`'s drop.
-            let mut response = match call.await {
-                Ok(response) => response,
-                Err(error) => {
+        LoggedResponse {
+            inner: self.service.call(request).instrument(span),
+            entry: Some(entry),
+            id,
+            fields_from: self.fields_from.clone(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`AccessLoggerMiddleware`]: the inner service's,
+    /// run in the request span; then the request id is echoed and the response
+    /// body wrapped to write the access line when it ends. A dropped future
+    /// (client gone) still logs, as 499, when its [`RequestLog`] drops. A named
+    /// type, not a boxed one: no allocation per request.
+    pub struct LoggedResponse<F> {
+        #[pin]
+        inner: tracing::instrument::Instrumented<F>,
+        entry: Option<RequestLog>,
+        id: RequestId,
+        fields_from: Option<FieldsFrom>,
+    }
+}
+
+impl<F> std::fmt::Debug for LoggedResponse<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoggedResponse")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, B> Future for LoggedResponse<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
+    B: MessageBody,
+{
+    type Output = Result<ServiceResponse<LoggedBody<B>>, actix_web::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.inner.poll(cx));
+        let mut entry = this.entry.take();
+        let mut response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                if let Some(mut entry) = entry {
                     entry.set_status(error.as_response_error().status_code().as_u16());
                     entry.finish();
-                    return Err(error);
                 }
-            };
-            if let Ok(value) = HeaderValue::from_str(id.as_str()) {
-                response.headers_mut().insert(ACTIX_REQUEST_ID, value);
+                return Poll::Ready(Err(error));
             }
+        };
+        if let Ok(value) = HeaderValue::from_str(this.id.as_str()) {
+            response.headers_mut().insert(ACTIX_REQUEST_ID, value);
+        }
+        if let Some(entry) = entry.as_mut() {
             entry.set_status(response.status().as_u16());
-            if let Some(fields_from) = fields_from {
+            if let Some(fields_from) = this.fields_from {
                 fields_from(
                     response.request(),
                     &response.response().extensions(),
                     entry.fields_mut(),
                 );
             }
-            Ok(response.map_body(|_, body| LoggedBody {
-                body,
-                entry: Some(entry),
-            }))
-        })
+        }
+        Poll::Ready(Ok(response.map_body(|_, body| LoggedBody { body, entry })))
     }
 }
 

@@ -12,9 +12,11 @@
 //! # Ok::<(), edge_ratelimit::ConfigError>(())
 //! ```
 
-use std::future::{Ready, ready};
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 
 use actix_web::body::EitherBody;
 use actix_web::dev::{
@@ -25,7 +27,7 @@ use actix_web::http::header::{
     CONTENT_TYPE, FORWARDED, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER,
 };
 use actix_web::{HttpMessage, HttpResponse};
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::{Either, LocalBoxFuture};
 
 use crate::{RateLimitState, RateLimiter, RequestInfo, Verdict, response};
 
@@ -152,71 +154,157 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+    /// With an in-process store the check is made before the inner service is
+    /// called, and the response passes through a named future; a Redis check
+    /// (a round trip) needs a boxed one.
+    type Future = Either<
+        CheckedResponse<S::Future>,
+        LocalBoxFuture<'static, Result<Self::Response, Self::Error>>,
+    >;
 
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
+        let subject = (self.config.subject)(&request.extensions());
+        let custom = (self.config.key)(&request);
+        let local = {
+            let headers = request.headers();
+            let info = request_info(&request, headers, subject.as_deref(), custom.as_deref());
+            self.config.limiter.check_local(&info)
+        };
+        if let Some(verdict) = local {
+            return match rejection(&verdict) {
+                Some(rejection) => {
+                    let mut response = request.into_response(rejection).map_into_right_body();
+                    finish(&mut response, &verdict, &self.config.fixed);
+                    Either::Right(Box::pin(ready(Ok(response))))
+                }
+                None => {
+                    if let Some(state) = verdict.state() {
+                        request.extensions_mut().insert(state.clone());
+                    }
+                    Either::Left(CheckedResponse {
+                        inner: self.service.call(request),
+                        verdict: Some(verdict),
+                        config: Rc::clone(&self.config),
+                    })
+                }
+            };
+        }
         let service = Rc::clone(&self.service);
         let config = Rc::clone(&self.config);
-        Box::pin(async move {
-            let subject = (config.subject)(&request.extensions());
-            let custom = (config.key)(&request);
+        Either::Right(Box::pin(async move {
             let verdict = {
                 let headers = request.headers();
-                let info = RequestInfo {
-                    method: request.method().as_str(),
-                    path: request.path(),
-                    peer: request.peer_addr().map(|a| a.ip()),
-                    forwarded_for: headers
-                        .get_all(X_FORWARDED_FOR)
-                        .filter_map(|v| v.to_str().ok())
-                        .collect(),
-                    forwarded: headers
-                        .get_all(FORWARDED)
-                        .filter_map(|v| v.to_str().ok())
-                        .collect(),
-                    subject: subject.as_deref(),
-                    custom: custom.as_deref(),
-                };
+                let info = request_info(&request, headers, subject.as_deref(), custom.as_deref());
                 config.limiter.check(&info).await
             };
-            if let Some(state) = verdict.state() {
-                request.extensions_mut().insert(state.clone());
-            }
-            let mut response = match response::rejection(&verdict) {
-                Some((status, body)) => {
-                    let status = StatusCode::from_u16(status.as_u16())
-                        .unwrap_or(StatusCode::TOO_MANY_REQUESTS);
-                    let mut rejection = HttpResponse::build(status)
-                        .insert_header((
-                            CONTENT_TYPE,
-                            HeaderValue::from_static("application/problem+json"),
-                        ))
-                        .body(body);
-                    rejection.extensions_mut().insert(verdict.clone());
-                    request.into_response(rejection).map_into_right_body()
+            let mut response = match rejection(&verdict) {
+                Some(rejection) => request.into_response(rejection).map_into_right_body(),
+                None => {
+                    if let Some(state) = verdict.state() {
+                        request.extensions_mut().insert(state.clone());
+                    }
+                    service.call(request).await?.map_into_left_body()
                 }
-                None => service.call(request).await?.map_into_left_body(),
             };
-            // Several limiters in a stack: the tightest state describes the response.
-            let inner = response
-                .response()
-                .extensions()
-                .get::<RateLimitState>()
-                .cloned();
-            if !response::keep_inner(inner.as_ref(), &verdict) {
-                if let Some(state) = verdict.state() {
-                    crate::core::decision::record_in_span(state);
-                    response
-                        .response_mut()
-                        .extensions_mut()
-                        .insert(state.clone());
-                }
-                insert_headers(response.headers_mut(), &verdict, &config.fixed);
-            }
+            finish(&mut response, &verdict, &config.fixed);
             Ok(response)
-        })
+        }))
+    }
+}
+
+/// What the limiter reads of a request.
+fn request_info<'a>(
+    request: &'a ServiceRequest,
+    headers: &'a HeaderMap,
+    subject: Option<&'a str>,
+    custom: Option<&'a str>,
+) -> RequestInfo<'a> {
+    RequestInfo {
+        method: request.method().as_str(),
+        path: request.path(),
+        peer: request.peer_addr().map(|a| a.ip()),
+        forwarded_for: headers
+            .get_all(X_FORWARDED_FOR)
+            .filter_map(|v| v.to_str().ok())
+            .collect(),
+        forwarded: headers
+            .get_all(FORWARDED)
+            .filter_map(|v| v.to_str().ok())
+            .collect(),
+        subject,
+        custom,
+    }
+}
+
+/// The 429 (or 503) for a refused request, the verdict kept in its extensions.
+fn rejection(verdict: &Verdict) -> Option<HttpResponse> {
+    let (status, body) = response::rejection(verdict)?;
+    let status = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
+    let mut rejection = HttpResponse::build(status)
+        .insert_header((
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        ))
+        .body(body);
+    rejection.extensions_mut().insert(verdict.clone());
+    Some(rejection)
+}
+
+/// Label the response with the verdict — unless a limiter inside already put a
+/// tighter state on it: several limiters in a stack, the tightest describes it.
+fn finish<B>(response: &mut ServiceResponse<B>, verdict: &Verdict, fixed: &[FixedHeaders]) {
+    let keep_inner = response::keep_inner(
+        response.response().extensions().get::<RateLimitState>(),
+        verdict,
+    );
+    if keep_inner {
+        return;
+    }
+    if let Some(state) = verdict.state() {
+        crate::core::decision::record_in_span(state);
+        response
+            .response_mut()
+            .extensions_mut()
+            .insert(state.clone());
+    }
+    insert_headers(response.headers_mut(), verdict, fixed);
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`RateLimitMiddleware`] for a request checked
+    /// in process: the inner service's, then the verdict's headers. A named type,
+    /// not a boxed one: no allocation per request.
+    pub struct CheckedResponse<F> {
+        #[pin]
+        inner: F,
+        verdict: Option<Verdict>,
+        config: Rc<RateLimit>,
+    }
+}
+
+impl<F> std::fmt::Debug for CheckedResponse<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckedResponse")
+            .field("verdict", &self.verdict)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, B> Future for CheckedResponse<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
+{
+    type Output = Result<ServiceResponse<EitherBody<B>>, actix_web::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = std::task::ready!(this.inner.poll(cx))?.map_into_left_body();
+        if let Some(verdict) = this.verdict.take() {
+            finish(&mut response, &verdict, &this.config.fixed);
+        }
+        Poll::Ready(Ok(response))
     }
 }
 

@@ -266,3 +266,32 @@ async fn gcra_allows_the_burst_then_limits() {
     };
     assert!((1..=720).contains(&retry_after_secs), "{retry_after_secs}");
 }
+
+#[tokio::test]
+async fn a_local_check_counts_like_a_check() {
+    let limiter = RateLimiter::builder()
+        .policy(policy("ip", "3/1m", KeyKind::ClientIp))
+        .build()
+        .unwrap();
+    let info = request("GET", "192.0.2.1", None);
+    let remaining = |verdict: Option<Verdict>| match verdict {
+        Some(Verdict::Allowed(state)) => state.remaining,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(remaining(limiter.check_local(&info)), 2);
+    assert_eq!(remaining(Some(limiter.check(&info).await)), 1);
+    assert_eq!(remaining(limiter.check_local(&info)), 0);
+    assert!(matches!(
+        limiter.check_local(&info),
+        Some(Verdict::Limited { .. })
+    ));
+    // No policy applies: decided at once, nothing counted.
+    let anonymous = RateLimiter::builder()
+        .policy(policy("user", "1/1m", KeyKind::Subject))
+        .build()
+        .unwrap();
+    assert!(matches!(
+        anonymous.check_local(&info),
+        Some(Verdict::Unlimited)
+    ));
+}

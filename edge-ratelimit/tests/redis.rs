@@ -52,6 +52,27 @@ async fn two_instances_on_one_redis_share_the_limit() {
 }
 
 #[tokio::test]
+async fn a_redis_limiter_has_no_local_check_and_counts_nothing_for_it() {
+    let url = harness::redis_url();
+    let prefix = harness::unique_name("rl");
+    let limiter = limiter(&url, &prefix, "2/1m", FailMode::Closed);
+    for _ in 0..5 {
+        assert!(limiter.check_local(&info("192.0.2.1")).is_none());
+    }
+    // The five local attempts took nothing from the quota.
+    for _ in 0..2 {
+        assert!(matches!(
+            limiter.check(&info("192.0.2.1")).await,
+            Verdict::Allowed(_)
+        ));
+    }
+    assert!(matches!(
+        limiter.check(&info("192.0.2.1")).await,
+        Verdict::Limited { .. }
+    ));
+}
+
+#[tokio::test]
 async fn concurrent_checks_never_exceed_the_limit() {
     let url = harness::redis_url();
     let limiter = limiter(&url, &harness::unique_name("rl"), "25/1m", FailMode::Closed);

@@ -31,6 +31,9 @@ pub(crate) enum Backend {
     Redis(crate::store::redis::RedisStore),
 }
 
+/// The policies of one check (no allocation for up to four).
+type Hits<'a> = smallvec::SmallVec<[Hit<'a>; 4]>;
+
 /// Checks requests against its policies. Build with [`RateLimiter::builder`];
 /// cheap to clone, clones share state.
 #[derive(Debug, Clone)]
@@ -60,34 +63,11 @@ impl RateLimiter {
 
     /// Check (and count) one request against every policy that applies to it.
     pub async fn check(&self, info: &RequestInfo<'_>) -> Verdict {
-        let inner = &*self.inner;
-        let ip = client_ip(info, &inner.trusted);
-        let hits: smallvec::SmallVec<[Hit<'_>; 4]> = inner
-            .policies
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.applies_to(info.method, info.path))
-            .filter_map(|(index, policy)| {
-                let key = match (policy.key, info.subject, ip) {
-                    (KeyKind::Global, _, _) => KeyValue::Global,
-                    (KeyKind::Custom, _, _) => KeyValue::Custom(info.custom?),
-                    (KeyKind::Subject | KeyKind::SubjectOrIp, Some(subject), _) => {
-                        KeyValue::Subject(subject)
-                    }
-                    (KeyKind::ClientIp | KeyKind::SubjectOrIp, _, Some(ip)) => KeyValue::Ip(ip),
-                    _ => return None,
-                };
-                Some(Hit {
-                    policy: index,
-                    key,
-                    limit: policy.quota.limit(),
-                    period_ms: policy.quota.period_ms(),
-                })
-            })
-            .collect();
-        if hits.is_empty() {
-            return Verdict::Unlimited;
+        if let Some(verdict) = self.check_local(info) {
+            return verdict;
         }
+        let hits = self.hits(info);
+        let inner = &*self.inner;
         let now_ms = inner.clock.now_ms();
         let acquired = match &inner.backend {
             Backend::Memory => inner.memory.acquire(&hits, now_ms),
@@ -109,6 +89,55 @@ impl RateLimiter {
             }
         };
         self.verdict(&acquired)
+    }
+
+    /// [`RateLimiter::check`] without waiting, when the limiter's store is in
+    /// this process (the default, or GCRA) or no policy applies: `None` — nothing
+    /// counted — when it is Redis, whose round trip needs `check`. Lets a
+    /// middleware answer without a future of its own.
+    pub fn check_local(&self, info: &RequestInfo<'_>) -> Option<Verdict> {
+        let inner = &*self.inner;
+        let hits = self.hits(info);
+        if hits.is_empty() {
+            return Some(Verdict::Unlimited);
+        }
+        let acquired = match &inner.backend {
+            Backend::Memory => inner.memory.acquire(&hits, inner.clock.now_ms()),
+            #[cfg(feature = "gcra")]
+            Backend::Gcra(store) => store.acquire(&hits),
+            #[cfg(feature = "redis")]
+            Backend::Redis(_) => return None,
+        };
+        Some(self.verdict(&acquired))
+    }
+
+    /// The policies that apply to a request, with its key for each.
+    fn hits<'a>(&self, info: &RequestInfo<'a>) -> Hits<'a> {
+        let inner = &*self.inner;
+        let ip = client_ip(info, &inner.trusted);
+        inner
+            .policies
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.applies_to(info.method, info.path))
+            .filter_map(|(index, policy)| {
+                let key = match (policy.key, info.subject, ip) {
+                    (KeyKind::Global, _, _) => KeyValue::Global,
+                    (KeyKind::Custom, _, _) => KeyValue::Custom(info.custom?),
+                    (KeyKind::Subject | KeyKind::SubjectOrIp, Some(subject), _) => {
+                        KeyValue::Subject(subject)
+                    }
+                    (KeyKind::ClientIp | KeyKind::SubjectOrIp, _, Some(ip)) => KeyValue::Ip(ip),
+                    _ => return None,
+                };
+                Some(Hit {
+                    policy: index,
+                    key,
+                    limit: policy.quota.limit(),
+                    period_ms: policy.quota.period_ms(),
+                })
+            })
+            .collect()
     }
 
     fn verdict(&self, acquired: &Acquired) -> Verdict {
@@ -163,6 +192,7 @@ impl RateLimiter {
     }
 
     /// Each policy's shared name, in the order the policies were added.
+    #[cfg_attr(not(feature = "actix"), allow(dead_code))]
     pub(crate) fn names(&self) -> &[Arc<str>] {
         &self.inner.names
     }
