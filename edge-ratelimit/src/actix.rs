@@ -168,8 +168,7 @@ where
         let subject = (self.config.subject)(&request.extensions());
         let custom = (self.config.key)(&request);
         let local = {
-            let headers = request.headers();
-            let info = request_info(&request, headers, subject.as_deref(), custom.as_deref());
+            let info = request_info(&request, subject.as_deref(), custom.as_deref());
             self.config.limiter.check_local(&info)
         };
         if let Some(verdict) = local {
@@ -195,8 +194,7 @@ where
         let config = Rc::clone(&self.config);
         Either::Right(Box::pin(async move {
             let verdict = {
-                let headers = request.headers();
-                let info = request_info(&request, headers, subject.as_deref(), custom.as_deref());
+                let info = request_info(&request, subject.as_deref(), custom.as_deref());
                 config.limiter.check(&info).await
             };
             let mut response = match rejection(&verdict) {
@@ -217,10 +215,10 @@ where
 /// What the limiter reads of a request.
 fn request_info<'a>(
     request: &'a ServiceRequest,
-    headers: &'a HeaderMap,
     subject: Option<&'a str>,
     custom: Option<&'a str>,
 ) -> RequestInfo<'a> {
+    let headers = request.headers();
     RequestInfo {
         method: request.method().as_str(),
         path: request.path(),
