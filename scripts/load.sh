@@ -7,7 +7,7 @@
 # the load generators (wrk, pgbench) to another, so figures compare across runs.
 #
 # Usage: scripts/load.sh
-# Environment: DURATION (default 10s), CONNECTIONS (64), ROUNDS (3), SERVER_CPU (0),
+# Environment: DURATION (default 10s), CONNECTIONS (64), ROUNDS (5), SERVER_CPU (0),
 #   CLIENT_CPU (1), REPORT (target/load-report.md).
 # Every round runs every scenario in turn; the report gives each one's median round
 # (by req/s), since this kind of machine drifts by tens of percent within minutes.
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 REPORT=${REPORT:-target/load-report.md}
@@ -128,6 +128,21 @@ run_wrk() {
   echo "$name: $rps req/s, p50 $p50, p99 $p99, non-2xx/3xx ${bad:-0}" >&2
 }
 
+# run_pgbench: `pgbench -S` at the same concurrency; appends "tps avg <latency>".
+"$pgbin/pgbench" -i -q -s 10 -h 127.0.0.1 -p "$pg_port" -U edge pgbench >/dev/null 2>&1
+run_pgbench() {
+  local pgout tps pglat
+  pgout=$(taskset -c "$CLIENT_CPU" "$pgbin/pgbench" -S -M prepared -c "$CONNECTIONS" -j 1 \
+    -T "${DURATION%s}" -h 127.0.0.1 -p "$pg_port" -U edge pgbench 2>/dev/null)
+  tps=$(awk '/^tps = / {printf "%d", $3; exit}' <<<"$pgout")
+  pglat=$(awk '/^latency average/ {print $4 $5}' <<<"$pgout")
+  echo "$tps avg $pglat" >>"$work/results/pgbench"
+  echo "pgbench -S: $tps tps, latency average $pglat" >&2
+}
+
+# Each ceiling is measured next to the scenario it is compared with, in every
+# round: the machine drifts by tens of percent within minutes, so the
+# ratios are also given round by round.
 scenarios=(bare cached list revalidate uncached create)
 auth=(-H "Authorization: Bearer $token")
 for round in $(seq 1 "$ROUNDS"); do
@@ -137,6 +152,7 @@ for round in $(seq 1 "$ROUNDS"); do
   run_wrk list "$api/api/resources?limit=20" "${auth[@]}"
   run_wrk revalidate "$api/api/resources/50" "${auth[@]}" -H "If-None-Match: $etag"
   run_wrk uncached "$api/api/resources/50" "${auth[@]}" -H "Cache-Control: no-store"
+  run_pgbench
   run_wrk create "$api/api/resources" "${auth[@]}" -s "$work/create.lua"
 done
 
@@ -150,21 +166,17 @@ for name in "${scenarios[@]}"; do
   eval "rps_$name=$rps"
 done
 
-# --- pgbench -S on the same PostgreSQL, same concurrency ----------------------
-"$pgbin/pgbench" -i -q -s 10 -h 127.0.0.1 -p "$pg_port" -U edge pgbench >/dev/null 2>&1
-seconds=${DURATION%s}
-for round in $(seq 1 "$ROUNDS"); do
-  pgout=$(taskset -c "$CLIENT_CPU" "$pgbin/pgbench" -S -M prepared -c "$CONNECTIONS" -j 1 \
-    -T "$seconds" -h 127.0.0.1 -p "$pg_port" -U edge pgbench 2>/dev/null)
-  tps=$(awk '/^tps = / {printf "%d", $3; exit}' <<<"$pgout")
-  pglat=$(awk '/^latency average/ {print $4 $5}' <<<"$pgout")
-  echo "$tps avg $pglat" >>"$work/results/pgbench"
-  echo "pgbench -S: $tps tps, latency average $pglat" >&2
-done
 read -r tps _ pglat <<<"$(median pgbench)"
 pgall=$(cut -d' ' -f1 "$work/results/pgbench" | paste -sd/)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# by_round a b: the ratio of a's req/s to b's in each round, then their median.
+by_round() {
+  paste -d' ' <(cut -d' ' -f1 "$work/results/$1") <(cut -d' ' -f1 "$work/results/$2") |
+    awk '{ printf "%.2f\n", $1 / $2 }' | sort -n |
+    awk '{ r[NR] = $1 } END { for (i = 1; i <= NR; i++) s = s (i > 1 ? ", " : "") r[i];
+      printf "%s; median %s", s, r[int((NR + 1) / 2)] }'
+}
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 {
   echo "Date: $(date -u +%Y-%m-%d). Machine: $(nproc) CPU ($cpu), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME")."
@@ -176,6 +188,6 @@ cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
   printf '%s\n' "${rows[@]}"
   echo "| pgbench -S -M prepared -c$CONNECTIONS (tps) | **$tps** ($pgall) | avg $pglat | | |"
   echo
-  echo "- cached GET / bare handler: **$(ratio "$rps_cached" "$rps_bare")**"
-  echo "- uncached GET / pgbench -S: **$(ratio "$rps_uncached" "$tps")**"
+  echo "- cached GET / bare handler: **$(ratio "$rps_cached" "$rps_bare")** (round by round, sorted: $(by_round cached bare))"
+  echo "- uncached GET / pgbench -S: **$(ratio "$rps_uncached" "$tps")** (round by round, sorted: $(by_round uncached pgbench))"
 } | tee "$REPORT"
