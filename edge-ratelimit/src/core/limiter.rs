@@ -63,10 +63,10 @@ impl RateLimiter {
 
     /// Check (and count) one request against every policy that applies to it.
     pub async fn check(&self, info: &RequestInfo<'_>) -> Verdict {
-        if let Some(verdict) = self.check_local(info) {
-            return verdict;
-        }
         let hits = self.hits(info);
+        if hits.is_empty() {
+            return Verdict::Unlimited;
+        }
         let inner = &*self.inner;
         let now_ms = inner.clock.now_ms();
         let acquired = match &inner.backend {
@@ -92,23 +92,16 @@ impl RateLimiter {
     }
 
     /// [`RateLimiter::check`] without waiting, when the limiter's store is in
-    /// this process (the default, or GCRA) or no policy applies: `None` — nothing
-    /// counted — when it is Redis, whose round trip needs `check`. Lets a
-    /// middleware answer without a future of its own.
+    /// this process (the default, or GCRA): `None` — nothing counted — when it is
+    /// Redis, whose round trip needs `check`. Lets a middleware answer without a
+    /// future of its own.
     pub fn check_local(&self, info: &RequestInfo<'_>) -> Option<Verdict> {
-        let inner = &*self.inner;
-        let hits = self.hits(info);
-        if hits.is_empty() {
-            return Some(Verdict::Unlimited);
+        #[cfg(feature = "redis")]
+        if matches!(self.inner.backend, Backend::Redis(_)) {
+            return None;
         }
-        let acquired = match &inner.backend {
-            Backend::Memory => inner.memory.acquire(&hits, inner.clock.now_ms()),
-            #[cfg(feature = "gcra")]
-            Backend::Gcra(store) => store.acquire(&hits),
-            #[cfg(feature = "redis")]
-            Backend::Redis(_) => return None,
-        };
-        Some(self.verdict(&acquired))
+        // Nothing in `check` waits without Redis: it is ready on its first poll.
+        futures_util::FutureExt::now_or_never(self.check(info))
     }
 
     /// The policies that apply to a request, with its key for each.
