@@ -138,3 +138,35 @@ async fn redis_down_fails_closed_or_open_and_recovers() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_tower_layer_checks_through_redis() {
+    use edge_ratelimit::tower::RateLimitLayer;
+    use tower::{ServiceBuilder, ServiceExt};
+
+    let url = harness::redis_url();
+    let prefix = harness::unique_name("rl");
+    let service = ServiceBuilder::new()
+        .layer(RateLimitLayer::new(limiter(
+            &url,
+            &prefix,
+            "1/1m",
+            FailMode::Closed,
+        )))
+        .service_fn(|_: http::Request<String>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(String::from("ok")))
+        });
+    let request = || {
+        let mut request = http::Request::get("/").body(String::new()).unwrap();
+        request
+            .extensions_mut()
+            .insert("192.0.2.9:1000".parse::<std::net::SocketAddr>().unwrap());
+        request
+    };
+    let ok = service.clone().oneshot(request()).await.unwrap();
+    assert_eq!(ok.status(), http::StatusCode::OK);
+    assert_eq!(ok.headers()["x-ratelimit-remaining"], "0");
+    let limited = service.oneshot(request()).await.unwrap();
+    assert_eq!(limited.status(), http::StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().contains_key("retry-after"));
+}
