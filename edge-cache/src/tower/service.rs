@@ -1,8 +1,9 @@
-use std::future::Future;
+use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use http::header::CONTENT_LENGTH;
 use http::{Request, Response};
 use http_body::Body;
@@ -45,8 +46,10 @@ pub struct CacheService<S> {
     cache: Cache,
 }
 
-/// The response future: boxed, since lookups and stores are async.
-pub type ResponseFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+/// The response future: ready at once for a hit in memory; boxed otherwise,
+/// since Redis lookups, the backend and stores are async.
+pub type ResponseFuture<T, E> =
+    Either<Ready<Result<T, E>>, Pin<Box<dyn Future<Output = Result<T, E>> + Send>>>;
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CacheService<S>
 where
@@ -65,16 +68,21 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let cache = self.cache.clone();
-        let action = cache.classify(
+        let action = self.cache.classify(
             request.method(),
             request.uri().path(),
             request.uri().query(),
             request.headers(),
         );
-        Box::pin(async move {
+        if let Action::Read(read) = &action
+            && let Some(reply) = self.cache.lookup_now(read)
+        {
+            return Either::Left(ready(Ok(from_reply(&reply))));
+        }
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let cache = self.cache.clone();
+        Either::Right(Box::pin(async move {
             match action {
                 Action::Read(read) => match cache.lookup(read).await {
                     Lookup::Hit(reply) => Ok(from_reply(&reply)),
@@ -93,7 +101,7 @@ where
                     Ok(pass(&cache, skip.accepts(), response, CacheStatus::Bypass).await)
                 }
             }
-        })
+        }))
     }
 }
 
