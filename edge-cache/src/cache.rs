@@ -36,7 +36,8 @@ use crate::stats::{CacheStats, Counters};
 /// 2. For a read, [`Cache::lookup`]: a [`Lookup::Hit`] is a complete [`Reply`];
 ///    a [`Lookup::Miss`] means calling the backend, then, when
 ///    [`Miss::wants`] the response, [`Miss::complete`] with its body (stores it
-///    and answers, 304 included).
+///    and answers, 304 included). [`Cache::lookup_now`] first answers hits in
+///    memory without a future.
 /// 3. For a write, call the backend, then [`Cache::after_write`].
 #[derive(Debug, Clone)]
 pub struct Cache {
