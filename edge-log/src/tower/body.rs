@@ -19,11 +19,9 @@ pin_project_lite::pin_project! {
 }
 
 impl<B> LoggedBody<B> {
-    pub(crate) fn new(body: B, entry: RequestLog) -> Self {
-        LoggedBody {
-            body,
-            entry: Some(entry),
-        }
+    /// `body`, logged to `entry` (none: a body that logs nothing).
+    pub(crate) fn new(body: B, entry: Option<RequestLog>) -> Self {
+        LoggedBody { body, entry }
     }
 }
 

@@ -16,4 +16,4 @@ mod body;
 mod service;
 
 pub use body::LoggedBody;
-pub use service::{AccessLogLayer, AccessLogService};
+pub use service::{AccessLogLayer, AccessLogService, ResponseFuture};

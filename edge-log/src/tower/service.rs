@@ -102,7 +102,7 @@ where
 {
     type Response = Response<LoggedBody<ResBody>>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -111,7 +111,7 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let headers = request.headers();
         let id = RequestId::from_header(headers.get(REQUEST_ID_HEADER).map(HeaderValue::as_bytes));
-        let mut entry = self.layer.log.begin(
+        let entry = self.layer.log.begin(
             request.method().as_str(),
             request.uri().path(),
             id.clone(),
@@ -125,20 +125,61 @@ where
             let _entered = entry.span().enter();
             self.inner.call(request)
         };
-        let call = call.instrument(entry.span().clone());
-        let fields_from = self.layer.fields_from.clone();
-        Box::pin(async move {
-            // Errors become responses further out; the line is written by `entry`'s drop.
-            let mut response = call.await?;
-            if let Ok(value) = HeaderValue::from_str(id.as_str()) {
-                response.headers_mut().insert(REQUEST_ID_HEADER, value);
-            }
-            entry.set_status(response.status().as_u16());
-            let (parts, body) = response.into_parts();
-            if let Some(fields_from) = fields_from {
+        ResponseFuture {
+            inner: call.instrument(entry.span().clone()),
+            entry: Some(entry),
+            id,
+            fields_from: self.layer.fields_from.clone(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`AccessLogService`]: the inner service's, in the
+    /// request span; then the request id is echoed and the body wrapped to write
+    /// the access line when it ends. Errors become responses further out; the
+    /// line is then written when the [`RequestLog`](crate::RequestLog) drops.
+    /// A named type, not a boxed one: no allocation per request.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: tracing::instrument::Instrumented<F>,
+        entry: Option<crate::RequestLog>,
+        id: RequestId,
+        fields_from: Option<FieldsFrom>,
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<LoggedBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = std::task::ready!(this.inner.poll(cx))?;
+        if let Ok(value) = HeaderValue::from_str(this.id.as_str()) {
+            response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        }
+        let (parts, body) = response.into_parts();
+        let mut entry = this.entry.take();
+        if let Some(entry) = entry.as_mut() {
+            entry.set_status(parts.status.as_u16());
+            if let Some(fields_from) = this.fields_from {
                 fields_from(&parts, entry.fields_mut());
             }
-            Ok(Response::from_parts(parts, LoggedBody::new(body, entry)))
-        })
+        }
+        Poll::Ready(Ok(Response::from_parts(
+            parts,
+            LoggedBody::new(body, entry),
+        )))
     }
 }
