@@ -4,6 +4,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use http::{HeaderValue, Request, Response};
 use http_body::Body;
@@ -84,8 +85,10 @@ impl<S: std::fmt::Debug> std::fmt::Debug for FilterService<S> {
     }
 }
 
-/// The response future: boxed, since the body is read before the inner service runs.
-pub type ResponseFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+/// The response future: the inner service's own for a request without a body
+/// (checked before it runs); boxed when the body must be read first (or for a
+/// rejection).
+pub type ResponseFuture<F, T, E> = Either<F, Pin<Box<dyn Future<Output = Result<T, E>> + Send>>>;
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for FilterService<S>
 where
@@ -97,62 +100,97 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<Self::Response, Self::Error>;
+    type Future = ResponseFuture<S::Future, Self::Response, Self::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let peer = (self.peer)(request.extensions());
+        let declared = match check_head(&self.filter, &request, peer) {
+            Ok(Head::Complete) => return Either::Left(self.inner.call(request)),
+            Ok(Head::Body(declared)) => declared,
+            // (An async block, not `ready`: it holds no `S::Error`, so it is `Send`.)
+            Err(rejection) => return Either::Right(Box::pin(async move { Ok(reject(rejection)) })),
+        };
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let filter = self.filter.clone();
-        let peer = (self.peer)(request.extensions());
-        Box::pin(async move {
+        Either::Right(Box::pin(async move {
             let (parts, body) = request.into_parts();
-            match check(&filter, &parts, peer, body).await {
+            match check_body(&filter, &parts, peer, body, declared).await {
                 Ok(body) => inner.call(Request::from_parts(parts, body)).await,
                 Err(rejection) => Ok(reject(rejection)),
             }
-        })
+        }))
     }
 }
 
-async fn check<B>(
+/// What is left to check after the head.
+enum Head {
+    /// Nothing: the request has no body.
+    Complete,
+    /// The body, of this declared length (none when chunked).
+    Body(Option<u64>),
+}
+
+/// What the checks log about a request.
+fn context<'a>(
+    parts: (&'a http::Method, &'a http::Uri, &'a http::HeaderMap),
+    peer: Option<std::net::IpAddr>,
+) -> RequestContext<'a> {
+    let (method, uri, headers) = parts;
+    RequestContext {
+        request_id: headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+        client_ip: peer,
+        method: method.as_str(),
+        path: uri.path(),
+    }
+}
+
+/// The checks of the request head: headers, path, query, parameters; and, for a
+/// request without a body, whether its route needs one.
+fn check_head<B>(
+    filter: &Filter,
+    request: &Request<B>,
+    peer: Option<std::net::IpAddr>,
+) -> Result<Head, Rejection> {
+    let context = context((request.method(), request.uri(), request.headers()), peer);
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()));
+    filter.check_head(&context, request.uri().query().unwrap_or(""), headers)?;
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.unwrap_or(0) == 0 && !request.headers().contains_key(TRANSFER_ENCODING) {
+        filter.check_missing_body(&context)?;
+        return Ok(Head::Complete);
+    }
+    Ok(Head::Body(declared))
+}
+
+/// The checks of a body as it streams in: length, media type, JSON syntax,
+/// attacks, schema. Gives the body back, whole, for the inner service.
+async fn check_body<B>(
     filter: &Filter,
     parts: &http::request::Parts,
     peer: Option<std::net::IpAddr>,
     body: B,
+    declared: Option<u64>,
 ) -> Result<B, Rejection>
 where
     B: Body<Data = Bytes> + From<Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    let request_id = parts
-        .headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let context = RequestContext {
-        request_id,
-        client_ip: peer,
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-    };
-    let headers = parts
-        .headers
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_bytes()));
-    filter.check_head(&context, parts.uri.query().unwrap_or(""), headers)?;
-    let declared = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.unwrap_or(0) == 0 && !parts.headers.contains_key(TRANSFER_ENCODING) {
-        filter.check_missing_body(&context)?;
-        return Ok(body);
-    }
+    let context = context((&parts.method, &parts.uri, &parts.headers), peer);
     filter.check_declared_length(declared)?;
     let bytes = match Limited::new(body, filter.max_body()).collect().await {
         Ok(collected) => collected.to_bytes(),
