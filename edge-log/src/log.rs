@@ -247,7 +247,7 @@ impl RequestLog {
             method: &self.method,
             path: &self.path,
             status,
-            duration_ms: self.start.elapsed().as_secs_f64() * 1000.0,
+            duration_ms: milliseconds(self.start.elapsed()),
             client_ip: fields.client_ip.as_deref().or(peer),
             user: fields.user.as_deref(),
             ratelimit: fields.ratelimit.as_ref(),
@@ -263,6 +263,14 @@ impl RequestLog {
 const MAX_IP_TEXT: usize = 45;
 
 /// `ip` as text in `buffer`, without a heap allocation.
+/// `elapsed` in milliseconds to the microsecond, so the log reads `1.428` rather
+/// than `1.4278680000000001` (a whole number of µs over 1000 prints exactly).
+fn milliseconds(elapsed: std::time::Duration) -> f64 {
+    // Exact below 2^53 µs (285 years).
+    let micros = elapsed.as_micros() as f64;
+    micros / 1000.0
+}
+
 fn ip_text(ip: IpAddr, buffer: &mut [u8; MAX_IP_TEXT]) -> Option<&str> {
     if let IpAddr::V4(v4) = ip {
         // The common case, without the formatting machinery.
@@ -302,6 +310,21 @@ impl Drop for RequestLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_are_written_to_the_microsecond() {
+        use std::time::Duration;
+        for (elapsed, text) in [
+            (Duration::from_nanos(1_427_868), "1.427"),
+            (Duration::from_nanos(6_111), "0.006"),
+            (Duration::from_nanos(999), "0.0"),
+            (Duration::from_micros(2_500_000), "2500.0"),
+            (Duration::from_micros(123_456_789), "123456.789"),
+        ] {
+            let written = serde_json::to_string(&milliseconds(elapsed)).unwrap();
+            assert_eq!(written, text, "{elapsed:?}");
+        }
+    }
 
     #[test]
     fn ip_text_is_the_display_text() {

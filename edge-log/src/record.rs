@@ -29,7 +29,8 @@ pub struct AccessRecord<'a> {
     pub path: &'a str,
     /// The response status.
     pub status: u16,
-    /// From the request's arrival to the end of its response body, in ms.
+    /// From the request's arrival to the end of its response body, in ms (the
+    /// adapters measure it to the microsecond).
     pub duration_ms: f64,
     /// The client address (resolved through trusted proxies when a layer did).
     pub client_ip: Option<&'a str>,
