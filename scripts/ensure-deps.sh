@@ -31,7 +31,7 @@ for want in "${wanted[@]}"; do
     load)
       command -v wrk >/dev/null 2>&1 || missing+=(wrk)
       command -v curl >/dev/null 2>&1 || missing+=(curl)
-      command -v taskset >/dev/null 2>&1 || missing+=(util-linux)
+      command -v taskset >/dev/null 2>&1 && command -v chrt >/dev/null 2>&1 || missing+=(util-linux)
       ;;
   esac
 done

@@ -5,10 +5,14 @@
 #
 # The servers (PostgreSQL, the API, the bare handler) are pinned to one core and
 # the load generators (wrk, pgbench) to another, so figures compare across runs.
+# The API and the bare handler run as SCHED_BATCH (`chrt --batch`): sharing a core
+# with PostgreSQL, a normal task preempts the database on every reply it is woken
+# by, and the API's pipelined reads then cost a context switch each (uncached GET
+# about 6k instead of 17k req/s here); SCHED=normal measures that case.
 #
 # Usage: scripts/load.sh
 # Environment: DURATION (default 10s), CONNECTIONS (64), ROUNDS (5), SERVER_CPU (0),
-#   CLIENT_CPU (1), REPORT (target/load-report.md).
+#   CLIENT_CPU (1), SCHED (batch | normal), REPORT (target/load-report.md).
 # Every round runs every scenario in turn; the report gives each one's median round
 # (by req/s), since this kind of machine drifts by tens of percent within minutes.
 # Installs what it needs (as root with apt) or names it; starts and removes its
@@ -22,6 +26,7 @@ ROUNDS=${ROUNDS:-5}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 REPORT=${REPORT:-target/load-report.md}
+SCHED=${SCHED:-batch}
 SECRET="load-test secret of at least thirty-two bytes"
 
 scripts/ensure-deps.sh postgres build load
@@ -73,11 +78,19 @@ taskset -c "$SERVER_CPU" "${pg_user[@]}" "$pgbin/pg_ctl" -D "$work/pg" -w -l "$w
 "$pgbin/createdb" -h 127.0.0.1 -p "$pg_port" -U edge pgbench
 database_url="postgres://edge@127.0.0.1:$pg_port/edge"
 
+# How the API and the bare handler are scheduled on the server core.
+server_sched=()
+case "$SCHED" in
+  batch) server_sched=(chrt --batch 0) ;;
+  normal) ;;
+  *) echo "error: SCHED must be batch or normal, not $SCHED" >&2; exit 2 ;;
+esac
+
 # --- The reference API (one worker) on the server core -----------------------
 api_port=$(free_port)
 api="http://127.0.0.1:$api_port"
 mkdir -p "$work/data"
-taskset -c "$SERVER_CPU" target/release/reference-api \
+taskset -c "$SERVER_CPU" "${server_sched[@]}" target/release/reference-api \
   --listen "127.0.0.1:$api_port" --workers 1 --database-url "$database_url" \
   --data-dir "$work/data" --jwt-secret "$SECRET" \
   --rate-limit-ip 1000000000/1m --rate-limit-user 1000000000/1m \
@@ -101,7 +114,7 @@ etag=$(grep -i '^etag:' "$work/item.headers" | cut -d' ' -f2- | tr -d '\r')
 
 # --- The bare handler (one worker) on the server core, same bytes -------------
 bare_port=$(free_port)
-taskset -c "$SERVER_CPU" target/release/examples/bare-handler "127.0.0.1:$bare_port" "$work/item.json" 1 &
+taskset -c "$SERVER_CPU" "${server_sched[@]}" target/release/examples/bare-handler "127.0.0.1:$bare_port" "$work/item.json" 1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$bare_port/"
 
@@ -180,7 +193,7 @@ by_round() {
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 {
   echo "Date: $(date -u +%Y-%m-%d). Machine: $(nproc) CPU ($cpu), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME")."
-  echo "wrk -t1 -c$CONNECTIONS -d$DURATION on CPU $CLIENT_CPU; servers (PostgreSQL, API with 1 worker, bare handler with 1 worker) on CPU $SERVER_CPU."
+  echo "wrk -t1 -c$CONNECTIONS -d$DURATION on CPU $CLIENT_CPU; servers (PostgreSQL, API with 1 worker, bare handler with 1 worker) on CPU $SERVER_CPU; API and bare handler scheduled $SCHED."
   echo "$ROUNDS rounds; each row is the median round (all rounds' req/s in brackets)."
   echo
   echo "| scenario | req/s | p50 | p99 | non-2xx/3xx |"

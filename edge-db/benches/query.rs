@@ -98,5 +98,58 @@ fn one_row_select(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, one_row_select);
+/// 64 callers at once, each making one select: every caller checking out one of
+/// 16 pooled connections, against all of them on 2 shared (pipelined) connections.
+fn concurrent_selects(c: &mut Criterion) {
+    const CALLERS: i64 = 64;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = runtime.block_on(async {
+        let database = harness::fresh_database().await;
+        let db = Db::builder(&database.url).max_size(1).build().unwrap();
+        db.conn()
+            .await
+            .unwrap()
+            .batch_execute(
+                "CREATE TABLE bench_items (id BIGINT PRIMARY KEY, name TEXT NOT NULL);
+                 INSERT INTO bench_items SELECT g, 'item ' || g FROM generate_series(1, 1000) g;",
+            )
+            .await
+            .unwrap();
+        database.url
+    });
+    let pooled = Db::builder(&url).max_size(16).build().unwrap();
+    let shared = Db::builder(&url)
+        .max_size(16)
+        .shared_connections(2)
+        .build()
+        .unwrap();
+
+    let mut group = c.benchmark_group("concurrent_selects_64");
+    group.bench_function("checkout_each_of_16", |b| {
+        let pooled = &pooled;
+        b.to_async(&runtime).iter(|| {
+            futures_util::future::join_all((0..CALLERS).map(|i| async move {
+                let conn = pooled.conn().await.unwrap();
+                let (id, _name): (i64, String) = conn.query_one(SQL, &[&(i + 1)]).await.unwrap();
+                id
+            }))
+        });
+    });
+    group.bench_function("shared_2", |b| {
+        let shared = &shared;
+        b.to_async(&runtime).iter(|| {
+            futures_util::future::join_all((0..CALLERS).map(|i| async move {
+                let conn = shared.shared().await.unwrap();
+                let (id, _name): (i64, String) = conn.query_one(SQL, &[&(i + 1)]).await.unwrap();
+                id
+            }))
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, one_row_select, concurrent_selects);
 criterion_main!(benches);

@@ -17,6 +17,7 @@ use crate::transaction::RetryPolicy;
 pub struct DbBuilder {
     url: String,
     max_size: usize,
+    shared: usize,
     connect_timeout: Duration,
     acquire_timeout: Duration,
     statement_timeout: Option<Duration>,
@@ -28,6 +29,7 @@ impl DbBuilder {
         DbBuilder {
             url: url.into(),
             max_size: 16,
+            shared: 0,
             connect_timeout: Duration::from_secs(2),
             acquire_timeout: Duration::from_secs(2),
             statement_timeout: None,
@@ -38,6 +40,15 @@ impl DbBuilder {
     /// The most connections the pool opens (default 16).
     pub fn max_size(mut self, max_size: usize) -> Self {
         self.max_size = max_size;
+        self
+    }
+
+    /// Keep `count` of the pool's connections for [`Db::shared`], which pipelines
+    /// concurrent callers' statements on them (default 0: `shared` checks out a
+    /// connection per caller). Must be below `max_size`, so transactions always
+    /// find connections of their own.
+    pub fn shared_connections(mut self, count: usize) -> Self {
+        self.shared = count;
         self
     }
 
@@ -70,6 +81,12 @@ impl DbBuilder {
     pub fn build(self) -> Result<Db, ConfigError> {
         if self.max_size == 0 {
             return Err(ConfigError::ZeroPoolSize);
+        }
+        if self.shared >= self.max_size {
+            return Err(ConfigError::TooManyShared {
+                shared: self.shared,
+                max_size: self.max_size,
+            });
         }
         for (name, value) in [
             ("connect", self.connect_timeout),
@@ -108,7 +125,12 @@ impl DbBuilder {
             .recycle_timeout(Some(self.connect_timeout))
             .build()
             .map_err(|e| ConfigError::Pool(e.to_string()))?;
-        Ok(Db::from_parts(pool, self.retry, self.acquire_timeout))
+        Ok(Db::from_parts(
+            pool,
+            self.shared,
+            self.retry,
+            self.acquire_timeout,
+        ))
     }
 }
 
@@ -127,6 +149,23 @@ mod tests {
             DbBuilder::new(url).acquire_timeout(Duration::ZERO).build(),
             Err(ConfigError::ZeroTimeout("acquire"))
         ));
+        assert!(matches!(
+            DbBuilder::new(url)
+                .max_size(4)
+                .shared_connections(4)
+                .build(),
+            Err(ConfigError::TooManyShared {
+                shared: 4,
+                max_size: 4
+            })
+        ));
+        assert!(
+            DbBuilder::new(url)
+                .max_size(4)
+                .shared_connections(3)
+                .build()
+                .is_ok()
+        );
         assert!(matches!(
             DbBuilder::new("postgres://[").build(),
             Err(ConfigError::InvalidUrl(_))

@@ -17,6 +17,14 @@ pub enum ConfigError {
     /// A timeout was zero.
     #[error("the {0} timeout must be greater than zero")]
     ZeroTimeout(&'static str),
+    /// `shared_connections` was not below `max_size`.
+    #[error("{shared} shared connections leave none of the pool's {max_size} for transactions")]
+    TooManyShared {
+        /// The shared connections asked for.
+        shared: usize,
+        /// The pool's size.
+        max_size: usize,
+    },
     /// `max_attempts` for transactions was zero.
     #[error("transactions need at least one attempt")]
     ZeroAttempts,

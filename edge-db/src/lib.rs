@@ -14,6 +14,7 @@ mod migrate;
 mod pool;
 mod query;
 mod row;
+mod shared;
 mod transaction;
 
 #[cfg(feature = "actix")]
@@ -29,5 +30,6 @@ pub use migrate::MigrationReport;
 pub use pool::{Conn, Db, PoolStats};
 pub use query::Params;
 pub use row::{FromRow, column};
+pub use shared::Shared;
 pub use tokio_postgres::{Row, types::ToSql};
 pub use transaction::{BoxFuture, Isolation, RetryPolicy, Tx};

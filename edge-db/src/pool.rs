@@ -1,11 +1,13 @@
 //! The pool ([`Db`]), a checked-out connection ([`Conn`]), statistics and the health probe.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Object, Pool};
 
 use crate::config::DbBuilder;
 use crate::query::Handle;
+use crate::shared::{Shared, SharedSlots};
 use crate::transaction::RetryPolicy;
 use crate::{DbError, ErrorKind};
 
@@ -13,6 +15,7 @@ use crate::{DbError, ErrorKind};
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: Pool,
+    shared: Arc<SharedSlots>,
     retry: RetryPolicy,
     acquire_timeout: Duration,
 }
@@ -36,9 +39,15 @@ impl Db {
         DbBuilder::new(url)
     }
 
-    pub(crate) fn from_parts(pool: Pool, retry: RetryPolicy, acquire_timeout: Duration) -> Self {
+    pub(crate) fn from_parts(
+        pool: Pool,
+        shared: usize,
+        retry: RetryPolicy,
+        acquire_timeout: Duration,
+    ) -> Self {
         Db {
             pool,
+            shared: Arc::new(SharedSlots::new(shared)),
             retry,
             acquire_timeout,
         }
@@ -51,11 +60,35 @@ impl Db {
     /// Check out a connection, waiting at most the acquire timeout.
     pub async fn conn(&self) -> Result<Conn, DbError> {
         Ok(Conn {
-            inner: self.pool.get().await?,
+            inner: self.checkout().await?,
         })
     }
 
-    /// The pool's occupancy now.
+    /// A connection shared with other callers, for single statements outside a
+    /// transaction: concurrent callers' statements are pipelined on it rather than
+    /// each waiting for a connection of its own. Takes the next of the
+    /// [`shared_connections`](crate::DbBuilder::shared_connections) in turn (opening it
+    /// if it is not open, or was closed by a database restart); with none configured,
+    /// a connection checked out for this caller alone.
+    ///
+    /// A slow statement delays the statements queued behind it on the same
+    /// connection: use it for quick reads, and [`conn`](Db::conn) for the rest.
+    pub async fn shared(&self) -> Result<Shared, DbError> {
+        match self.shared.pick() {
+            Some((_, Some(open))) => Ok(Shared::new(open)),
+            Some((slot, None)) => {
+                let fresh = Arc::new(self.checkout().await?);
+                Ok(Shared::new(self.shared.install(slot, fresh)))
+            }
+            None => Ok(Shared::new(Arc::new(self.checkout().await?))),
+        }
+    }
+
+    async fn checkout(&self) -> Result<Object, DbError> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// The pool's occupancy now (connections kept for sharing count as in use).
     pub fn stats(&self) -> PoolStats {
         let status = self.pool.status();
         PoolStats {
@@ -83,9 +116,10 @@ impl Db {
         }
     }
 
-    /// Close the pool: idle connections are dropped and new checkouts fail.
+    /// Close the pool: idle and shared connections are dropped and new checkouts fail.
     pub fn close(&self) {
         self.pool.close();
+        self.shared.clear();
     }
 }
 

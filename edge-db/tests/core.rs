@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use common::migrated_db;
-use edge_db::{Db, DbError, ErrorKind, Isolation, RetryPolicy};
+use edge_db::{Db, DbError, ErrorKind, Isolation, QueryCount, RetryPolicy, count_queries};
 use edge_test_support::harness;
 
 #[tokio::test]
@@ -377,6 +377,112 @@ async fn a_stopped_database_fails_fast_and_the_same_pool_recovers() {
     for _ in 0..8 {
         let conn = db.conn().await.unwrap();
         conn.execute("SELECT 1", &[]).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn shared_connections_serve_concurrent_callers_and_leave_the_rest_of_the_pool() {
+    let database = harness::fresh_database().await;
+    let db = Db::builder(&database.url)
+        .max_size(3)
+        .shared_connections(2)
+        .acquire_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let round = |db: Db| async move {
+        let tasks: Vec<_> = (0..64_i64)
+            .map(|i| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let count = QueryCount::new();
+                    let shared = db.shared().await.unwrap();
+                    let (pid, echoed): (i32, i64) = count_queries(
+                        count.clone(),
+                        shared.query_one("SELECT pg_backend_pid(), $1::int8", &[&i]),
+                    )
+                    .await
+                    .unwrap();
+                    assert_eq!(echoed, i, "an answer went to the wrong caller");
+                    assert_eq!(count.get(), 1);
+                    pid
+                })
+            })
+            .collect();
+        let mut pids = HashSet::new();
+        for task in tasks {
+            pids.insert(task.await.unwrap());
+        }
+        pids
+    };
+    // The first callers may race to open the kept connections (the losers use
+    // their own once); after that, everyone shares the two kept ones.
+    let first = round(db.clone()).await;
+    assert!(first.len() <= 3, "{first:?}");
+    let second = round(db.clone()).await;
+    assert_eq!(second.len(), 2, "{second:?}");
+    assert!(second.is_subset(&first));
+
+    // The pool's last connection stays free for a transaction, and shared
+    // statements need no free connection while it is taken.
+    let conn = db.conn().await.unwrap();
+    let (pid,): (i32,) = conn
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap();
+    assert!(!second.contains(&pid));
+    let third = round(db.clone()).await;
+    assert_eq!(third, second);
+    drop(conn);
+    let stats = db.stats();
+    assert_eq!((stats.max_size, stats.waiting), (3, 0), "{stats:?}");
+    assert!(
+        stats.size - stats.idle >= 2,
+        "shared ones count as in use: {stats:?}"
+    );
+}
+
+#[tokio::test]
+async fn shared_connections_fail_fast_while_the_database_is_down_and_reopen() {
+    let mut server = harness::private_postgres();
+    let db = Db::builder(server.url("postgres"))
+        .max_size(2)
+        .shared_connections(1)
+        .connect_timeout(Duration::from_secs(1))
+        .acquire_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let select = |db: Db| async move {
+        let shared = db.shared().await?;
+        shared.query_one::<(i32,)>("SELECT 1", &[]).await
+    };
+    assert_eq!(select(db.clone()).await.unwrap(), (1,));
+
+    server.stop();
+    let started = Instant::now();
+    for _ in 0..3 {
+        let err = select(db.clone()).await.unwrap_err();
+        assert!(err.is_unavailable(), "{err:?}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    server.restart().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match select(db.clone()).await {
+            Ok(_) => break,
+            Err(e) if Instant::now() < deadline => {
+                assert!(e.is_unavailable(), "{e:?}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("the shared connection did not reopen: {e:?}"),
+        }
+    }
+    for _ in 0..8 {
+        assert_eq!(select(db.clone()).await.unwrap(), (1,));
     }
 }
 

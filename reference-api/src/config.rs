@@ -34,6 +34,12 @@ pub struct Config {
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_pool_size: u32,
 
+    /// Pool connections shared by concurrent reads, which pipeline their statements
+    /// on them (default: one per CPU core available; at most one below
+    /// --db-pool-size, so writes keep connections of their own).
+    #[arg(long, env = "DB_SHARED_CONNECTIONS", value_parser = clap::value_parser!(u32).range(0..=999))]
+    pub db_shared_connections: Option<u32>,
+
     /// Redis URL; without it every shared tier is in-process.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,

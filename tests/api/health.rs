@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use edge_test_support::harness;
 
-use crate::support::Api;
+use crate::support::{Api, Client, JWT_SECRET, expect_problem};
 
 #[tokio::test]
 async fn healthz_is_503_while_the_database_is_down_and_200_after() {
@@ -30,6 +30,70 @@ async fn healthz_is_503_while_the_database_is_down_and_200_after() {
         assert!(Instant::now() < deadline, "the API did not recover");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test]
+async fn reads_are_503_while_the_database_is_down_and_served_after() {
+    let mut server = harness::private_postgres();
+    let url = server.url("postgres");
+    let api = Api::start(&["--database-url", &url, "--jwt-secret", JWT_SECRET]).await;
+    let client = api.client();
+    let user = client.user("reader").await;
+    let created = client.create(&user, "survives a restart").await;
+    let path = format!("/api/resources/{}", created["id"]);
+    for _ in 0..3 {
+        assert_eq!(
+            uncached_get(&client, &user.token, &path).await.status(),
+            200
+        );
+        assert_eq!(
+            uncached_get(&client, &user.token, "/api/resources")
+                .await
+                .status(),
+            200
+        );
+    }
+
+    server.stop();
+    for target in [path.as_str(), "/api/resources", &path] {
+        let started = Instant::now();
+        expect_problem(
+            uncached_get(&client, &user.token, target).await,
+            503,
+            "service_unavailable",
+        )
+        .await;
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    server.restart().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while uncached_get(&client, &user.token, &path).await.status() != 200 {
+        assert!(Instant::now() < deadline, "reads did not recover");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for _ in 0..3 {
+        let response = uncached_get(&client, &user.token, &path).await;
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["name"], "survives a restart");
+        assert_eq!(
+            uncached_get(&client, &user.token, "/api/resources")
+                .await
+                .status(),
+            200
+        );
+    }
+}
+
+/// A GET past the cache, so it reaches the database (on a shared connection).
+async fn uncached_get(client: &Client, token: &str, path: &str) -> reqwest::Response {
+    client
+        .request(reqwest::Method::GET, path, Some(token))
+        .header("cache-control", "no-store")
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]

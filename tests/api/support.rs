@@ -13,6 +13,7 @@ const CONFIG_ENV: &[&str] = &[
     "EDGE_DATA_DIR",
     "DATABASE_URL",
     "DB_POOL_SIZE",
+    "DB_SHARED_CONNECTIONS",
     "REDIS_URL",
     "JWT_SECRET",
     "JWT_ISSUER",

@@ -70,7 +70,7 @@ pub struct Fields {
 }
 
 /// One resource.
-pub async fn get(conn: &edge_db::Conn, id: i64) -> Result<Option<Resource>, DbError> {
+pub async fn get(conn: &edge_db::Shared, id: i64) -> Result<Option<Resource>, DbError> {
     conn.query_opt(
         "SELECT id, owner_id, name, description, tags, data, version, created_at, updated_at
          FROM resources WHERE id = $1",
@@ -82,7 +82,7 @@ pub async fn get(conn: &edge_db::Conn, id: i64) -> Result<Option<Resource>, DbEr
 /// One page, newest first: resources with ids below `before` (all when `None`), at
 /// most `limit` of them plus one more to tell whether another page follows.
 pub async fn page(
-    conn: &edge_db::Conn,
+    conn: &edge_db::Shared,
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Resource>, DbError> {

@@ -100,8 +100,8 @@ pub async fn list(
             })?,
     };
     let before = params.cursor.as_deref().map(decode_cursor).transpose()?;
-    let conn = state.db.conn().await?;
-    let mut items = resources::page(&conn, before, limit).await?;
+    let shared = state.db.shared().await?;
+    let mut items = resources::page(&shared, before, limit).await?;
     let more = items.len() as i64 > limit;
     items.truncate(usize::try_from(limit).unwrap_or(20));
     let next_cursor = match (more, items.last()) {
@@ -120,8 +120,8 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = validate::resource_id(&id)?;
-    let conn = state.db.conn().await?;
-    let resource = resources::get(&conn, id).await?.ok_or_else(not_found)?;
+    let shared = state.db.shared().await?;
+    let resource = resources::get(&shared, id).await?.ok_or_else(not_found)?;
     with_etag(StatusCode::OK, &resource)
 }
 
