@@ -179,12 +179,10 @@ where
                     Either::Right(Box::pin(ready(Ok(response))))
                 }
                 None => {
-                    if let Some(state) = verdict.state() {
-                        request.extensions_mut().insert(state.clone());
-                    }
+                    let verdict = pass_inward(&request, verdict);
                     Either::Left(CheckedResponse {
                         inner: self.service.call(request),
-                        verdict: Some(verdict),
+                        verdict,
                         config: Rc::clone(&self.config),
                     })
                 }
@@ -197,16 +195,16 @@ where
                 let info = request_info(&request, subject.as_deref(), custom.as_deref());
                 config.limiter.check(&info).await
             };
-            let mut response = match rejection(&verdict) {
-                Some(rejection) => request.into_response(rejection).map_into_right_body(),
-                None => {
-                    if let Some(state) = verdict.state() {
-                        request.extensions_mut().insert(state.clone());
-                    }
-                    service.call(request).await?.map_into_left_body()
-                }
-            };
-            finish(&mut response, &verdict, &config.fixed);
+            if let Some(rejection) = rejection(&verdict) {
+                let mut response = request.into_response(rejection).map_into_right_body();
+                finish(&mut response, &verdict, &config.fixed);
+                return Ok(response);
+            }
+            let verdict = pass_inward(&request, verdict);
+            let mut response = service.call(request).await?.map_into_left_body();
+            if let Some(verdict) = verdict {
+                finish(&mut response, &verdict, &config.fixed);
+            }
             Ok(response)
         }))
     }
@@ -248,6 +246,20 @@ fn rejection(verdict: &Verdict) -> Option<HttpResponse> {
         .body(body);
     rejection.extensions_mut().insert(verdict.clone());
     Some(rejection)
+}
+
+/// Leave an allowed request's state in its extensions for the limiters inside;
+/// returns the verdict to label the response with, or `None` when an enclosing
+/// limiter's state is tighter (that limiter labels it).
+fn pass_inward(request: &ServiceRequest, verdict: Verdict) -> Option<Verdict> {
+    let mut extensions = request.extensions_mut();
+    if response::outer_is_tighter(extensions.get::<RateLimitState>(), &verdict) {
+        return None;
+    }
+    if let Some(state) = verdict.state() {
+        extensions.insert(state.clone());
+    }
+    Some(verdict)
 }
 
 /// Label the response with the verdict — unless a limiter inside already put a

@@ -52,6 +52,14 @@ pub fn keep_inner(inner: Option<&crate::RateLimitState>, ours: &Verdict) -> bool
     }
 }
 
+/// Whether an enclosing limiter already describes the request more tightly than
+/// `ours` — its state is the one it left in the request's extensions before
+/// calling inward. It will label the response on the way out, so this limiter
+/// need not (each rate-limit header is then written once, not overwritten).
+pub fn outer_is_tighter(outer: Option<&crate::RateLimitState>, ours: &Verdict) -> bool {
+    keep_inner(outer, ours)
+}
+
 /// The headers as `http` types, for the tower adapter.
 pub fn header_pairs(verdict: &Verdict) -> impl Iterator<Item = (HeaderName, HeaderValue)> {
     headers(verdict).into_iter().filter_map(|(name, value)| {

@@ -159,3 +159,48 @@ async fn a_user_supplied_key_function_keys_custom_policies() {
         "no policy applies without a key"
     );
 }
+
+/// Two limiters stacked: the tighter one's state labels the response, once.
+#[tokio::test]
+async fn stacked_limiters_label_the_response_once_with_the_tightest_state() {
+    let limiter = |policy: &str, quota: &str| {
+        RateLimiter::builder()
+            .policy(Policy::new(policy, quota.parse().unwrap(), KeyKind::ClientIp).unwrap())
+            .build()
+            .unwrap()
+    };
+    // (outer, inner, the policy that describes the response)
+    for (outer, inner, expected) in [
+        (("ip", "5/1m"), ("user", "100/1m"), "ip"),
+        (("ip", "100/1m"), ("user", "5/1m"), "user"),
+        (("ip", "5/1m"), ("user", "5/1m"), "ip"),
+    ] {
+        let service = ServiceBuilder::new()
+            .layer(RateLimitLayer::new(limiter(outer.0, outer.1)))
+            .layer(RateLimitLayer::new(limiter(inner.0, inner.1)))
+            .service_fn(|_req: Request<String>| async {
+                Ok::<_, Infallible>(Response::new(String::new()))
+            });
+        let response = service.oneshot(request("192.0.2.1:1", None)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let headers = response.headers();
+        for name in [
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+            "ratelimit",
+            "ratelimit-policy",
+        ] {
+            assert_eq!(
+                headers.get_all(name).iter().count(),
+                1,
+                "{name} for {outer:?} around {inner:?}"
+            );
+        }
+        assert_eq!(headers["x-ratelimit-remaining"], "4");
+        let policy = headers["ratelimit-policy"].to_str().unwrap();
+        assert!(policy.starts_with(&format!("\"{expected}\"")), "{policy}");
+        let state = response.extensions().get::<RateLimitState>().unwrap();
+        assert_eq!(&*state.policy, expected);
+    }
+}

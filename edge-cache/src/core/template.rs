@@ -80,7 +80,8 @@ impl PathTemplate {
                 params.push((name.as_str(), rest));
                 return Some(params);
             }
-            let (part, tail) = match rest.find('/') {
+            // A byte scan: segments are short, too short for `str::find`'s searcher.
+            let (part, tail) = match rest.bytes().position(|b| b == b'/') {
                 Some(at) => (&rest[..at], Some(&rest[at + 1..])),
                 None => (rest, None),
             };

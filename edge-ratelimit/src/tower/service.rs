@@ -118,12 +118,10 @@ where
                     response: Some(refusal),
                 });
             }
-            if let Some(state) = verdict.state() {
-                request.extensions_mut().insert(state.clone());
-            }
+            let verdict = pass_inward(&mut request, verdict);
             return ResponseFuture::new(State::Checked {
                 inner: self.inner.call(request),
-                verdict: Some(verdict),
+                verdict,
             });
         }
         // Use the service that was readied; leave a fresh clone in its place.
@@ -136,16 +134,15 @@ where
                     let info = request_info(&request, peer, subject.as_deref(), custom.as_deref());
                     layer.limiter.check(&info).await
                 };
-                let mut response = match refusal(&verdict) {
-                    Some(refusal) => refusal,
-                    None => {
-                        if let Some(state) = verdict.state() {
-                            request.extensions_mut().insert(state.clone());
-                        }
-                        inner.call(request).await?
-                    }
-                };
-                finish(&mut response, &verdict);
+                if let Some(mut refusal) = refusal(&verdict) {
+                    finish(&mut refusal, &verdict);
+                    return Ok(refusal);
+                }
+                let verdict = pass_inward(&mut request, verdict);
+                let mut response = inner.call(request).await?;
+                if let Some(verdict) = verdict {
+                    finish(&mut response, &verdict);
+                }
                 Ok(response)
             }),
         })
@@ -192,6 +189,19 @@ fn refusal<B: From<String>>(verdict: &Verdict) -> Option<Response<B>> {
     Some(response)
 }
 
+/// Leave an allowed request's state in its extensions for the limiters inside;
+/// returns the verdict to label the response with, or `None` when an enclosing
+/// limiter's state is tighter (that limiter labels it).
+fn pass_inward<B>(request: &mut Request<B>, verdict: Verdict) -> Option<Verdict> {
+    if response::outer_is_tighter(request.extensions().get::<RateLimitState>(), &verdict) {
+        return None;
+    }
+    if let Some(state) = verdict.state() {
+        request.extensions_mut().insert(state.clone());
+    }
+    Some(verdict)
+}
+
 /// Label the response with the verdict — unless a limiter inside already put a
 /// tighter state on it: several limiters in a stack, the tightest describes it.
 fn finish<B>(response: &mut Response<B>, verdict: &Verdict) {
@@ -203,8 +213,10 @@ fn finish<B>(response: &mut Response<B>, verdict: &Verdict) {
         response.extensions_mut().insert(state.clone());
     }
     if !matches!(verdict, Verdict::Unlimited) {
-        response
-            .headers_mut()
-            .extend(response::header_pairs(verdict));
+        // Replace (not append to) what a limiter inside wrote: one value per header.
+        let headers = response.headers_mut();
+        for (name, value) in response::header_pairs(verdict) {
+            headers.insert(name, value);
+        }
     }
 }
