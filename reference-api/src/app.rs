@@ -501,7 +501,7 @@ fn access_fields(
     fields.ratelimit = response
         .get::<edge_ratelimit::RateLimitState>()
         .map(|state| edge_log::RateLimitField {
-            policy: state.policy.to_string(),
+            policy: String::from(&*state.policy),
             limit: state.limit.into(),
             remaining: state.remaining.into(),
         });
