@@ -8,7 +8,7 @@ use crate::{DbError, ErrorKind};
 /// Converts one result row into a value.
 ///
 /// Implemented for tuples of column types (columns taken in order) and for
-/// [`Row`] itself; implement it for your structs with [`column`]:
+/// [`Row`] itself; implement it for your structs with [`column()`]:
 ///
 /// ```
 /// use edge_db::{FromRow, DbError, column};
