@@ -35,8 +35,8 @@ pub struct Config {
     pub db_pool_size: u32,
 
     /// Pool connections shared by concurrent reads, which pipeline their statements
-    /// on them (default: one per CPU core available; at most one below
-    /// --db-pool-size, so writes keep connections of their own).
+    /// on them (default: one per CPU core available, at most half of
+    /// --db-pool-size; never more than one below it, so writes keep connections).
     #[arg(long, env = "DB_SHARED_CONNECTIONS", value_parser = clap::value_parser!(u32).range(0..=999))]
     pub db_shared_connections: Option<u32>,
 
@@ -110,6 +110,19 @@ pub struct Config {
 }
 
 impl Config {
+    /// Pool connections kept for pipelined reads: `--db-shared-connections` (leaving
+    /// at least one for transactions), else one per CPU core this process may run
+    /// on, at most half the pool (writes keep the other half).
+    pub fn shared_connections(&self) -> usize {
+        let pool = self.db_pool_size as usize;
+        match self.db_shared_connections {
+            Some(n) => (n as usize).min(pool.saturating_sub(1)),
+            None => std::thread::available_parallelism()
+                .map_or(1, usize::from)
+                .min(pool / 2),
+        }
+    }
+
     /// The security log path, defaulting under the data directory.
     pub fn security_log_path(&self) -> PathBuf {
         self.security_log
@@ -198,6 +211,26 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Config, clap::Error> {
         Config::try_parse_from(std::iter::once("reference-api").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn shared_connections_leave_the_pool_room_for_writes() {
+        let shared = |args: &[&str]| parse(args).unwrap().shared_connections();
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        assert_eq!(
+            shared(&[]),
+            cores.min(8),
+            "default: one per core, half of 16"
+        );
+        assert_eq!(shared(&["--db-pool-size", "2"]), 1);
+        assert_eq!(shared(&["--db-pool-size", "1"]), 0);
+        assert_eq!(shared(&["--db-shared-connections", "3"]), 3);
+        assert_eq!(
+            shared(&["--db-pool-size", "4", "--db-shared-connections", "9"]),
+            3,
+            "never the whole pool"
+        );
+        assert_eq!(shared(&["--db-shared-connections", "0"]), 0);
     }
 
     #[test]

@@ -111,21 +111,11 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
     Ok(())
 }
 
-/// Pool connections kept for pipelined reads: as configured, else one per CPU
-/// core this process may run on; always leaving one for transactions.
-fn shared_connections(config: &Config) -> usize {
-    let wanted = config.db_shared_connections.map_or_else(
-        || std::thread::available_parallelism().map_or(1, usize::from),
-        |n| n as usize,
-    );
-    wanted.min((config.db_pool_size as usize).saturating_sub(1))
-}
-
 /// Connect and migrate the database and build everything the workers share.
 pub async fn state(config: Config, database_url: String) -> Result<AppState, StartError> {
     let db = Db::builder(database_url)
         .max_size(config.db_pool_size as usize)
-        .shared_connections(shared_connections(&config))
+        .shared_connections(config.shared_connections())
         .build()?;
     db::migrate(&db, DATABASE_WAIT).await?;
 
