@@ -285,10 +285,12 @@ fn put_headers(reply: &Reply, to: &mut actix_header::HeaderMap) {
     for (name, value) in lines {
         to.append(name.clone(), value.clone());
     }
+    // Never among an entry's stored lines (`NOT_STORED`): appending adds them
+    // without the search-and-remove of an insert.
     if let Some(age) = reply.age_secs() {
-        to.insert(actix_header::AGE, decimal_value(age));
+        to.append(actix_header::AGE, decimal_value(age));
     }
-    to.insert(
+    to.append(
         ACTIX_X_CACHE,
         actix_header::HeaderValue::from_static(reply.cache_status().as_str()),
     );
