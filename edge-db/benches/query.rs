@@ -10,26 +10,28 @@ use edge_test_support::harness;
 
 const SQL: &str = "SELECT id, name FROM bench_items WHERE id = $1";
 
+/// A throwaway database with `bench_items` rows 1..=1000; its URL.
+async fn seeded_database() -> String {
+    let database = harness::fresh_database().await;
+    let db = Db::builder(&database.url).max_size(1).build().unwrap();
+    db.conn()
+        .await
+        .unwrap()
+        .batch_execute(
+            "CREATE TABLE bench_items (id BIGINT PRIMARY KEY, name TEXT NOT NULL);
+             INSERT INTO bench_items SELECT g, 'item ' || g FROM generate_series(1, 1000) g;",
+        )
+        .await
+        .unwrap();
+    database.url
+}
+
 fn one_row_select(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let url = runtime.block_on(async {
-        let database = harness::fresh_database().await;
-        let (client, connection) = tokio_postgres::connect(&database.url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        client
-            .batch_execute(
-                "CREATE TABLE bench_items (id BIGINT PRIMARY KEY, name TEXT NOT NULL);
-                 INSERT INTO bench_items SELECT g, 'item ' || g FROM generate_series(1, 1000) g;",
-            )
-            .await
-            .unwrap();
-        database.url
-    });
+    let url = runtime.block_on(seeded_database());
 
     let (bare, statement) = runtime.block_on(async {
         let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
@@ -106,20 +108,7 @@ fn concurrent_selects(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let url = runtime.block_on(async {
-        let database = harness::fresh_database().await;
-        let db = Db::builder(&database.url).max_size(1).build().unwrap();
-        db.conn()
-            .await
-            .unwrap()
-            .batch_execute(
-                "CREATE TABLE bench_items (id BIGINT PRIMARY KEY, name TEXT NOT NULL);
-                 INSERT INTO bench_items SELECT g, 'item ' || g FROM generate_series(1, 1000) g;",
-            )
-            .await
-            .unwrap();
-        database.url
-    });
+    let url = runtime.block_on(seeded_database());
     let pooled = Db::builder(&url).max_size(16).build().unwrap();
     let shared = Db::builder(&url)
         .max_size(16)
