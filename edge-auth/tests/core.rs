@@ -72,6 +72,16 @@ fn bearer_headers_are_read_case_insensitively_and_checked() {
             other => panic!("{value:?}: {other:?}"),
         }
     }
+    // Not a token68, checked even right after the valid token was cached.
+    assert!(validator.cached_tokens() > 0);
+    for credentials in [format!("{token}!"), format!("{token} x"), "a\"b".to_owned()] {
+        match decide(Some(&format!("Bearer {credentials}"))) {
+            Decision::Rejected(e) => {
+                assert_eq!(e.kind(), AuthErrorKind::MalformedHeader, "{credentials}");
+            }
+            other => panic!("{credentials}: {other:?}"),
+        }
+    }
     assert!(matches!(
         validator.decide(&Method::POST, "/public", &HeaderMap::new()),
         Decision::Public

@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 use http::{HeaderMap, Method};
 
 use crate::core::algorithm::Algorithm;
-use crate::core::bearer::bearer_token_from;
+use crate::core::bearer::{bearer_credentials, check_token68};
 use crate::core::cache::{Entry, TokenCache};
 use crate::core::claims::{self, Checked, ClaimRules};
 use crate::core::clock::Clock;
@@ -32,6 +32,15 @@ pub(crate) struct Inner {
     pub(crate) cache: Option<TokenCache>,
     pub(crate) public: PublicRoutes,
     pub(crate) realm: String,
+}
+
+/// Where a token being validated came from.
+#[derive(Debug, Clone, Copy)]
+enum Credentials {
+    /// An `Authorization: Bearer` header's credentials, not yet checked to be a token68.
+    Bearer,
+    /// A token handed to [`Validator::validate`].
+    Token,
 }
 
 /// What to do with one request.
@@ -75,7 +84,9 @@ impl Validator {
         if self.inner.public.matches(method, path) {
             return Decision::Public;
         }
-        match bearer_token_from(authorization).and_then(|token| self.validate(token)) {
+        let validated = bearer_credentials(authorization)
+            .and_then(|token| self.validate_as(token, Credentials::Bearer));
+        match validated {
             Ok(identity) => Decision::Authenticated(identity),
             Err(error) => Decision::Rejected(error),
         }
@@ -83,13 +94,24 @@ impl Validator {
 
     /// Validate one token: its form, algorithm, signature and claims.
     pub fn validate(&self, token: &str) -> Result<Identity, AuthError> {
+        self.validate_as(token, Credentials::Token)
+    }
+
+    /// [`Validator::validate`]; bearer credentials are checked to be a token68
+    /// first unless the cache holds them (then they were valid, so they are one).
+    fn validate_as(&self, token: &str, credentials: Credentials) -> Result<Identity, AuthError> {
         let inner = &*self.inner;
         let now = inner.clock.now();
+        let check_form = || match credentials {
+            Credentials::Bearer => check_token68(token),
+            Credentials::Token => Ok(()),
+        };
         let Some(cache) = inner
             .cache
             .as_ref()
             .filter(|_| token.len() <= inner.max_token_len)
         else {
+            check_form()?;
             return self
                 .validate_uncached(token, now)
                 .map(|(identity, _)| identity);
@@ -111,6 +133,7 @@ impl Validator {
                 }
             };
         }
+        check_form()?;
         let (identity, checked) = self.validate_uncached(token, now)?;
         cache.insert(
             key,
