@@ -14,10 +14,12 @@ use std::future::{Ready, ready};
 use std::rc::Rc;
 
 use actix_web::body::EitherBody;
-use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::dev::{
+    Extensions, Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready,
+};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{
-    CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, TRANSFER_ENCODING,
+    CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, TRANSFER_ENCODING,
 };
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::{HttpMessage, HttpResponse};
@@ -29,8 +31,9 @@ const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 use crate::filter::{Filter, Rejection, RequestContext};
 
-/// How the middleware finds a request's id for the security log.
-type RequestIdFn = Rc<dyn Fn(&ServiceRequest) -> String>;
+/// How the middleware finds a request's id for the security log: borrowed from
+/// the request's headers or extensions, no copy per request.
+type RequestIdFn = Rc<dyn for<'r> Fn(&'r HeaderMap, &'r Extensions) -> Option<&'r str>>;
 
 /// The middleware factory: `App::new().wrap(RequestFilter::new(filter))`.
 #[derive(Clone)]
@@ -54,20 +57,17 @@ impl RequestFilter {
     pub fn new(filter: Filter) -> Self {
         RequestFilter {
             filter,
-            request_id: Rc::new(|req: &ServiceRequest| {
-                req.headers()
-                    .get(X_REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_owned()
+            request_id: Rc::new(|headers: &HeaderMap, _: &Extensions| {
+                headers.get(X_REQUEST_ID).and_then(|v| v.to_str().ok())
             }),
         }
     }
 
-    /// How to find the request id for the security log.
+    /// How to find the request id for the security log, in the request's headers
+    /// or extensions (e.g. `|_, ext| ext.get::<edge_log::RequestId>().map(|id| id.as_str())`).
     pub fn request_id_from(
         mut self,
-        request_id: impl Fn(&ServiceRequest) -> String + 'static,
+        request_id: impl for<'r> Fn(&'r HeaderMap, &'r Extensions) -> Option<&'r str> + 'static,
     ) -> Self {
         self.request_id = Rc::new(request_id);
         self
@@ -124,11 +124,21 @@ where
 
     fn call(&self, mut request: ServiceRequest) -> Self::Future {
         let filter = &self.config.filter;
-        let request_id = (self.config.request_id)(&request);
         let pass: Passed<B> = ServiceResponse::map_into_left_body;
-        let declared = match check_head(filter, &request, &request_id) {
-            Ok(Head::Complete) => return Either::Left(self.service.call(request).map_ok(pass)),
-            Ok(Head::Body(declared)) => declared,
+        let head = {
+            let extensions = request.extensions();
+            let request_id = (self.config.request_id)(request.headers(), &extensions);
+            let request_id = request_id.unwrap_or_default();
+            match check_head(filter, &request, request_id) {
+                // The body is checked after an await: then the id is copied.
+                Ok(Head::Body(declared)) => Ok(Some((declared, request_id.to_owned()))),
+                Ok(Head::Complete) => Ok(None),
+                Err(rejection) => Err(rejection),
+            }
+        };
+        let (declared, request_id) = match head {
+            Ok(Some(body)) => body,
+            Ok(None) => return Either::Left(self.service.call(request).map_ok(pass)),
             Err(rejection) => {
                 return Either::Right(Box::pin(ready(Ok(reject(request, rejection)))));
             }

@@ -40,7 +40,8 @@ const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset
 const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 
-type Subject = Arc<dyn Fn(&Extensions) -> Option<String>>;
+/// Borrows the subject from the extensions: no copy per request.
+type Subject = Arc<dyn Fn(&Extensions) -> Option<&str>>;
 type Key = Arc<dyn Fn(&ServiceRequest) -> Option<String>>;
 
 /// The middleware factory: `App::new().wrap(RateLimit::new(limiter))`.
@@ -104,11 +105,9 @@ impl RateLimit {
     }
 
     /// Where the authenticated subject is found in the request extensions (e.g.
-    /// `|ext| ext.get::<edge_auth::Identity>().map(|i| i.subject().to_owned())`).
-    pub fn subject_from(
-        mut self,
-        subject: impl Fn(&Extensions) -> Option<String> + 'static,
-    ) -> Self {
+    /// `|ext| ext.get::<edge_auth::Identity>().map(|i| i.subject())`), borrowed
+    /// from them.
+    pub fn subject_from(mut self, subject: impl Fn(&Extensions) -> Option<&str> + 'static) -> Self {
         self.subject = Arc::new(subject);
         self
     }
@@ -165,10 +164,11 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let subject = (self.config.subject)(&request.extensions());
         let custom = (self.config.key)(&request);
         let local = {
-            let info = request_info(&request, subject.as_deref(), custom.as_deref());
+            let extensions = request.extensions();
+            let subject = (self.config.subject)(&extensions);
+            let info = request_info(&request, subject, custom.as_deref());
             self.config.limiter.check_local(&info)
         };
         if let Some(verdict) = local {
@@ -188,6 +188,8 @@ where
                 }
             };
         }
+        // Checked after an await: the subject is copied.
+        let subject = (self.config.subject)(&request.extensions()).map(str::to_owned);
         let service = Rc::clone(&self.service);
         let config = Rc::clone(&self.config);
         Either::Right(Box::pin(async move {

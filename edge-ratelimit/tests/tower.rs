@@ -31,7 +31,10 @@ fn request(peer: &str, user: Option<&str>) -> Request<String> {
 #[tokio::test]
 async fn headers_on_200s_and_429s() {
     let service = ServiceBuilder::new()
-        .layer(RateLimitLayer::new(limiter()).subject_from(|ext| ext.get::<String>().cloned()))
+        .layer(
+            RateLimitLayer::new(limiter())
+                .subject_from(|ext| ext.get::<String>().map(String::as_str)),
+        )
         .service_fn(|req: Request<String>| async move {
             let seen = req
                 .extensions()

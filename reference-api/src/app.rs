@@ -271,14 +271,10 @@ pub fn app(
     let max_body = usize::try_from(state.config.max_body).unwrap_or(usize::MAX);
     let authenticate = Auth::new(state.validator.clone());
     let ip_limits = RateLimit::new(state.ip_limits.clone());
-    let request_filter = RequestFilter::new(state.filter.clone()).request_id_from(|req| {
-        req.extensions()
-            .get::<RequestId>()
-            .map(|id| id.as_str().to_owned())
-            .unwrap_or_default()
-    });
+    let request_filter = RequestFilter::new(state.filter.clone())
+        .request_id_from(|_, ext| ext.get::<RequestId>().map(RequestId::as_str));
     let user_limits = RateLimit::new(state.user_limits.clone())
-        .subject_from(|ext| ext.get::<Identity>().map(|i| i.subject().to_owned()));
+        .subject_from(|ext| ext.get::<Identity>().map(Identity::subject));
     let cache = ResponseCache::new(state.cache.clone());
     let access_log = AccessLogger::new(state.access_log.clone()).fields_from(access_fields);
     App::new()

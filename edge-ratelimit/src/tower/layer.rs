@@ -15,9 +15,12 @@ pub(super) type Extract<T> = Arc<dyn Fn(&Extensions) -> Option<T> + Send + Sync>
 pub struct RateLimitLayer {
     pub(super) limiter: RateLimiter,
     pub(super) peer: Extract<IpAddr>,
-    pub(super) subject: Extract<String>,
+    pub(super) subject: SubjectFn,
     pub(super) key: KeyFn,
 }
+
+/// Borrows the subject from the extensions: no copy per request.
+pub(super) type SubjectFn = Arc<dyn Fn(&Extensions) -> Option<&str> + Send + Sync>;
 
 pub(super) type KeyFn = Arc<dyn Fn(&http::HeaderMap, &Extensions) -> Option<String> + Send + Sync>;
 
@@ -60,10 +63,12 @@ impl RateLimitLayer {
         self
     }
 
-    /// Where the authenticated subject is found (e.g. an auth layer's identity).
+    /// Where the authenticated subject is found (e.g. an auth layer's identity:
+    /// `|ext| ext.get::<edge_auth::Identity>().map(|i| i.subject())`), borrowed
+    /// from the extensions.
     pub fn subject_from(
         mut self,
-        subject: impl Fn(&Extensions) -> Option<String> + Send + Sync + 'static,
+        subject: impl Fn(&Extensions) -> Option<&str> + Send + Sync + 'static,
     ) -> Self {
         self.subject = Arc::new(subject);
         self

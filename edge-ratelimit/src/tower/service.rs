@@ -105,10 +105,10 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let layer = &self.layer;
         let peer = (layer.peer)(request.extensions());
-        let subject = (layer.subject)(request.extensions());
         let custom = (layer.key)(request.headers(), request.extensions());
         let local = {
-            let info = request_info(&request, peer, subject.as_deref(), custom.as_deref());
+            let subject = (layer.subject)(request.extensions());
+            let info = request_info(&request, peer, subject, custom.as_deref());
             layer.limiter.check_local(&info)
         };
         if let Some(verdict) = local {
@@ -124,6 +124,8 @@ where
                 verdict,
             });
         }
+        // Checked after an await: the subject is copied.
+        let subject = (layer.subject)(request.extensions()).map(str::to_owned);
         // Use the service that was readied; leave a fresh clone in its place.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
