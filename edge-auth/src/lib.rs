@@ -28,8 +28,8 @@ pub use error::{AuthError, AuthErrorKind, ConfigError};
 pub use identity::Identity;
 pub use issuer::{AccessToken, IssueError, TokenIssuer};
 pub use refresh::{
-    MemoryRefreshStore, RefreshError, RefreshStore, RefreshToken, RefreshTokens, Rotation,
-    StoreError, TokenHash,
+    DEFAULT_SESSION_TTL, MemoryRefreshStore, RefreshError, RefreshStore, RefreshToken,
+    RefreshTokens, Rotation, StoreError, TokenHash,
 };
 
 /// The `tracing` span field the authenticated subject is recorded in: declare it as

@@ -3,7 +3,9 @@
 //! Each login starts a *family*. Refreshing marks the presented token used and
 //! issues the next one in the same family. Presenting a used token again means it
 //! leaked: the whole family is revoked, so both the thief and the owner must log in
-//! again. Tokens are stored only as SHA-256 hashes, behind the [`RefreshStore`] trait.
+//! again. A family also has an absolute lifetime (the session's): refreshing
+//! never extends it past that. Tokens are stored only as SHA-256 hashes, behind
+//! the [`RefreshStore`] trait.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -50,15 +52,19 @@ pub struct StoreError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
 
 /// Where refresh-token families live. Each method must be atomic.
 pub trait RefreshStore: Send + Sync {
-    /// Start a family for `subject` with its first token.
+    /// Start a family for `subject` with its first token; the family ends at
+    /// `family_expires_at` (seconds since the epoch) whatever its tokens say.
     fn create_family(
         &self,
         subject: &str,
         first: TokenHash,
         expires_at: u64,
+        family_expires_at: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Rotate `presented` to `next`, or detect reuse and revoke the family (see [`Rotation`]).
+    /// Rotate `presented` to `next`, or detect reuse and revoke the family (see
+    /// [`Rotation`]). A token whose family has ended is `Invalid`; `next` expires
+    /// at `next_expires_at` or when its family ends, whichever is first.
     fn rotate(
         &self,
         presented: TokenHash,
@@ -67,10 +73,12 @@ pub trait RefreshStore: Send + Sync {
         now: u64,
     ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
 
-    /// Revoke the family of `presented`; `false` when the token is unknown.
+    /// Revoke the family of `presented` if it belongs to `subject`; `false` when
+    /// the token is unknown or another subject's (which is left as it is).
     fn revoke_family(
         &self,
         presented: TokenHash,
+        subject: &str,
         now: u64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
@@ -80,7 +88,8 @@ pub trait RefreshStore: Send + Sync {
 pub struct RefreshToken {
     /// The opaque token to give the client.
     pub token: String,
-    /// When it expires (seconds since the Unix epoch).
+    /// When it expires at the latest (seconds since the Unix epoch); its session
+    /// may end sooner.
     pub expires_at: u64,
 }
 
@@ -107,17 +116,31 @@ pub enum RefreshError {
 pub struct RefreshTokens<S> {
     store: S,
     ttl: Duration,
+    session_ttl: Duration,
     clock: Arc<dyn Clock>,
 }
 
+/// The default absolute lifetime of a session (refresh-token family): 90 days.
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(90 * 86_400);
+
 impl<S: RefreshStore> RefreshTokens<S> {
-    /// Tokens kept in `store`, valid for `ttl`.
+    /// Tokens kept in `store`, each valid for `ttl`, in sessions that end
+    /// [`DEFAULT_SESSION_TTL`] after login however often they are refreshed.
     pub fn new(store: S, ttl: Duration) -> Self {
         RefreshTokens {
             store,
             ttl,
+            session_ttl: DEFAULT_SESSION_TTL,
             clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The absolute lifetime of a session (a family, from its login): refreshing
+    /// never extends it.
+    #[must_use]
+    pub fn session_ttl(mut self, session_ttl: Duration) -> Self {
+        self.session_ttl = session_ttl;
+        self
     }
 
     /// Use `clock` for issuing and expiry.
@@ -143,9 +166,16 @@ impl<S: RefreshStore> RefreshTokens<S> {
 
     /// Start a new family (a login) for `subject`.
     pub async fn issue(&self, subject: &str) -> Result<RefreshToken, RefreshError> {
-        let token = self.mint()?;
+        let mut token = self.mint()?;
+        let family_expires_at = self.clock.now().saturating_add(self.session_ttl.as_secs());
+        token.expires_at = token.expires_at.min(family_expires_at);
         self.store
-            .create_family(subject, TokenHash::of(&token.token), token.expires_at)
+            .create_family(
+                subject,
+                TokenHash::of(&token.token),
+                token.expires_at,
+                family_expires_at,
+            )
             .await?;
         Ok(token)
     }
@@ -172,11 +202,12 @@ impl<S: RefreshStore> RefreshTokens<S> {
         }
     }
 
-    /// Revoke the family of `presented` (a logout); `false` when it is unknown.
-    pub async fn revoke(&self, presented: &str) -> Result<bool, RefreshError> {
+    /// Revoke the family of `presented` (a logout by `subject`); `false` when it
+    /// is unknown or belongs to another subject, whose session is left alone.
+    pub async fn revoke(&self, presented: &str, subject: &str) -> Result<bool, RefreshError> {
         Ok(self
             .store
-            .revoke_family(TokenHash::of(presented), self.clock.now())
+            .revoke_family(TokenHash::of(presented), subject, self.clock.now())
             .await?)
     }
 }
@@ -203,6 +234,7 @@ struct StoredToken {
 #[derive(Debug)]
 struct Family {
     subject: String,
+    expires_at: u64,
     revoked: bool,
 }
 
@@ -218,10 +250,12 @@ impl RefreshStore for MemoryRefreshStore {
         subject: &str,
         first: TokenHash,
         expires_at: u64,
+        family_expires_at: u64,
     ) -> Result<(), StoreError> {
         let mut state = self.state();
         state.families.push(Family {
             subject: subject.to_owned(),
+            expires_at: family_expires_at,
             revoked: false,
         });
         let family = state.families.len() - 1;
@@ -251,9 +285,10 @@ impl RefreshStore for MemoryRefreshStore {
         let (was_used, expired) = (token.used, token.expires_at <= now);
         token.used = true;
         let family_state = &mut state.families[family];
-        if family_state.revoked || expired {
+        if family_state.revoked || expired || family_state.expires_at <= now {
             return Ok(Rotation::Invalid);
         }
+        let next_expires_at = next_expires_at.min(family_state.expires_at);
         if was_used {
             family_state.revoked = true;
             return Ok(Rotation::Reused {
@@ -272,12 +307,21 @@ impl RefreshStore for MemoryRefreshStore {
         Ok(Rotation::Rotated { subject })
     }
 
-    async fn revoke_family(&self, presented: TokenHash, _now: u64) -> Result<bool, StoreError> {
+    async fn revoke_family(
+        &self,
+        presented: TokenHash,
+        subject: &str,
+        _now: u64,
+    ) -> Result<bool, StoreError> {
         let mut state = self.state();
         let Some(family) = state.tokens.get(&presented).map(|t| t.family) else {
             return Ok(false);
         };
-        state.families[family].revoked = true;
+        let family = &mut state.families[family];
+        if family.subject != subject {
+            return Ok(false);
+        }
+        family.revoked = true;
         Ok(true)
     }
 }

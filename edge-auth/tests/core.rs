@@ -373,7 +373,11 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_its_family() {
     ));
 
     let other = tokens.issue("42").await.unwrap();
-    assert!(tokens.revoke(&other.token).await.unwrap());
+    // Another subject cannot end this session (a logout checks ownership).
+    assert!(!tokens.revoke(&other.token, "7").await.unwrap());
+    tokens.rotate(&other.token).await.unwrap();
+    let other = tokens.issue("42").await.unwrap();
+    assert!(tokens.revoke(&other.token, "42").await.unwrap());
     assert!(matches!(
         tokens.rotate(&other.token).await,
         Err(RefreshError::Invalid)
@@ -383,6 +387,24 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_its_family() {
     clock.advance(3600);
     assert!(matches!(
         tokens.rotate(&expiring.token).await,
+        Err(RefreshError::Invalid)
+    ));
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_lifetime_however_often_it_is_refreshed() {
+    let clock = ManualClock::new(NOW);
+    let tokens = RefreshTokens::new(MemoryRefreshStore::default(), Duration::from_secs(3600))
+        .session_ttl(Duration::from_secs(5000))
+        .clock(clock.clone());
+    let first = tokens.issue("42").await.unwrap();
+    clock.advance(3000);
+    // Refreshed before it expired, the next token would be valid for an hour...
+    let (_, second) = tokens.rotate(&first.token).await.unwrap();
+    // ...but the session ends 5000 s after login, 2000 s later.
+    clock.advance(2000);
+    assert!(matches!(
+        tokens.rotate(&second.token).await,
         Err(RefreshError::Invalid)
     ));
 }

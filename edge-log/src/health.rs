@@ -3,8 +3,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
@@ -32,6 +32,8 @@ type Probe =
 pub struct Health {
     checks: Vec<(String, Option<Probe>)>,
     timeout: Duration,
+    cache_for: Duration,
+    last: Arc<Mutex<Option<(Instant, HealthReport)>>>,
 }
 
 impl std::fmt::Debug for Health {
@@ -42,7 +44,8 @@ impl std::fmt::Debug for Health {
                 &self.checks.iter().map(|(n, _)| n).collect::<Vec<_>>(),
             )
             .field("timeout", &self.timeout)
-            .finish()
+            .field("cache_for", &self.cache_for)
+            .finish_non_exhaustive()
     }
 }
 
@@ -58,7 +61,16 @@ impl Health {
         Health {
             checks: Vec::new(),
             timeout: Duration::from_secs(1),
+            cache_for: Duration::ZERO,
+            last: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// Reuse a report for `duration` (default: probe on every check), so that a
+    /// flood of health requests cannot become a flood of probes. Clones share it.
+    pub fn cache_for(mut self, duration: Duration) -> Self {
+        self.cache_for = duration;
+        self
     }
 
     /// How long each probe may take before it counts as failed (default 1 s).
@@ -85,8 +97,26 @@ impl Health {
         self
     }
 
-    /// Run every probe concurrently.
+    /// Run every probe concurrently (or reuse a report younger than
+    /// [`cache_for`](Health::cache_for)).
     pub async fn check(&self) -> HealthReport {
+        if !self.cache_for.is_zero() {
+            let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, report)) = last.as_ref()
+                && at.elapsed() < self.cache_for
+            {
+                return report.clone();
+            }
+        }
+        let report = self.probe_all().await;
+        if !self.cache_for.is_zero() {
+            *self.last.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some((Instant::now(), report.clone()));
+        }
+        report
+    }
+
+    async fn probe_all(&self) -> HealthReport {
         let runs = self.checks.iter().map(|(name, probe)| async move {
             let state = match probe {
                 None => CheckState::Disabled,
@@ -196,5 +226,29 @@ mod tests {
             .await;
         assert_eq!(healthy.status_code(), 200);
         assert_eq!(healthy.to_json()["status"], "ok");
+    }
+
+    #[tokio::test]
+    async fn a_cached_report_spares_the_dependencies() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let probes = Arc::new(AtomicUsize::new(0));
+        let counting = |cache_for| {
+            let probes = Arc::clone(&probes);
+            Health::new()
+                .cache_for(cache_for)
+                .probe("database", move || {
+                    probes.fetch_add(1, Ordering::SeqCst);
+                    async { Ok(()) }
+                })
+        };
+        let cached = counting(Duration::from_secs(3600));
+        for _ in 0..5 {
+            assert_eq!(cached.clone().check().await.status_code(), 200);
+        }
+        assert_eq!(probes.load(Ordering::SeqCst), 1, "clones share the report");
+        let uncached = counting(Duration::ZERO);
+        uncached.check().await;
+        uncached.check().await;
+        assert_eq!(probes.load(Ordering::SeqCst), 3);
     }
 }

@@ -23,9 +23,7 @@ use actix_web::dev::{
     Extensions, Service, ServiceRequest, ServiceResponse, Transform, forward_ready,
 };
 use actix_web::http::StatusCode;
-use actix_web::http::header::{
-    CONTENT_TYPE, FORWARDED, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER,
-};
+use actix_web::http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use actix_web::{HttpMessage, HttpResponse};
 use futures_util::future::{Either, LocalBoxFuture};
 
@@ -33,7 +31,6 @@ use crate::{RateLimitState, RateLimiter, RequestInfo, Verdict, response};
 
 // Made at compile time: a name given as `&str` is parsed (and a non-standard one
 // copied) on every lookup.
-const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
@@ -168,7 +165,7 @@ where
         let local = {
             let extensions = request.extensions();
             let subject = (self.config.subject)(&extensions);
-            let info = request_info(&request, subject, custom.as_deref());
+            let info = request_info(&request, &self.config.limiter, subject, custom.as_deref());
             self.config.limiter.check_local(&info)
         };
         if let Some(verdict) = local {
@@ -194,7 +191,12 @@ where
         let config = Rc::clone(&self.config);
         Either::Right(Box::pin(async move {
             let verdict = {
-                let info = request_info(&request, subject.as_deref(), custom.as_deref());
+                let info = request_info(
+                    &request,
+                    &config.limiter,
+                    subject.as_deref(),
+                    custom.as_deref(),
+                );
                 config.limiter.check(&info).await
             };
             if let Some(rejection) = rejection(&verdict) {
@@ -215,6 +217,7 @@ where
 /// What the limiter reads of a request.
 fn request_info<'a>(
     request: &'a ServiceRequest,
+    limiter: &RateLimiter,
     subject: Option<&'a str>,
     custom: Option<&'a str>,
 ) -> RequestInfo<'a> {
@@ -223,12 +226,8 @@ fn request_info<'a>(
         method: request.method().as_str(),
         path: request.path(),
         peer: request.peer_addr().map(|a| a.ip()),
-        forwarded_for: headers
-            .get_all(X_FORWARDED_FOR)
-            .filter_map(|v| v.to_str().ok())
-            .collect(),
         forwarded: headers
-            .get_all(FORWARDED)
+            .get_all(limiter.client_ip_header().name().as_str())
             .filter_map(|v| v.to_str().ok())
             .collect(),
         subject,

@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicU64;
 use ipnet::IpNet;
 
 use crate::core::clock::{Clock, SystemClock};
+use crate::core::key::ClientIpHeader;
 use crate::core::limiter::{Backend, FailMode, Inner, RateLimiter};
 use crate::store::memory::MemoryStore;
 use crate::{ConfigError, Policy};
@@ -29,6 +30,8 @@ use crate::{ConfigError, Policy};
 pub struct RateLimiterBuilder {
     policies: Vec<Policy>,
     trusted: Vec<IpNet>,
+    client_ip_header: ClientIpHeader,
+    ipv6_prefix: u8,
     clock: Arc<dyn Clock>,
     max_keys: usize,
     backend: BackendChoice,
@@ -50,10 +53,12 @@ impl RateLimiter {
         RateLimiterBuilder {
             policies: Vec::new(),
             trusted: Vec::new(),
+            client_ip_header: ClientIpHeader::default(),
+            ipv6_prefix: 64,
             clock: Arc::new(SystemClock),
             max_keys: 100_000,
             backend: BackendChoice::Memory,
-            fail_mode: FailMode::Open,
+            fail_mode: FailMode::Local,
         }
     }
 }
@@ -65,13 +70,28 @@ impl RateLimiterBuilder {
         self
     }
 
-    /// Trust `X-Forwarded-For` / `Forwarded` from peers in `network`.
+    /// The one header the trusted proxies set to name the client (default
+    /// `X-Forwarded-For`). No other forwarding header is read: a proxy that passes
+    /// a client's own `Forwarded` through cannot be used to pick an address.
+    pub fn client_ip_header(mut self, header: ClientIpHeader) -> Self {
+        self.client_ip_header = header;
+        self
+    }
+
+    /// Count IPv6 clients by their first `bits` (default 64: a subscriber's
+    /// network, which can hand out 2^64 addresses); 128 counts every address.
+    pub fn ipv6_prefix(mut self, bits: u8) -> Self {
+        self.ipv6_prefix = bits;
+        self
+    }
+
+    /// Trust the client-IP header from peers in `network`.
     pub fn trusted_proxy(mut self, network: IpNet) -> Self {
         self.trusted.push(network);
         self
     }
 
-    /// Trust forwarded headers from every peer in `networks`.
+    /// Trust the client-IP header from every peer in `networks`.
     pub fn trusted_proxies(mut self, networks: impl IntoIterator<Item = IpNet>) -> Self {
         self.trusted.extend(networks);
         self
@@ -104,7 +124,8 @@ impl RateLimiterBuilder {
         self
     }
 
-    /// What to do while Redis is unreachable (default: fail open to in-process limits).
+    /// What to do while Redis is unreachable (default: [`FailMode::Local`], limits
+    /// kept per instance in process); a policy may override it.
     pub fn fail_mode(mut self, fail_mode: FailMode) -> Self {
         self.fail_mode = fail_mode;
         self
@@ -121,6 +142,9 @@ impl RateLimiterBuilder {
                 return Err(ConfigError::DuplicatePolicy(policy.name().to_owned()));
             }
         }
+        if self.ipv6_prefix > 128 {
+            return Err(ConfigError::InvalidIpv6Prefix(self.ipv6_prefix));
+        }
         let max_keys = NonZeroUsize::new(self.max_keys).ok_or(ConfigError::ZeroCapacity)?;
         let backend = match self.backend {
             BackendChoice::Memory => Backend::Memory,
@@ -136,11 +160,14 @@ impl RateLimiterBuilder {
             names: self.policies.iter().map(|p| Arc::clone(&p.name)).collect(),
             policies: self.policies,
             trusted: self.trusted,
+            client_ip_header: self.client_ip_header,
+            ipv6_prefix: self.ipv6_prefix,
             clock: self.clock,
             memory: MemoryStore::new(max_keys),
             backend,
             fail_mode: self.fail_mode,
             last_warning_ms: AtomicU64::new(0),
+            last_unknown_warning_ms: AtomicU64::new(0),
         }))
     }
 }

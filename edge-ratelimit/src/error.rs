@@ -21,6 +21,12 @@ pub enum ConfigError {
     /// The in-process store must hold at least one key.
     #[error("the in-process store must hold at least one key")]
     ZeroCapacity,
+    /// A fail mode is not `open`, `local` or `closed`.
+    #[error("invalid fail mode `{0}`: expected open, local or closed")]
+    InvalidFailMode(String),
+    /// An IPv6 prefix length is over 128.
+    #[error("an IPv6 prefix length is at most 128 (got {0})")]
+    InvalidIpv6Prefix(u8),
     /// The Redis URL could not be parsed.
     #[error("invalid Redis URL: {0}")]
     InvalidRedisUrl(String),

@@ -185,7 +185,7 @@ async fn spoofed_forwarded_for_from_an_untrusted_peer_is_ignored() {
         .build()
         .unwrap();
     let spoofed = |fake: &'static str| RequestInfo {
-        forwarded_for: vec![fake],
+        forwarded: vec![fake],
         ..request("GET", "203.0.113.5", None)
     };
     // Each request claims another address; all count against the real peer.
@@ -194,11 +194,91 @@ async fn spoofed_forwarded_for_from_an_untrusted_peer_is_ignored() {
     assert_eq!(allowed(&limiter, &spoofed("3.3.3.3"), 1).await, 0);
     // Through the trusted proxy, forwarded clients are told apart.
     let proxied = |client: &'static str| RequestInfo {
-        forwarded_for: vec![client],
+        forwarded: vec![client],
         ..request("GET", "10.0.0.7", None)
     };
     assert_eq!(allowed(&limiter, &proxied("198.51.100.1"), 5).await, 2);
     assert_eq!(allowed(&limiter, &proxied("198.51.100.2"), 5).await, 2);
+}
+
+#[tokio::test]
+async fn only_the_configured_header_names_the_client_behind_a_proxy() {
+    // The proxy sets `X-Real-IP`; a client's own `X-Forwarded-For` or `Forwarded`
+    // is not what the adapter hands over, so varying them changes nothing.
+    let limiter = RateLimiter::builder()
+        .policy(policy("ip", "2/1m", KeyKind::ClientIp))
+        .trusted_proxy("10.0.0.0/8".parse().unwrap())
+        .client_ip_header("X-Real-IP".parse().unwrap())
+        .clock(ManualClock::new(START))
+        .build()
+        .unwrap();
+    assert_eq!(limiter.client_ip_header().name(), "x-real-ip");
+    let proxied = |client: &'static str| RequestInfo {
+        forwarded: vec![client],
+        ..request("GET", "10.0.0.7", None)
+    };
+    assert_eq!(allowed(&limiter, &proxied("198.51.100.1"), 5).await, 2);
+    assert_eq!(
+        limiter.client_ip(&proxied("198.51.100.1")),
+        Some("198.51.100.1".parse().unwrap())
+    );
+}
+
+#[tokio::test]
+async fn ipv6_clients_share_a_bucket_per_64_by_default() {
+    let build = |prefix: Option<u8>| {
+        let builder = RateLimiter::builder()
+            .policy(policy("ip", "2/1m", KeyKind::ClientIp))
+            .clock(ManualClock::new(START));
+        match prefix {
+            Some(bits) => builder.ipv6_prefix(bits).build().unwrap(),
+            None => builder.build().unwrap(),
+        }
+    };
+    let limiter = build(None);
+    // One /64 rotating through addresses is one client.
+    for (i, expected) in [(1, 1), (2, 1), (3, 0)] {
+        let peer = format!("2001:db8:0:1::{i}");
+        assert_eq!(
+            allowed(&limiter, &request("GET", &peer, None), 1).await,
+            expected
+        );
+    }
+    assert_eq!(
+        allowed(&limiter, &request("GET", "2001:db8:0:2::1", None), 1).await,
+        1
+    );
+    let per_address = build(Some(128));
+    for i in 1..=3 {
+        let peer = format!("2001:db8:0:1::{i}");
+        assert_eq!(
+            allowed(&per_address, &request("GET", &peer, None), 1).await,
+            1
+        );
+    }
+    assert!(
+        RateLimiter::builder()
+            .policy(policy("ip", "2/1m", KeyKind::ClientIp))
+            .ipv6_prefix(129)
+            .build()
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn requests_without_a_peer_address_are_limited_together() {
+    let limiter = RateLimiter::builder()
+        .policy(policy("ip", "3/1m", KeyKind::ClientIp))
+        .clock(ManualClock::new(START))
+        .build()
+        .unwrap();
+    let anonymous = RequestInfo {
+        method: "GET",
+        path: "/",
+        ..RequestInfo::default()
+    };
+    // Never unlimited: one shared bucket.
+    assert_eq!(allowed(&limiter, &anonymous, 10).await, 3);
 }
 
 #[tokio::test]

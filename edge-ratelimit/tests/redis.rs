@@ -92,19 +92,30 @@ async fn concurrent_checks_never_exceed_the_limit() {
 }
 
 #[tokio::test]
-async fn redis_down_fails_closed_or_open_and_recovers() {
+async fn redis_down_fails_closed_local_or_open_and_recovers() {
     let mut server = harness::private_redis();
     let url = server.url();
     let closed = limiter(&url, "closed", "3/1m", FailMode::Closed);
+    let local = limiter(&url, "local", "3/1m", FailMode::Local);
     let open = limiter(&url, "open", "3/1m", FailMode::Open);
-    assert!(matches!(
-        closed.check(&info("192.0.2.1")).await,
-        Verdict::Allowed(_)
-    ));
-    assert!(matches!(
-        open.check(&info("192.0.2.1")).await,
-        Verdict::Allowed(_)
-    ));
+    // A login policy that fails closed beside reads that fall back to local limits.
+    let mixed = RateLimiter::builder()
+        .policy(Policy::new("ip", "100/1m".parse().unwrap(), KeyKind::ClientIp).unwrap())
+        .policy(
+            Policy::new("login", "100/1m".parse().unwrap(), KeyKind::ClientIp)
+                .unwrap()
+                .method("POST")
+                .fail_mode(FailMode::Closed),
+        )
+        .redis(RedisStore::new(&url).unwrap().prefix("mixed"))
+        .build()
+        .unwrap();
+    for limiter in [&closed, &local, &open] {
+        assert!(matches!(
+            limiter.check(&info("192.0.2.1")).await,
+            Verdict::Allowed(_)
+        ));
+    }
 
     server.stop();
     let started = Instant::now();
@@ -114,17 +125,31 @@ async fn redis_down_fails_closed_or_open_and_recovers() {
         "a check hung for {:?}",
         started.elapsed()
     );
-    // Failing open still limits, in-process.
+    // Failing locally still limits, in-process.
     let mut allowed = 0;
     for _ in 0..10 {
-        if matches!(open.check(&info("192.0.2.1")).await, Verdict::Allowed(_)) {
+        if matches!(local.check(&info("192.0.2.1")).await, Verdict::Allowed(_)) {
             allowed += 1;
         }
     }
     assert_eq!(
         allowed, 3,
-        "fail-open must fall back to in-process limits, not to none"
+        "fail-local must fall back to in-process limits, not to none"
     );
+    // Failing open lets everything through, unlabelled.
+    for _ in 0..10 {
+        assert_eq!(open.check(&info("192.0.2.1")).await, Verdict::Unlimited);
+    }
+    // The strictest mode among the policies a request meets applies.
+    assert!(matches!(
+        mixed.check(&info("192.0.2.1")).await,
+        Verdict::Allowed(_)
+    ));
+    let login = RequestInfo {
+        method: "POST",
+        ..info("192.0.2.1")
+    };
+    assert_eq!(mixed.check(&login).await, Verdict::Unavailable);
 
     server.restart().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -70,7 +70,8 @@ pub fn validator(config: &Config, secret: &[u8]) -> Result<Validator, edge_auth:
         .build()
 }
 
-/// The two limiters: per IP (with the login limit) and per user / endpoint class.
+/// The two limiters: per IP (with the login and registration limits) and per
+/// user / endpoint class.
 /// With a Redis URL they share their counts with every instance on that Redis.
 pub fn limiters(
     config: &Config,
@@ -81,7 +82,11 @@ pub fn limiters(
         .map(RedisStore::new)
         .transpose()?;
     let with_store = |builder: edge_ratelimit::RateLimiterBuilder| {
-        let builder = builder.trusted_proxies(config.trusted_proxies.iter().copied());
+        let builder = builder
+            .trusted_proxies(config.trusted_proxies.iter().copied())
+            .client_ip_header(config.client_ip_header.clone())
+            .ipv6_prefix(config.rate_limit_ipv6_prefix)
+            .fail_mode(config.rate_limit_fail_mode);
         match &redis {
             Some(store) => builder.redis(store.clone()),
             None => builder,
@@ -92,7 +97,14 @@ pub fn limiters(
         .policy(
             Policy::new("login", config.rate_limit_login, KeyKind::ClientIp)?
                 .method("POST")
-                .path_prefix("/api/auth/login"),
+                .path_prefix("/api/auth/login")
+                .fail_mode(config.rate_limit_login_fail_mode),
+        )
+        .policy(
+            Policy::new("register", config.rate_limit_register, KeyKind::ClientIp)?
+                .method("POST")
+                .path_prefix("/api/auth/register")
+                .fail_mode(config.rate_limit_login_fail_mode),
         )
         .build()?;
     let user = with_store(RateLimiter::builder())

@@ -5,15 +5,21 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bytesize::ByteSize;
-use clap::{Parser, ValueEnum};
-use edge_ratelimit::Quota;
+use clap::{Parser, Subcommand, ValueEnum};
+use edge_ratelimit::{ClientIpHeader, FailMode, Quota};
 use ipnet::IpNet;
 
 /// The Edge reference API: a CRUD backend behind JWT auth, rate limiting, input
 /// filtering, response caching and JSON access logs.
-#[derive(Debug, Clone, Parser)]
+///
+/// Its `Debug` output redacts the secrets (JWT secret, URL passwords).
+#[derive(Clone, Parser)]
 #[command(version, about)]
 pub struct Config {
+    /// An operator task to run against the database instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to listen on.
     #[arg(long, env = "EDGE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -44,7 +50,8 @@ pub struct Config {
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
-    /// HMAC secret for access tokens (at least 32 bytes); random per start when unset.
+    /// HMAC secret for access tokens (at least 32 bytes); when unset, a random key
+    /// generated on first start and kept in the database (shared by every instance).
     #[arg(long, env = "JWT_SECRET", hide_env_values = true, value_parser = parse_secret)]
     pub jwt_secret: Option<String>,
 
@@ -67,6 +74,25 @@ pub struct Config {
     /// Login attempts per client IP (slows password guessing), as N/DURATION.
     #[arg(long, env = "RATE_LIMIT_LOGIN", default_value = "10/1m")]
     pub rate_limit_login: Quota,
+
+    /// Registrations per client IP, as N/DURATION.
+    #[arg(long, env = "RATE_LIMIT_REGISTER", default_value = "20/1h")]
+    pub rate_limit_register: Quota,
+
+    /// While Redis is unreachable: `local` (each instance limits on its own),
+    /// `closed` (503) or `open` (no limits).
+    #[arg(long, env = "RATE_LIMIT_FAIL_MODE", default_value = "local", value_parser = parse_fail_mode)]
+    pub rate_limit_fail_mode: FailMode,
+
+    /// The fail mode of the login and registration limits (default `closed`: no
+    /// password guessing while the shared count is out of reach).
+    #[arg(long, env = "RATE_LIMIT_LOGIN_FAIL_MODE", default_value = "closed", value_parser = parse_fail_mode)]
+    pub rate_limit_login_fail_mode: FailMode,
+
+    /// IPv6 clients are counted per network of this prefix length (64: one
+    /// subscriber; 128: every address apart).
+    #[arg(long, env = "RATE_LIMIT_IPV6_PREFIX", default_value_t = 64, value_parser = clap::value_parser!(u8).range(0..=128))]
+    pub rate_limit_ipv6_prefix: u8,
 
     /// Requests per authenticated user, as N/DURATION.
     #[arg(long, env = "RATE_LIMIT_USER", default_value = "600/1m")]
@@ -96,13 +122,41 @@ pub struct Config {
     #[arg(long, env = "FILTER_MODE", value_enum, default_value_t = FilterMode::Block)]
     pub filter_mode: FilterMode,
 
-    /// Comma-separated usernames that get role `admin`.
-    #[arg(long, env = "ADMIN_USERS", value_delimiter = ',', value_parser = parse_username)]
-    pub admin_users: Vec<String>,
+    /// Removed: it made whoever registered a listed name first an admin. Kept
+    /// only to refuse it with a pointer to `grant-admin`.
+    #[arg(long, env = "ADMIN_USERS", hide = true)]
+    pub admin_users: Option<String>,
 
-    /// Comma-separated proxies (IPs or CIDRs) whose X-Forwarded-For/Forwarded is trusted.
+    /// Comma-separated proxies (IPs or CIDRs) whose client-IP header is trusted.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
     pub trusted_proxies: Vec<IpNet>,
+
+    /// The one header the trusted proxies set to name the client, read right to
+    /// left past trusted proxies (`Forwarded` is parsed as RFC 7239).
+    #[arg(long, env = "CLIENT_IP_HEADER", default_value = "X-Forwarded-For")]
+    pub client_ip_header: ClientIpHeader,
+
+    /// How long a request body may take to arrive; slower ones get 408.
+    #[arg(long, env = "BODY_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    pub body_timeout: Duration,
+
+    /// Password hashes computed at once (Argon2id, 19 MiB each); default one per
+    /// CPU core.
+    #[arg(long, env = "PASSWORD_HASHES", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub password_hashes: Option<u16>,
+
+    /// How long a login or registration waits for a free hashing slot before 503.
+    #[arg(long, env = "PASSWORD_HASH_WAIT", default_value = "2s", value_parser = parse_duration)]
+    pub password_hash_wait: Duration,
+
+    /// The longest any one database statement may run (PostgreSQL `statement_timeout`).
+    #[arg(long, env = "DB_STATEMENT_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub db_statement_timeout: Duration,
+
+    /// The absolute lifetime of a login session (refresh-token family): refreshing
+    /// never extends a session past it.
+    #[arg(long, env = "SESSION_TTL", default_value = "90d", value_parser = parse_duration)]
+    pub session_ttl: Duration,
 
     /// Format of the logs on stdout/stderr.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
@@ -130,11 +184,135 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("security.log"))
     }
 
-    /// Whether `username` is configured as an admin (case-insensitive).
-    pub fn is_admin(&self, username: &str) -> bool {
-        self.admin_users
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case(username))
+    /// How many password hashes may run at once.
+    pub fn password_hashes(&self) -> usize {
+        match self.password_hashes {
+            Some(n) => usize::from(n),
+            None => std::thread::available_parallelism().map_or(1, usize::from),
+        }
+    }
+
+    /// Settings that are not valid together or no longer exist: the reason.
+    pub fn check(&self) -> Result<(), String> {
+        if self
+            .admin_users
+            .as_deref()
+            .is_some_and(|v| !v.trim().is_empty())
+        {
+            return Err(
+                "--admin-users/ADMIN_USERS was removed: it made whoever registered a listed \
+                        name first an admin; grant the role to an existing account with \
+                        `reference-api grant-admin USERNAME`"
+                    .to_owned(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Operator tasks: run against the database (the same `--database-url` or
+/// embedded server as serving), then exit.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Give an existing account the `admin` role (effective from its next login or refresh).
+    GrantAdmin {
+        /// The account's username (case-insensitive).
+        #[arg(value_parser = parse_username)]
+        username: String,
+    },
+    /// Take the `admin` role from an account (effective from its next login or refresh).
+    RevokeAdmin {
+        /// The account's username (case-insensitive).
+        #[arg(value_parser = parse_username)]
+        username: String,
+    },
+    /// Replace the stored token-signing key (when JWT_SECRET is unset): access
+    /// tokens signed with the old key stop working once every instance restarts;
+    /// refresh tokens stay valid, so clients refresh.
+    RotateSigningKey,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted_url = |url: &Option<String>| url.as_deref().map(redact_url);
+        f.debug_struct("Config")
+            .field("command", &self.command)
+            .field("listen", &self.listen)
+            .field("workers", &self.workers)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redacted_url(&self.database_url))
+            .field("db_pool_size", &self.db_pool_size)
+            .field("db_shared_connections", &self.db_shared_connections)
+            .field("db_statement_timeout", &self.db_statement_timeout)
+            .field("redis_url", &redacted_url(&self.redis_url))
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .field("session_ttl", &self.session_ttl)
+            .field("rate_limit_ip", &self.rate_limit_ip)
+            .field("rate_limit_login", &self.rate_limit_login)
+            .field("rate_limit_register", &self.rate_limit_register)
+            .field("rate_limit_user", &self.rate_limit_user)
+            .field("rate_limit_read", &self.rate_limit_read)
+            .field("rate_limit_write", &self.rate_limit_write)
+            .field("rate_limit_fail_mode", &self.rate_limit_fail_mode)
+            .field(
+                "rate_limit_login_fail_mode",
+                &self.rate_limit_login_fail_mode,
+            )
+            .field("rate_limit_ipv6_prefix", &self.rate_limit_ipv6_prefix)
+            .field("cache_ttl", &self.cache_ttl)
+            .field("max_body", &self.max_body)
+            .field("body_timeout", &self.body_timeout)
+            .field("security_log", &self.security_log)
+            .field("filter_mode", &self.filter_mode)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("client_ip_header", &self.client_ip_header.name())
+            .field("password_hashes", &self.password_hashes)
+            .field("password_hash_wait", &self.password_hash_wait)
+            .field("log_format", &self.log_format)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `scheme://user:[redacted]@host/...`: the URL with any password replaced; an
+/// unparseable URL entirely.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "[redacted]".to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            let tail = redact_query_password(tail);
+            format!("{scheme}://{user}:[redacted]@{host}{tail}")
+        }
+        None => format!("{scheme}://{authority}{}", redact_query_password(tail)),
+    }
+}
+
+/// `?password=...` in a libpq URL's query.
+fn redact_query_password(tail: &str) -> String {
+    match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) if name.eq_ignore_ascii_case("password") => {
+                        format!("{name}=[redacted]")
+                    }
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
     }
 }
 
@@ -173,6 +351,11 @@ fn parse_size(s: &str) -> Result<u64, String> {
         return Err(format!("`{s}` must be larger than zero"));
     }
     Ok(size.as_u64())
+}
+
+fn parse_fail_mode(s: &str) -> Result<FailMode, String> {
+    s.parse()
+        .map_err(|e: edge_ratelimit::ConfigError| e.to_string())
 }
 
 fn parse_secret(s: &str) -> Result<String, String> {
@@ -252,8 +435,6 @@ mod tests {
         let config = parse(&[
             "--rate-limit-ip",
             "10/1s",
-            "--admin-users",
-            "alice,Bob",
             "--trusted-proxies",
             "10.0.0.0/8,127.0.0.1",
             "--max-body",
@@ -262,9 +443,62 @@ mod tests {
         .unwrap();
         assert_eq!(config.rate_limit_ip.limit(), 10);
         assert_eq!(config.rate_limit_ip.period(), Duration::from_secs(1));
-        assert!(config.is_admin("bob") && !config.is_admin("carol"));
         assert_eq!(config.trusted_proxies.len(), 2);
         assert_eq!(config.max_body, 64 * 1024);
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let config = parse(&[
+            "--jwt-secret",
+            "a jwt secret of at least thirty-two bytes",
+            "--database-url",
+            "postgres://edge:pg-password@db:5432/edge?sslmode=require&password=other-secret",
+            "--redis-url",
+            "redis://:redis-password@cache:6379/0",
+        ])
+        .unwrap();
+        let debug = format!("{config:?}");
+        for secret in [
+            "thirty-two",
+            "pg-password",
+            "other-secret",
+            "redis-password",
+        ] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert!(
+            debug.contains("postgres://edge:[redacted]@db:5432/edge"),
+            "{debug}"
+        );
+        assert!(
+            debug.contains("redis://:[redacted]@cache:6379/0"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn admin_users_is_refused_with_a_pointer_to_grant_admin() {
+        let config = parse(&["--admin-users", "root"]).unwrap();
+        assert!(config.check().unwrap_err().contains("grant-admin"));
+        assert!(parse(&["--admin-users", ""]).unwrap().check().is_ok());
+        assert!(parse(&[]).unwrap().check().is_ok());
+        let grant = parse(&["grant-admin", "alice"]).unwrap();
+        assert!(
+            matches!(grant.command, Some(Command::GrantAdmin { username }) if username == "alice")
+        );
+    }
+
+    #[test]
+    fn security_defaults() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(config.client_ip_header.name(), "x-forwarded-for");
+        assert_eq!(config.rate_limit_fail_mode, FailMode::Local);
+        assert_eq!(config.rate_limit_login_fail_mode, FailMode::Closed);
+        assert_eq!(config.rate_limit_ipv6_prefix, 64);
+        assert!(config.password_hashes() >= 1);
+        let header = parse(&["--client-ip-header", "Forwarded"]).unwrap();
+        assert_eq!(header.client_ip_header.name(), "forwarded");
     }
 
     #[test]
@@ -275,7 +509,11 @@ mod tests {
             &["--access-ttl", "soon"],
             &["--max-body", "0"],
             &["--jwt-secret", "short"],
-            &["--admin-users", "a"],
+            &["--rate-limit-fail-mode", "sometimes"],
+            &["--rate-limit-ipv6-prefix", "129"],
+            &["--client-ip-header", "not a header"],
+            &["--body-timeout", "0s"],
+            &["grant-admin", "a"],
             &["--trusted-proxies", "not-an-ip"],
             &["--listen", "nowhere"],
             &["--no-such-flag"],

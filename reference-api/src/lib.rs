@@ -28,7 +28,7 @@ use edge_db::Db;
 use edge_filter::SecurityLog;
 use utoipa::OpenApi;
 
-use crate::config::Config;
+use crate::config::{Command, Config};
 use crate::db::refresh_tokens::PgRefreshStore;
 use crate::passwords::Passwords;
 use crate::state::AppState;
@@ -66,6 +66,12 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    /// No randomness for a signing key.
+    #[error("no randomness available for a signing key: {0}")]
+    Random(String),
+    /// An operator task named an account that does not exist.
+    #[error("no account is named {0}")]
+    NoSuchAccount(String),
     /// Password hashing could not be set up.
     #[error("password hashing: {0}")]
     Passwords(String),
@@ -113,21 +119,23 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
 
 /// Connect and migrate the database and build everything the workers share.
 pub async fn state(config: Config, database_url: String) -> Result<AppState, StartError> {
-    let db = Db::builder(database_url)
-        .max_size(config.db_pool_size as usize)
-        .shared_connections(config.shared_connections())
-        .build()?;
+    let db = database(&config, database_url)?;
     db::migrate(&db, DATABASE_WAIT).await?;
 
     let openapi = serde_json::to_vec(&routes::openapi::ApiDoc::openapi()).unwrap_or_default();
     let secret = match &config.jwt_secret {
         Some(secret) => secret.clone().into_bytes(),
-        None => random_secret(),
+        None => {
+            let conn = db.conn().await?;
+            db::signing_key::get_or_create(&conn, &random_secret()?).await?
+        }
     };
     let validator = app::validator(&config, &secret)?;
     let issuer = TokenIssuer::hs256(&secret, config.jwt_issuer.clone(), config.access_ttl)?;
-    let refresh = RefreshTokens::new(PgRefreshStore::new(db.clone()), config.refresh_ttl);
-    let passwords = Passwords::new().map_err(|e| StartError::Passwords(e.to_string()))?;
+    let refresh = RefreshTokens::new(PgRefreshStore::new(db.clone()), config.refresh_ttl)
+        .session_ttl(config.session_ttl);
+    let passwords = Passwords::new(config.password_hashes(), config.password_hash_wait)
+        .map_err(|e| StartError::Passwords(e.to_string()))?;
     let (ip_limits, user_limits) = app::limiters(&config)?;
     let security_log_path = config.security_log_path();
     let security_log =
@@ -164,11 +172,23 @@ pub async fn state(config: Config, database_url: String) -> Result<AppState, Sta
     })
 }
 
-/// The database and (when configured) Redis, as `/healthz` reports them.
+/// The pool: `--db-pool-size`, shared read connections and a statement timeout.
+pub fn database(config: &Config, database_url: String) -> Result<Db, StartError> {
+    Ok(Db::builder(database_url)
+        .max_size(config.db_pool_size as usize)
+        .shared_connections(config.shared_connections())
+        .statement_timeout(config.db_statement_timeout)
+        .build()?)
+}
+
+/// The database and (when configured) Redis, as `/healthz` reports them. The
+/// Redis probe keeps one connection (reconnecting by itself), and a report is
+/// reused for a second, so probes cannot be used to flood the dependencies.
 fn health(db: &Db, redis_url: Option<&str>) -> Result<edge_log::Health, StartError> {
     let db = db.clone();
     let health = edge_log::Health::new()
         .timeout(Duration::from_secs(1))
+        .cache_for(Duration::from_secs(1))
         .probe("database", move || {
             let db = db.clone();
             async move { db.ping().await.map(drop).map_err(|e| e.to_string()) }
@@ -177,13 +197,15 @@ fn health(db: &Db, redis_url: Option<&str>) -> Result<edge_log::Health, StartErr
         None => health.disabled("redis"),
         Some(url) => {
             let client = redis::Client::open(url)?;
+            let connection = Arc::new(tokio::sync::OnceCell::new());
             health.probe("redis", move || {
-                let client = client.clone();
+                let (client, connection) = (client.clone(), Arc::clone(&connection));
                 async move {
-                    let mut connection = client
-                        .get_multiplexed_async_connection()
+                    let mut connection = connection
+                        .get_or_try_init(|| redis::aio::ConnectionManager::new(client))
                         .await
-                        .map_err(|e| e.to_string())?;
+                        .map_err(|e| e.to_string())?
+                        .clone();
                     redis::cmd("PING")
                         .query_async::<String>(&mut connection)
                         .await
@@ -195,15 +217,42 @@ fn health(db: &Db, redis_url: Option<&str>) -> Result<edge_log::Health, StartErr
     })
 }
 
-/// 32 random bytes, when no JWT_SECRET is configured.
-fn random_secret() -> Vec<u8> {
+/// 32 random bytes for a signing key.
+pub fn random_secret() -> Result<Vec<u8>, StartError> {
     let mut secret = vec![0u8; 32];
-    if getrandom::fill(&mut secret).is_err() {
-        // No OS randomness: refuse to run with a guessable key.
-        tracing::error!("no randomness available for a JWT secret; set JWT_SECRET");
-        std::process::exit(1);
-    }
-    secret
+    // No OS randomness: refuse to run with a guessable key.
+    getrandom::fill(&mut secret).map_err(|e| StartError::Random(e.to_string()))?;
+    Ok(secret)
+}
+
+/// Run an operator task ([`Command`]) against the database, then return.
+pub async fn run_command(
+    config: &Config,
+    command: &Command,
+    database_url: String,
+) -> Result<String, StartError> {
+    let db = database(config, database_url)?;
+    db::migrate(&db, DATABASE_WAIT).await?;
+    let conn = db.conn().await?;
+    let done = match command {
+        Command::GrantAdmin { username } | Command::RevokeAdmin { username } => {
+            let role = match command {
+                Command::GrantAdmin { .. } => "admin",
+                _ => "user",
+            };
+            if !db::users::set_role(&conn, username, role).await? {
+                return Err(StartError::NoSuchAccount(username.clone()));
+            }
+            format!("{username} now has the role {role} (from its next login or refresh)")
+        }
+        Command::RotateSigningKey => {
+            db::signing_key::replace(&conn, &random_secret()?).await?;
+            "replaced the stored signing key; restart every instance to use it".to_owned()
+        }
+    };
+    drop(conn);
+    db.close();
+    Ok(done)
 }
 
 /// Reopen the security log on SIGHUP, after an external rotation (logrotate).

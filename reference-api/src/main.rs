@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::ErrorKind;
 use reference_api::config::{Config, LogFormat};
-use reference_api::{embedded_pg, run};
+use reference_api::{embedded_pg, run, run_command};
 
 /// mimalloc: about a tenth fewer instructions per cached GET than glibc's
 /// allocator (a request makes ~50 small allocations), measured in BENCHMARKS.md.
@@ -30,6 +30,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(reason) = config.check() {
+        eprintln!("reference-api: {reason}");
+        return ExitCode::from(2);
+    }
     init_tracing(config.log_format);
 
     // The embedded server lives until `main` returns, after the HTTP server stopped.
@@ -46,9 +50,22 @@ fn main() -> ExitCode {
             }
         },
     };
+    if let Some(command) = config.command.clone() {
+        let system = actix_web::rt::System::new();
+        return match system.block_on(run_command(&config, &command, database_url)) {
+            Ok(done) => {
+                println!("{done}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("reference-api: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if config.jwt_secret.is_none() {
-        tracing::warn!(
-            "JWT_SECRET is not set: using a random secret; tokens will not survive a restart or work across instances"
+        tracing::info!(
+            "JWT_SECRET is not set: tokens are signed with the key stored in the database"
         );
     }
 

@@ -27,6 +27,8 @@ pub enum Code {
     NotFound,
     /// 405: the route exists but not for this method.
     MethodNotAllowed,
+    /// 408: the request body did not arrive in time.
+    RequestTimeout,
     /// 409: the change conflicts with existing data.
     Conflict,
     /// 412: an `If-Match` precondition failed.
@@ -54,6 +56,7 @@ impl Code {
             Code::Forbidden | Code::RequestBlocked => StatusCode::FORBIDDEN,
             Code::NotFound => StatusCode::NOT_FOUND,
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Code::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Code::Conflict => StatusCode::CONFLICT,
             Code::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -75,6 +78,7 @@ impl Code {
             Code::RequestBlocked => "Request blocked",
             Code::NotFound => "Not found",
             Code::MethodNotAllowed => "Method not allowed",
+            Code::RequestTimeout => "Request timeout",
             Code::Conflict => "Conflict",
             Code::PreconditionFailed => "Precondition failed",
             Code::PayloadTooLarge => "Payload too large",
@@ -96,6 +100,7 @@ impl Code {
             Code::RequestBlocked => "request_blocked",
             Code::NotFound => "not_found",
             Code::MethodNotAllowed => "method_not_allowed",
+            Code::RequestTimeout => "request_timeout",
             Code::Conflict => "conflict",
             Code::PreconditionFailed => "precondition_failed",
             Code::PayloadTooLarge => "payload_too_large",
@@ -115,6 +120,7 @@ impl Code {
             403 => Code::Forbidden,
             404 => Code::NotFound,
             405 => Code::MethodNotAllowed,
+            408 => Code::RequestTimeout,
             409 => Code::Conflict,
             412 => Code::PreconditionFailed,
             413 => Code::PayloadTooLarge,
@@ -168,6 +174,8 @@ pub struct ApiError {
     pub detail: String,
     /// Field violations, for `validation_failed`.
     pub errors: Option<Vec<FieldError>>,
+    /// Seconds for a `Retry-After` header (503s of a saturated resource).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -177,7 +185,15 @@ impl ApiError {
             code,
             detail: detail.into(),
             errors: None,
+            retry_after: None,
         }
+    }
+
+    /// The same error with a `Retry-After` of `seconds`.
+    #[must_use]
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
 
     /// A `validation_failed` error listing every violation.
@@ -186,6 +202,7 @@ impl ApiError {
             code: Code::ValidationFailed,
             detail: format!("{} field(s) failed validation", errors.len()),
             errors: Some(errors),
+            retry_after: None,
         }
     }
 
@@ -249,9 +266,12 @@ impl ResponseError for ApiError {
     /// An empty response of the right status: the error middleware finds this
     /// error on it and renders the body once it knows the request id.
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code())
-            .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)))
-            .finish()
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds));
+        }
+        response.finish()
     }
 }
 
@@ -269,6 +289,7 @@ mod tests {
             (Code::RequestBlocked, 403, "request_blocked"),
             (Code::NotFound, 404, "not_found"),
             (Code::MethodNotAllowed, 405, "method_not_allowed"),
+            (Code::RequestTimeout, 408, "request_timeout"),
             (Code::Conflict, 409, "conflict"),
             (Code::PreconditionFailed, 412, "precondition_failed"),
             (Code::PayloadTooLarge, 413, "payload_too_large"),

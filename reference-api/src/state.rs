@@ -45,14 +45,3 @@ pub struct AppState {
     /// The dependencies `/healthz` probes.
     pub health: Health,
 }
-
-impl AppState {
-    /// The role an account has: `admin` when listed in ADMIN_USERS, else `user`.
-    pub fn role_for(&self, username: &str) -> &'static str {
-        if self.config.is_admin(username) {
-            "admin"
-        } else {
-            "user"
-        }
-    }
-}

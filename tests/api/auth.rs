@@ -128,8 +128,8 @@ async fn login_gives_a_pair_and_the_same_401_for_unknown_users_and_wrong_passwor
 }
 
 #[tokio::test]
-async fn me_answers_for_the_token_and_admin_users_get_the_admin_role() {
-    let api = Api::with_accounts(&["--admin-users", "root,Boss"]).await;
+async fn me_answers_for_the_token_and_only_an_operator_grants_admin() {
+    let api = Api::with_accounts(&[]).await;
     let client = api.client();
     let dave = client.user("dave").await;
     let response = client
@@ -144,16 +144,54 @@ async fn me_answers_for_the_token_and_admin_users_get_the_admin_role() {
         json!({"id": dave.id, "username": "dave", "role": "user"})
     );
 
-    let boss = client.user("boss").await;
-    let me: serde_json::Value = client
-        .request(Method::GET, "/api/auth/me", Some(&boss.token))
-        .send()
+    // Registering a name an operator means to promote gives no admin role...
+    let boss = client.user("Boss").await;
+    let me = |token: String| {
+        let client = client.clone();
+        async move {
+            client
+                .request(Method::GET, "/api/auth/me", Some(&token))
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(me(boss.token.clone()).await["role"], "user");
+    // ...the operator grants it to the existing account (any case), effective
+    // from the next login or refresh.
+    let granted = api.operator(&["grant-admin", "boss"]);
+    assert!(granted.status.success(), "{granted:?}");
+    let refreshed: serde_json::Value = client
+        .post_json(
+            "/api/auth/refresh",
+            None,
+            &json!({"refresh_token": boss.refresh}),
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(me["role"], "admin");
+    let admin_token = refreshed["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(me(admin_token).await["role"], "admin");
+    let revoked = api.operator(&["revoke-admin", "boss"]);
+    assert!(revoked.status.success(), "{revoked:?}");
+    let login: serde_json::Value = client
+        .login("boss", "correct horse battery")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        me(login["access_token"].as_str().unwrap().to_owned()).await["role"],
+        "user"
+    );
+    // Unknown accounts are an error, not a silent no-op.
+    let unknown = api.operator(&["grant-admin", "nobody"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account is named nobody"));
 
     let response = client
         .request(Method::GET, "/api/auth/me", None)
@@ -258,12 +296,70 @@ async fn logout_revokes_the_session() {
         "unauthorized",
     )
     .await;
+    // Another account cannot end frank's session with his refresh token.
+    let mallory = client.user("mallory").await;
+    expect_problem(
+        client
+            .post_json("/api/auth/logout", Some(&mallory.token), &body)
+            .await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    // ...his session is intact: the token still rotates.
+    let rotated = client.post_json("/api/auth/refresh", None, &body).await;
+    assert_eq!(rotated.status(), 200);
+    assert_eq!(rotated.headers()["cache-control"], "no-store");
+    let rotated: serde_json::Value = rotated.json().await.unwrap();
+    let body = json!({"refresh_token": rotated["refresh_token"]});
     let response = client
         .post_json("/api/auth/logout", Some(&frank.token), &body)
         .await;
     assert_eq!(response.status(), 204);
     expect_problem(
         client.post_json("/api/auth/refresh", None, &body).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn token_responses_are_not_stored_by_caches() {
+    let api = Api::with_accounts(&[]).await;
+    let client = api.client();
+    client.user("hank").await;
+    let login = client.login("hank", "correct horse battery").await;
+    assert_eq!(login.status(), 200);
+    assert_eq!(login.headers()["cache-control"], "no-store");
+    assert_eq!(login.headers()["pragma"], "no-cache");
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_lifetime() {
+    let api = Api::with_accounts(&["--session-ttl", "2s", "--refresh-ttl", "1h"]).await;
+    let client = api.client();
+    let ivy = client.user("ivy").await;
+    let rotated: serde_json::Value = client
+        .post_json(
+            "/api/auth/refresh",
+            None,
+            &json!({"refresh_token": ivy.refresh}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    // Wall-clock time: the session's end is stored in PostgreSQL.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    expect_problem(
+        client
+            .post_json(
+                "/api/auth/refresh",
+                None,
+                &json!({"refresh_token": rotated["refresh_token"]}),
+            )
+            .await,
         401,
         "unauthorized",
     )

@@ -9,26 +9,45 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The secrets compose needs, each with a test value.
+const SECRETS: [(&str, &str); 3] = [
+    ("POSTGRES_PASSWORD", "pg-test-password"),
+    ("EDGE_DB_PASSWORD", "edge-test-password"),
+    ("REDIS_PASSWORD", "redis-test-password"),
+];
+
 fn compose(args: &[&str]) -> String {
-    let output = Command::new("docker-compose")
-        .current_dir(root())
-        .args(["-f", "docker-compose.yml"])
-        .args(args)
-        .env_remove("JWT_SECRET")
-        .env_remove("POSTGRES_PASSWORD")
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run docker-compose ({e}); install it with scripts/ensure-deps.sh compose \
-                 (Debian package docker-compose)"
-            )
-        });
+    let output = compose_with(args, &SECRETS);
     assert!(
         output.status.success(),
         "docker-compose {args:?} rejected the compose file:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap()
+}
+
+/// `docker-compose ARGS` with only `secrets` set (none from the host).
+fn compose_with(args: &[&str], secrets: &[(&str, &str)]) -> std::process::Output {
+    // An empty env file, so a developer's own .env never decides the outcome.
+    let empty = std::env::temp_dir().join("edge-compose-test.env");
+    std::fs::write(&empty, "").unwrap();
+    let mut command = Command::new("docker-compose");
+    command
+        .current_dir(root())
+        .args(["-f", "docker-compose.yml", "--env-file"])
+        .arg(&empty)
+        .args(args)
+        .env_remove("JWT_SECRET");
+    for (name, _) in SECRETS {
+        command.env_remove(name);
+    }
+    command.envs(secrets.iter().copied());
+    command.output().unwrap_or_else(|e| {
+        panic!(
+            "cannot run docker-compose ({e}); install it with scripts/ensure-deps.sh compose \
+                 (Debian package docker-compose)"
+        )
+    })
 }
 
 #[test]
@@ -42,8 +61,13 @@ fn the_compose_file_validates_and_wires_the_stack() {
 
     let resolved = compose(&["config"]);
     for expected in [
-        "DATABASE_URL: postgres://edge:edge@postgres:5432/edge",
-        "REDIS_URL: redis://redis:6379",
+        "DATABASE_URL: postgres://edge:edge-test-password@postgres:5432/edge",
+        "REDIS_URL: redis://:redis-test-password@redis:6379",
+        "CLIENT_IP_HEADER: X-Forwarded-For",
+        "TRUSTED_PROXIES: 172.28.0.10",
+        "ipv4_address: 172.28.0.10",
+        "127.0.0.1:8080",
+        "postgres-init.sh",
         "condition: service_healthy",
         "restart: unless-stopped",
         "/healthz",
@@ -66,6 +90,65 @@ fn the_compose_file_validates_and_wires_the_stack() {
 }
 
 #[test]
+fn no_secret_has_a_literal_default_and_compose_refuses_to_start_without_them() {
+    let file = std::fs::read_to_string(root().join("docker-compose.yml")).unwrap();
+    // A `${NAME:-default}` or a literal value for anything secret is a default
+    // every deployment shares.
+    for line in file.lines().map(str::trim).filter(|l| !l.starts_with('#')) {
+        let upper = line.to_ascii_uppercase();
+        let secretive = ["SECRET", "PASSWORD", "TOKEN", "_KEY"]
+            .iter()
+            .any(|word| upper.contains(word));
+        if !secretive {
+            continue;
+        }
+        assert!(
+            !line.contains(":-") && !line.contains("-}"),
+            "a default for a secret: {line}"
+        );
+        if let Some((_, value)) = line.split_once(": ") {
+            let value = value.trim();
+            let literal = !value.is_empty() && !value.contains("${") && !value.contains("$$");
+            assert!(
+                !literal || !upper.split(':').next().unwrap().contains("PASSWORD"),
+                "a literal secret: {line}"
+            );
+            assert!(
+                !literal || !upper.split(':').next().unwrap().contains("SECRET"),
+                "a literal secret: {line}"
+            );
+        }
+    }
+    assert!(
+        !file.contains("JWT_SECRET: $") && !file.contains("JWT_SECRET: \""),
+        "JWT_SECRET is passed through, never given a value here"
+    );
+    // Without the passwords, compose stops with a message naming the missing one.
+    for (missing, _) in SECRETS {
+        let others: Vec<_> = SECRETS
+            .iter()
+            .copied()
+            .filter(|(n, _)| *n != missing)
+            .collect();
+        let output = compose_with(&["config"], &others);
+        assert!(
+            !output.status.success(),
+            "compose started without {missing}"
+        );
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(&format!("set {missing}")),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let ignored = std::fs::read_to_string(root().join(".dockerignore")).unwrap();
+    assert!(
+        ignored.lines().any(|l| l.trim() == ".env"),
+        "the image build must not see .env"
+    );
+}
+
+#[test]
 fn the_image_is_multi_stage_and_runs_as_a_non_root_user() {
     let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
     assert_eq!(
@@ -82,4 +165,14 @@ fn the_image_is_multi_stage_and_runs_as_a_non_root_user() {
         nginx.contains("server api:8080 resolve"),
         "the balancer follows scaling"
     );
+    // The one client-IP header is appended to; client-sent alternatives removed.
+    for directive in [
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "proxy_set_header Forwarded \"\";",
+        "proxy_set_header X-Real-IP \"\";",
+    ] {
+        assert!(nginx.contains(directive), "nginx.conf lacks {directive}");
+    }
+    let init = std::fs::read_to_string(root().join("deploy/postgres-init.sh")).unwrap();
+    assert!(init.contains("NOSUPERUSER NOCREATEDB NOCREATEROLE"));
 }

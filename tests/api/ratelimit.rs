@@ -220,3 +220,102 @@ async fn two_instances_on_one_redis_share_the_ip_limit() {
     };
     assert_eq!(health["redis"], "ok");
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_only_its_header_names_the_client() {
+    // The test client is the "proxy" (127.0.0.1 is trusted): it forwards one
+    // client in X-Forwarded-For while that client varies its own `Forwarded`
+    // and `X-Real-IP`. The client is still one client, and is limited.
+    let api = Api::with_accounts(&[
+        "--trusted-proxies",
+        "127.0.0.1",
+        "--rate-limit-login",
+        "3/1m",
+    ])
+    .await;
+    let client = api.client();
+    let attempt = |i: u32, forwarded_for: &'static str| {
+        client
+            .request(Method::POST, "/api/auth/login", None)
+            .header("x-forwarded-for", forwarded_for)
+            .header("forwarded", format!("for=203.0.113.{i}"))
+            .header("x-real-ip", format!("198.18.0.{i}"))
+            .json(&json!({"username": "victim", "password": format!("guess {i}")}))
+            .send()
+    };
+    for i in 0..3 {
+        expect_problem(
+            attempt(i, "198.51.100.7").await.unwrap(),
+            401,
+            "unauthorized",
+        )
+        .await;
+    }
+    expect_problem(
+        attempt(3, "198.51.100.7").await.unwrap(),
+        429,
+        "rate_limited",
+    )
+    .await;
+    // The header the proxy sets is honoured: another forwarded client has its own count.
+    expect_problem(
+        attempt(4, "198.51.100.8").await.unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
+    // A client-supplied X-Forwarded-For entry left of the proxy's cannot pick
+    // the address either: the walk stops at the first untrusted hop from the right.
+    expect_problem(
+        attempt(5, "10.9.9.9, 198.51.100.7").await.unwrap(),
+        429,
+        "rate_limited",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn registrations_are_limited_per_ip() {
+    let api = Api::with_accounts(&["--rate-limit-register", "2/1h"]).await;
+    let client = api.client();
+    for name in ["reg1", "reg2"] {
+        assert_eq!(
+            client
+                .register(name, "correct horse battery")
+                .await
+                .status(),
+            201
+        );
+    }
+    let limited = client.register("reg3", "correct horse battery").await;
+    assert!(limited.headers().contains_key("retry-after"));
+    expect_problem(limited, 429, "rate_limited").await;
+}
+
+#[tokio::test]
+async fn logins_fail_closed_while_redis_is_down_and_reads_fall_back_to_local_limits() {
+    let database = edge_test_support::harness::fresh_database().await;
+    let mut redis = edge_test_support::harness::private_redis();
+    let api = Api::start(&[
+        "--database-url",
+        &database.url,
+        "--redis-url",
+        &redis.url(),
+        "--jwt-secret",
+        crate::support::JWT_SECRET,
+    ])
+    .await;
+    let client = api.client();
+    client.user("rita").await;
+    redis.stop();
+    let login = client.login("rita", "correct horse battery").await;
+    expect_problem(login, 503, "service_unavailable").await;
+    // Everything else keeps being limited per instance.
+    let read = client
+        .request(Method::GET, "/api/resources", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 401, "reads still reach auth");
+    assert!(read.headers().contains_key("x-ratelimit-remaining"));
+}

@@ -154,11 +154,11 @@ async fn create_read_replace_delete_with_an_audit_trail() {
 
 #[tokio::test]
 async fn the_401_403_matrix_with_admin_override() {
-    let api = Api::with_accounts(&["--admin-users", "admin"]).await;
+    let api = Api::with_accounts(&[]).await;
     let client = api.client();
     let alice = client.user("alice").await;
     let mallory = client.user("mallory").await;
-    let admin = client.user("admin").await;
+    let admin = api.admin("admin").await;
     let resource = client.create(&alice, "alice's").await;
     let path = format!("/api/resources/{}", resource["id"]);
     let audit_path = format!("{path}/audit");

@@ -144,3 +144,38 @@ async fn sigterm_stops_the_server_cleanly() {
     assert!(status.success(), "{status}");
     assert!(started.elapsed() < Duration::from_secs(15));
 }
+
+#[tokio::test]
+async fn without_a_jwt_secret_instances_share_a_stored_signing_key() {
+    let database = edge_test_support::harness::fresh_database().await;
+    let args = ["--database-url", database.url.as_str()];
+    let (a, b) = (Api::start(&args).await, Api::start(&args).await);
+    let user = a.client().user("keyholder").await;
+    let me = |api: &Api, token: &str| {
+        let request = api
+            .client()
+            .request(reqwest::Method::GET, "/api/auth/me", Some(token));
+        async move { request.send().await.unwrap().status() }
+    };
+    // A token from one instance is good on the other...
+    assert_eq!(me(&b, &user.token).await, 200);
+    // ...and on a restarted instance.
+    drop(a);
+    let c = Api::start(&args).await;
+    assert_eq!(me(&c, &user.token).await, 200);
+    // Rotating the stored key ends old access tokens once instances restart.
+    let rotated = c.operator(&["rotate-signing-key"]);
+    assert!(rotated.status.success(), "{rotated:?}");
+    drop(c);
+    let d = Api::start(&args).await;
+    assert_eq!(me(&d, &user.token).await, 401);
+}
+
+#[test]
+fn admin_users_is_refused_with_the_way_to_grant_admin() {
+    let output = binary().args(["--admin-users", "root"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("grant-admin"), "{stderr}");
+}

@@ -23,6 +23,17 @@ const CONFIG_ENV: &[&str] = &[
     "RATE_LIMIT_USER",
     "RATE_LIMIT_READ",
     "RATE_LIMIT_WRITE",
+    "RATE_LIMIT_LOGIN",
+    "RATE_LIMIT_REGISTER",
+    "RATE_LIMIT_FAIL_MODE",
+    "RATE_LIMIT_LOGIN_FAIL_MODE",
+    "RATE_LIMIT_IPV6_PREFIX",
+    "CLIENT_IP_HEADER",
+    "BODY_TIMEOUT",
+    "PASSWORD_HASHES",
+    "PASSWORD_HASH_WAIT",
+    "DB_STATEMENT_TIMEOUT",
+    "SESSION_TTL",
     "CACHE_TTL",
     "MAX_BODY",
     "SECURITY_LOG",
@@ -50,6 +61,8 @@ pub(crate) struct Api {
     stdout: PathBuf,
     /// The data directory when the test did not choose one (never the source tree).
     _scratch: Option<ScratchDir>,
+    /// `--database-url`, when the test gave one (operator commands use it).
+    database_url: Option<String>,
 }
 
 impl Api {
@@ -71,6 +84,11 @@ impl Api {
         if let Some(dir) = &scratch {
             command.arg("--data-dir").arg(dir.path());
         }
+        // Tests register many accounts from one address; the registration limit
+        // is tested on its own (ratelimit.rs).
+        if !args.contains(&"--rate-limit-register") {
+            command.args(["--rate-limit-register", "100000/1m"]);
+        }
         let child = command
             .args(args)
             .stdout(std::fs::File::create(&stdout).unwrap())
@@ -83,6 +101,11 @@ impl Api {
             stderr,
             stdout,
             _scratch: scratch,
+            database_url: args
+                .iter()
+                .position(|a| *a == "--database-url")
+                .and_then(|i| args.get(i + 1))
+                .map(|url| (*url).to_owned()),
         };
         api.wait_until_serving().await;
         api
@@ -137,6 +160,48 @@ impl Api {
                 self.log()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Run the operator command `args` (e.g. `grant-admin alice`) against this
+    /// API's database; returns its exit status and output.
+    pub(crate) fn operator(&self, args: &[&str]) -> std::process::Output {
+        let url = self
+            .database_url
+            .as_deref()
+            .expect("operator commands need an API started with --database-url");
+        binary()
+            .args(["--database-url", url])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Register `name`, make it an admin as an operator would, and log in.
+    pub(crate) async fn admin(&self, name: &str) -> User {
+        let client = self.client();
+        client.user(name).await;
+        let granted = self.operator(&["grant-admin", name]);
+        assert!(granted.status.success(), "{granted:?}");
+        let login = client.login(name, "correct horse battery").await;
+        assert_eq!(login.status(), 200);
+        let pair: serde_json::Value = login.json().await.unwrap();
+        let me: serde_json::Value = client
+            .request(
+                reqwest::Method::GET,
+                "/api/auth/me",
+                pair["access_token"].as_str(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        User {
+            id: me["id"].as_i64().unwrap(),
+            token: pair["access_token"].as_str().unwrap().to_owned(),
+            refresh: pair["refresh_token"].as_str().unwrap().to_owned(),
         }
     }
 

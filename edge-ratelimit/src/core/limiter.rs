@@ -1,5 +1,6 @@
 //! [`RateLimiter`]: several policies checked together against one backend.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -7,19 +8,39 @@ use ipnet::IpNet;
 
 use crate::core::clock::Clock;
 use crate::core::decision::{RateLimitState, Verdict, ceil_secs};
-use crate::core::key::{RequestInfo, client_ip};
+use crate::core::key::{ClientIpHeader, RequestInfo, client_ip, counted_address};
 use crate::core::policy::{KeyKind, Policy};
 use crate::store::memory::MemoryStore;
 use crate::store::{Acquired, Hit, KeyValue};
 
 /// What to do when the shared store (Redis) cannot be reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// When a request meets several policies, the strictest of their modes applies
+/// (`Closed` over `Local` over `Open`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub enum FailMode {
-    /// Keep limiting with the in-process store until Redis is back (default).
-    #[default]
+    /// Let requests through unlimited until Redis is back.
     Open,
+    /// Keep limiting each instance with the in-process store until Redis is back
+    /// (default): every instance allows the full quota on its own.
+    #[default]
+    Local,
     /// Reject requests with 503 until Redis is back.
     Closed,
+}
+
+impl std::str::FromStr for FailMode {
+    type Err = crate::ConfigError;
+
+    /// `open`, `local` or `closed`.
+    fn from_str(s: &str) -> Result<FailMode, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "open" => Ok(FailMode::Open),
+            "local" => Ok(FailMode::Local),
+            "closed" => Ok(FailMode::Closed),
+            _ => Err(crate::ConfigError::InvalidFailMode(s.to_owned())),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -46,12 +67,15 @@ pub(crate) struct Inner {
     pub(crate) policies: Vec<Policy>,
     pub(crate) names: Vec<Arc<str>>,
     pub(crate) trusted: Vec<IpNet>,
+    pub(crate) client_ip_header: ClientIpHeader,
+    pub(crate) ipv6_prefix: u8,
     pub(crate) clock: Arc<dyn Clock>,
     /// The in-process store: the backend itself, or the fail-open fallback.
     pub(crate) memory: MemoryStore,
     pub(crate) backend: Backend,
     pub(crate) fail_mode: FailMode,
     pub(crate) last_warning_ms: AtomicU64,
+    pub(crate) last_unknown_warning_ms: AtomicU64,
 }
 
 impl RateLimiter {
@@ -80,8 +104,9 @@ impl RateLimiter {
                     Ok(acquired) => acquired,
                     Err(error) => {
                         self.warn_store_down(now_ms, &error);
-                        match inner.fail_mode {
-                            FailMode::Open => inner.memory.acquire(&hits, now_ms),
+                        match self.fail_mode_of(&hits) {
+                            FailMode::Open => return Verdict::Unlimited,
+                            FailMode::Local => inner.memory.acquire(&hits, now_ms),
                             FailMode::Closed => return Verdict::Unavailable,
                         }
                     }
@@ -104,24 +129,53 @@ impl RateLimiter {
         futures_util::FutureExt::now_or_never(self.check(info))
     }
 
+    /// The strictest fail mode among the policies a request meets.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    fn fail_mode_of(&self, hits: &Hits<'_>) -> FailMode {
+        let inner = &*self.inner;
+        hits.iter()
+            .map(|hit| {
+                inner.policies[hit.policy]
+                    .fail_mode
+                    .unwrap_or(inner.fail_mode)
+            })
+            .max()
+            .unwrap_or(inner.fail_mode)
+    }
+
+    /// The header trusted proxies name the client in; adapters put its values in
+    /// [`RequestInfo::forwarded`].
+    pub fn client_ip_header(&self) -> &ClientIpHeader {
+        &self.inner.client_ip_header
+    }
+
+    /// The client IP of a request as this limiter resolves it (peer, or the
+    /// client-IP header behind trusted proxies).
+    pub fn client_ip(&self, info: &RequestInfo<'_>) -> Option<IpAddr> {
+        client_ip(info, &self.inner.client_ip_header, &self.inner.trusted)
+    }
+
     /// The policies that apply to a request, with its key for each.
     fn hits<'a>(&self, info: &RequestInfo<'a>) -> Hits<'a> {
         let inner = &*self.inner;
-        let ip = client_ip(info, &inner.trusted);
+        let ip = match self.client_ip(info) {
+            Some(ip) => counted_address(ip, inner.ipv6_prefix),
+            None => self.unknown_client(),
+        };
         inner
             .policies
             .iter()
             .enumerate()
             .filter(|(_, p)| p.applies_to(info.method, info.path))
             .filter_map(|(index, policy)| {
-                let key = match (policy.key, info.subject, ip) {
-                    (KeyKind::Global, _, _) => KeyValue::Global,
-                    (KeyKind::Custom, _, _) => KeyValue::Custom(info.custom?),
-                    (KeyKind::Subject | KeyKind::SubjectOrIp, Some(subject), _) => {
+                let key = match (policy.key, info.subject) {
+                    (KeyKind::Global, _) => KeyValue::Global,
+                    (KeyKind::Custom, _) => KeyValue::Custom(info.custom?),
+                    (KeyKind::Subject | KeyKind::SubjectOrIp, Some(subject)) => {
                         KeyValue::Subject(subject)
                     }
-                    (KeyKind::ClientIp | KeyKind::SubjectOrIp, _, Some(ip)) => KeyValue::Ip(ip),
-                    _ => return None,
+                    (KeyKind::ClientIp | KeyKind::SubjectOrIp, _) => KeyValue::Ip(ip),
+                    (KeyKind::Subject, None) => return None,
                 };
                 Some(Hit {
                     policy: index,
@@ -167,6 +221,28 @@ impl RateLimiter {
             },
             None => Verdict::Unlimited,
         }
+    }
+
+    /// The address requests without a known peer are counted under: one shared
+    /// bucket (the unspecified address), so a missing peer never means no limit.
+    /// Warned about at most once a minute: it means the adapter cannot see the
+    /// socket (on axum, serve with `into_make_service_with_connect_info`).
+    #[cold]
+    fn unknown_client(&self) -> IpAddr {
+        let now_ms = self.inner.clock.now_ms();
+        let last = self.inner.last_unknown_warning_ms.load(Ordering::Relaxed);
+        if (last == 0 || now_ms.saturating_sub(last) >= 60_000)
+            && self
+                .inner
+                .last_unknown_warning_ms
+                .compare_exchange(last, now_ms.max(1), Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                "rate limiting a request without a peer address: all such requests share one client-IP bucket"
+            );
+        }
+        IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
     }
 
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]

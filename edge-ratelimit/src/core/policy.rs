@@ -115,6 +115,7 @@ pub struct Policy {
     pub(crate) scope: Scope,
     pub(crate) path_prefix: Option<String>,
     pub(crate) method: Option<String>,
+    pub(crate) fail_mode: Option<crate::FailMode>,
 }
 
 impl Policy {
@@ -134,6 +135,7 @@ impl Policy {
             scope: Scope::All,
             path_prefix: None,
             method: None,
+            fail_mode: None,
         })
     }
 
@@ -155,6 +157,15 @@ impl Policy {
     #[must_use]
     pub fn method(mut self, method: &str) -> Self {
         self.method = Some(method.to_ascii_uppercase());
+        self
+    }
+
+    /// What to do with this policy while the shared store is unreachable,
+    /// instead of the limiter's [`fail_mode`](crate::RateLimiterBuilder::fail_mode)
+    /// (e.g. a login limit that fails closed while reads fall back to local limits).
+    #[must_use]
+    pub fn fail_mode(mut self, fail_mode: crate::FailMode) -> Self {
+        self.fail_mode = Some(fail_mode);
         self
     }
 

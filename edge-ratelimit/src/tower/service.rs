@@ -6,7 +6,7 @@ use http::{HeaderValue, Request, Response};
 use tower_service::Service;
 
 use super::RateLimitLayer;
-use crate::{RateLimitState, RequestInfo, Verdict, response};
+use crate::{RateLimitState, RateLimiter, RequestInfo, Verdict, response};
 
 /// A check that waits on Redis, then the inner service.
 type Waiting<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
@@ -108,7 +108,7 @@ where
         let custom = (layer.key)(request.headers(), request.extensions());
         let local = {
             let subject = (layer.subject)(request.extensions());
-            let info = request_info(&request, peer, subject, custom.as_deref());
+            let info = request_info(&request, &layer.limiter, peer, subject, custom.as_deref());
             layer.limiter.check_local(&info)
         };
         if let Some(verdict) = local {
@@ -133,7 +133,13 @@ where
         ResponseFuture::new(State::Waiting {
             future: Box::pin(async move {
                 let verdict = {
-                    let info = request_info(&request, peer, subject.as_deref(), custom.as_deref());
+                    let info = request_info(
+                        &request,
+                        &layer.limiter,
+                        peer,
+                        subject.as_deref(),
+                        custom.as_deref(),
+                    );
                     layer.limiter.check(&info).await
                 };
                 if let Some(mut refusal) = refusal(&verdict) {
@@ -154,6 +160,7 @@ where
 /// What the limiter reads of a request.
 fn request_info<'a, B>(
     request: &'a Request<B>,
+    limiter: &RateLimiter,
     peer: Option<std::net::IpAddr>,
     subject: Option<&'a str>,
     custom: Option<&'a str>,
@@ -163,13 +170,8 @@ fn request_info<'a, B>(
         method: request.method().as_str(),
         path: request.uri().path(),
         peer,
-        forwarded_for: headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect(),
         forwarded: headers
-            .get_all("forwarded")
+            .get_all(limiter.client_ip_header().name())
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect(),

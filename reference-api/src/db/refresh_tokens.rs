@@ -25,6 +25,7 @@ struct Presented {
     used_at: Option<DateTime<Utc>>,
     user_id: i64,
     revoked_at: Option<DateTime<Utc>>,
+    family_expires_at: DateTime<Utc>,
 }
 
 impl FromRow for Presented {
@@ -36,6 +37,7 @@ impl FromRow for Presented {
             used_at: column(row, "used_at")?,
             user_id: column(row, "user_id")?,
             revoked_at: column(row, "revoked_at")?,
+            family_expires_at: column(row, "family_expires_at")?,
         })
     }
 }
@@ -61,16 +63,20 @@ impl RefreshStore for PgRefreshStore {
         subject: &str,
         first: TokenHash,
         expires_at: u64,
+        family_expires_at: u64,
     ) -> Result<(), StoreError> {
         let user = user_id(subject)?;
         let hash = first.0.to_vec();
-        let expires = at(expires_at);
+        let (expires, family_expires) = (at(expires_at), at(family_expires_at));
         self.db
             .transaction(|tx| {
                 let hash = hash.clone();
                 Box::pin(async move {
                     let (family,): (i64,) = tx
-                        .query_one("INSERT INTO refresh_token_families (user_id) VALUES ($1) RETURNING id", &[&user])
+                        .query_one(
+                            "INSERT INTO refresh_token_families (user_id, expires_at) VALUES ($1, $2) RETURNING id",
+                            &[&user, &family_expires],
+                        )
                         .await?;
                     tx.execute(
                         "INSERT INTO refresh_tokens (family_id, token_hash, expires_at) VALUES ($1, $2, $3)",
@@ -99,19 +105,21 @@ impl RefreshStore for PgRefreshStore {
                 Box::pin(async move {
                     let found: Option<Presented> = tx
                         .query_opt(
-                            "SELECT t.id, t.family_id, t.expires_at, t.used_at, f.user_id, f.revoked_at
+                            "SELECT t.id, t.family_id, t.expires_at, t.used_at, f.user_id, f.revoked_at,
+                                    f.expires_at AS family_expires_at
                              FROM refresh_tokens t JOIN refresh_token_families f ON f.id = t.family_id
                              WHERE t.token_hash = $1
                              FOR UPDATE OF t, f",
                             &[&presented],
                         )
                         .await?;
-                    let Some(Presented { token, family, expires_at, used_at, user_id, revoked_at }) = found else {
+                    let Some(Presented { token, family, expires_at, used_at, user_id, revoked_at, family_expires_at }) = found else {
                         return Ok(Rotation::Invalid);
                     };
-                    if revoked_at.is_some() || expires_at <= now {
+                    if revoked_at.is_some() || expires_at <= now || family_expires_at <= now {
                         return Ok(Rotation::Invalid);
                     }
+                    let next_expires = next_expires.min(family_expires_at);
                     if used_at.is_some() {
                         tx.execute("UPDATE refresh_token_families SET revoked_at = $2 WHERE id = $1", &[&family, &now])
                             .await?;
@@ -135,14 +143,21 @@ impl RefreshStore for PgRefreshStore {
             .map_err(store_error)
     }
 
-    async fn revoke_family(&self, presented: TokenHash, now: u64) -> Result<bool, StoreError> {
+    async fn revoke_family(
+        &self,
+        presented: TokenHash,
+        subject: &str,
+        now: u64,
+    ) -> Result<bool, StoreError> {
         let presented = presented.0.to_vec();
+        let user = user_id(subject)?;
         let conn = self.db.conn().await.map_err(store_error)?;
         let revoked = conn
             .execute(
                 "UPDATE refresh_token_families SET revoked_at = coalesce(revoked_at, $2)
-                 WHERE id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)",
-                &[&presented, &at(now)],
+                 WHERE id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)
+                   AND user_id = $3",
+                &[&presented, &at(now), &user],
             )
             .await
             .map_err(store_error)?;

@@ -63,12 +63,14 @@ pub async fn by_id(conn: &Conn, id: i64) -> Result<Option<User>, DbError> {
     .await
 }
 
-/// Record the role the configuration gives the account now (ADMIN_USERS).
-pub async fn set_role(conn: &Conn, id: i64, role: &str) -> Result<(), DbError> {
-    conn.execute(
-        "UPDATE users SET role = $2 WHERE id = $1 AND role <> $2",
-        &[&id, &role],
-    )
-    .await
-    .map(drop)
+/// Give the account named `username` (case-insensitively) `role`; `false` when
+/// there is no such account. Only operators do this (`grant-admin`).
+pub async fn set_role(conn: &Conn, username: &str, role: &str) -> Result<bool, DbError> {
+    let updated = conn
+        .execute(
+            "UPDATE users SET role = $2 WHERE lower(username) = lower($1)",
+            &[&username, &role],
+        )
+        .await?;
+    Ok(updated > 0)
 }

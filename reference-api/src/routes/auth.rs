@@ -75,9 +75,9 @@ pub async fn register(
 ) -> Result<HttpResponse, ApiError> {
     let credentials = validate::credentials(&body)?;
     let hash = state.passwords.hash(credentials.password).await?;
-    let role = state.role_for(&credentials.username);
     let conn = state.db.conn().await?;
-    let user = users::insert(&conn, &credentials.username, &hash, role)
+    // Every account starts as a user: only an operator grants admin (`grant-admin`).
+    let user = users::insert(&conn, &credentials.username, &hash, "user")
         .await
         .map_err(|e| match e.is_conflict() {
             true => ApiError::new(Code::Conflict, "that username is taken"),
@@ -110,8 +110,7 @@ pub async fn login(
             "invalid username or password",
         ));
     };
-    let user = sync_role(&state, &conn, user).await?;
-    Ok(HttpResponse::Ok().json(issue_pair(&state, &user).await?))
+    Ok(no_store(HttpResponse::Ok()).json(issue_pair(&state, &user).await?))
 }
 
 /// Exchange a refresh token for a new pair; the presented token stops working.
@@ -134,12 +133,11 @@ pub async fn refresh(
     let user = users::by_id(&conn, id)
         .await?
         .ok_or_else(|| ApiError::new(Code::Unauthorized, "the account no longer exists"))?;
-    let user = sync_role(&state, &conn, user).await?;
     let access = state
         .issuer
         .issue(&user.id.to_string(), Some(&user.role))
         .map_err(internal)?;
-    Ok(HttpResponse::Ok().json(TokenPair {
+    Ok(no_store(HttpResponse::Ok()).json(TokenPair {
         access_token: access.token,
         token_type: "Bearer",
         expires_in: access.expires_in,
@@ -152,15 +150,23 @@ pub async fn refresh(
     security(("bearer" = [])), responses((status = 204), (status = 401, body = Problem)))]
 pub async fn logout(
     state: web::Data<AppState>,
-    _caller: Identity,
+    caller: Identity,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let presented = validate::refresh_token(&body)?;
-    state
+    // Only the caller's own session: another account's refresh token is as
+    // unknown here as a made-up one.
+    let revoked = state
         .refresh
-        .revoke(&presented)
+        .revoke(&presented, caller.subject())
         .await
         .map_err(refresh_error)?;
+    if !revoked {
+        return Err(ApiError::new(
+            Code::Unauthorized,
+            "the refresh token is not valid",
+        ));
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -188,18 +194,12 @@ pub fn caller_id(caller: &Identity) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::new(Code::Unauthorized, "the token's subject is not an account"))
 }
 
-/// ADMIN_USERS decides the role; keep the stored one in step with it.
-async fn sync_role(
-    state: &AppState,
-    conn: &edge_db::Conn,
-    mut user: User,
-) -> Result<User, ApiError> {
-    let role = state.role_for(&user.username);
-    if user.role != role {
-        users::set_role(conn, user.id, role).await?;
-        user.role = role.to_owned();
-    }
-    Ok(user)
+/// Token responses must not be stored by any cache (RFC 6749 §5.1).
+fn no_store(mut response: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    response
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .insert_header((actix_web::http::header::PRAGMA, "no-cache"));
+    response
 }
 
 async fn issue_pair(state: &AppState, user: &User) -> Result<TokenPair, ApiError> {
