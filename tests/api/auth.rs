@@ -420,3 +420,48 @@ async fn every_hostile_token_is_401_and_a_lowercase_scheme_is_fine() {
         expect_problem(response, 401, "unauthorized").await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn password_hashing_is_bounded_and_a_saturated_login_gets_503_with_retry_after() {
+    // One hash at a time, no waiting: concurrent logins beyond it are turned away
+    // instead of queueing 19 MiB hashes without bound.
+    let api = Api::with_accounts(&[
+        "--password-hashes",
+        "1",
+        "--password-hash-wait",
+        "1ms",
+        "--rate-limit-login",
+        "100/1m",
+    ])
+    .await;
+    let client = api.client();
+    client.user("jack").await;
+    // A client (connection) each, all started together.
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(12));
+    let logins: Vec<_> = (0..12)
+        .map(|_| {
+            let (client, start) = (api.client(), std::sync::Arc::clone(&start));
+            tokio::spawn(async move {
+                start.wait().await;
+                client.login("jack", "correct horse battery").await
+            })
+        })
+        .collect();
+    let (mut ok, mut busy) = (0, 0);
+    for login in logins {
+        let response = login.await.unwrap();
+        match response.status().as_u16() {
+            200 => ok += 1,
+            503 => {
+                assert_eq!(response.headers()["retry-after"], "1");
+                expect_problem(response, 503, "service_unavailable").await;
+                busy += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(
+        ok >= 1 && busy >= 1,
+        "{ok} logins served, {busy} turned away"
+    );
+}
