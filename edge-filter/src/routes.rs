@@ -100,7 +100,8 @@ impl Param {
         }
     }
 
-    /// An integer in `min..=max`.
+    /// An integer in `min..=max`, in canonical decimal form (`5`, `-3`, `0`; not
+    /// `05`, `+5` or `-0`).
     pub fn integer(mut self, min: i64, max: i64) -> Param {
         self.kind = Kind::Integer { min, max };
         self
@@ -148,9 +149,11 @@ impl Param {
         match &self.kind {
             Kind::Any => Ok(()),
             Kind::Integer { min, max } => match value.parse::<i64>() {
-                Ok(n) if (*min..=*max).contains(&n) => Ok(()),
+                // One spelling per number (`5`, never `05` or `+5`), so a value
+                // cannot be an alias of another in cache keys or logs.
+                Ok(n) if (*min..=*max).contains(&n) && is_canonical_integer(value) => Ok(()),
                 _ => Err(error(format!(
-                    "`{}` must be an integer from {min} to {max}",
+                    "`{}` must be an integer from {min} to {max}, written without sign or leading zeros",
                     self.name
                 ))),
             },
@@ -424,6 +427,16 @@ fn hex(b: u8) -> Option<u8> {
         .and_then(|d| u8::try_from(d).ok())
 }
 
+/// `0`, or an optional `-` and digits without a leading zero (`-0` excluded).
+fn is_canonical_integer(value: &str) -> bool {
+    let digits = value.strip_prefix('-').unwrap_or(value);
+    match digits.as_bytes() {
+        [b'0'] => digits.len() == value.len(),
+        [first, ..] => *first != b'0' && digits.bytes().all(|b| b.is_ascii_digit()),
+        [] => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -454,6 +467,18 @@ mod tests {
                 .check_params("GET", "/r", "limit=5&cursor=abc_-1")
                 .is_ok()
         );
+        // Aliases of a number are refused.
+        for alias in ["limit=05", "limit=+5", "limit=5.0", "limit=%2B5"] {
+            assert_eq!(
+                routes.check_params("GET", "/r", alias).unwrap_err().name,
+                "limit",
+                "{alias}"
+            );
+        }
+        for alias in ["/r/07", "/r/+7", "/r/-0"] {
+            assert!(routes.check_params("GET", alias, "").is_err(), "{alias}");
+        }
+        assert!(routes.check_params("GET", "/r/7", "").is_ok());
         assert_eq!(
             routes
                 .check_params("GET", "/r", "limit=0")

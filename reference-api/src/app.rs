@@ -9,19 +9,21 @@
 //!    requests turned away before any handler).
 //! 3. `errors`: every error response rendered as RFC 9457 problem+json with the
 //!    request id.
-//! 4. `RateLimit` (edge-ratelimit), per client IP, plus the stricter login limit:
-//!    before any other work, so floods are turned away cheaply.
-//! 5. `RequestFilter` (edge-filter): body size (413 while streaming), media type
+//! 4. `CanonicalUrl`: one spelling per URL for every layer inside and the router
+//!    (unreserved escapes decoded); see [`crate::canonical`].
+//! 5. `RateLimit` (edge-ratelimit), per client IP, plus the stricter login and
+//!    registration limits: before any other work, so floods are turned away cheaply.
+//! 6. `RequestFilter` (edge-filter): body size (413 while streaming), media type
 //!    (415), JSON syntax (400) and attack detection in path, query, headers and
 //!    body (403), written to the security log (apart from the access log).
-//! 6. On `/api`: `Auth` (edge-auth) validates the bearer token; only register,
+//! 7. On `/api`: `Auth` (edge-auth) validates the bearer token; only register,
 //!    login and refresh are public there.
-//! 7. On `/api`: `RateLimit` per user and per endpoint class (reads, writes),
+//! 8. On `/api`: `RateLimit` per user and per endpoint class (reads, writes),
 //!    keyed by the authenticated subject (the client IP when anonymous).
-//! 8. On `/api`: `ResponseCache` (edge-cache) answers GETs of resources and list
+//! 9. On `/api`: `ResponseCache` (edge-cache) answers GETs of resources and list
 //!    pages from the cache (`ETag`, 304, gzip, `X-Cache`) and invalidates after
 //!    writes; behind authentication, so only valid callers reach cached data.
-//! 9. The routes.
+//! 10. The routes.
 //!
 //! Every response carries the headers of the tightest policy of both limiters.
 //!
@@ -54,6 +56,7 @@ use futures_util::future::MapOk;
 use http::Method;
 use serde_json::json;
 
+use crate::canonical::CanonicalUrl;
 use crate::config::Config;
 use crate::problem::{ApiError, Code, PROBLEM_JSON};
 use crate::routes::{auth, health, openapi, resources};
@@ -308,9 +311,11 @@ pub fn app(
         )
         .wrap(request_filter)
         .wrap(ip_limits)
+        .wrap(CanonicalUrl)
         .wrap(Problems)
         .wrap(QueryCounter::new())
         .wrap(access_log)
+        .default_service(web::to(no_route))
         // Resources (not bare routes) so that a known path with another method is 405.
         .service(web::resource("/healthz").get(health::healthz))
         .service(web::resource("/openapi.json").get(openapi::openapi_json))
@@ -337,6 +342,18 @@ pub fn app(
                 )
                 .service(web::resource("/resources/{id}/audit").get(resources::audit_trail)),
         )
+}
+
+/// No route matched: 404, or 400 for a path with an encoded `/` or `\\` (no
+/// route has one, and it has no single meaning).
+async fn no_route(request: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    if crate::canonical::has_encoded_separator(request.path()) {
+        return Err(ApiError::new(
+            Code::InvalidParameter,
+            "the path has an encoded `/` or `\\`, which has no single meaning",
+        ));
+    }
+    Err(ApiError::new(Code::NotFound, "no route matches this path"))
 }
 
 fn json_error(err: &actix_web::error::JsonPayloadError) -> ApiError {

@@ -9,6 +9,7 @@
 )]
 
 pub mod app;
+pub mod canonical;
 pub mod config;
 pub mod db;
 pub mod embedded_pg;

@@ -389,3 +389,55 @@ async fn two_instances_on_one_redis_share_entries_and_invalidations() {
     expect_problem(late, 412, "precondition_failed").await;
     assert_eq!(get(&on_a, &alice, &path, &[]).await.json()["name"], "v7");
 }
+
+#[tokio::test]
+async fn an_encoded_alias_of_a_resource_is_the_same_cache_entry_and_is_invalidated() {
+    let api = Api::with_accounts(&[]).await;
+    let client = api.client();
+    let user = client.user("alias").await;
+    let id = client.create(&user, "original").await["id"]
+        .as_i64()
+        .unwrap();
+    // `%3N` is the digit N: the same URL, spelt differently.
+    let alias = {
+        let digits = id.to_string();
+        let (first, rest) = digits.split_at(1);
+        format!("/api/resources/%3{first}{rest}")
+    };
+    let cached = get(&client, &user, &alias, &[]).await;
+    assert_eq!(cached.status, 200);
+    let etag = get(&client, &user, &format!("/api/resources/{id}"), &[]).await;
+    assert_eq!(etag.x_cache(), "HIT", "one entry for both spellings");
+    let tag = etag.header("etag").to_owned();
+    let changed = put(&client, &user, id, &json!({"name": "changed"}), Some(&tag)).await;
+    assert_eq!(changed.status(), 200);
+    let after = get(&client, &user, &alias, &[]).await;
+    let body: Value = serde_json::from_slice(&after.raw).unwrap();
+    assert_eq!(body["name"], "changed", "the alias was invalidated too");
+    // Other spellings of the id have no meaning and are refused.
+    for path in [
+        format!("/api/resources/0{id}"),
+        format!("/api/resources/+{id}"),
+    ] {
+        expect_problem(
+            client
+                .request(Method::GET, &path, Some(&user.token))
+                .send()
+                .await
+                .unwrap(),
+            400,
+            "invalid_parameter",
+        )
+        .await;
+    }
+    expect_problem(
+        client
+            .request(Method::GET, "/api%2Fresources", Some(&user.token))
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "invalid_parameter",
+    )
+    .await;
+}

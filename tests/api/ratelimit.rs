@@ -319,3 +319,31 @@ async fn logins_fail_closed_while_redis_is_down_and_reads_fall_back_to_local_lim
     assert_eq!(read.status(), 401, "reads still reach auth");
     assert!(read.headers().contains_key("x-ratelimit-remaining"));
 }
+
+#[tokio::test]
+async fn an_encoded_login_path_meets_the_login_limit() {
+    let api = Api::with_accounts(&["--rate-limit-login", "2/1m"]).await;
+    let client = api.client();
+    let attempt = |path: &'static str| {
+        client
+            .request(Method::POST, path, None)
+            .json(&json!({"username": "victim", "password": "guess"}))
+            .send()
+    };
+    // Each spelling reaches the login handler, and each is counted as a login.
+    for path in ["/api/auth/logi%6E", "/api/auth/%6Cogin"] {
+        expect_problem(attempt(path).await.unwrap(), 401, "unauthorized").await;
+    }
+    expect_problem(
+        attempt("/api/auth/login").await.unwrap(),
+        429,
+        "rate_limited",
+    )
+    .await;
+    expect_problem(
+        attempt("/api/auth/logi%6e").await.unwrap(),
+        429,
+        "rate_limited",
+    )
+    .await;
+}
