@@ -228,7 +228,13 @@ async fn check_body(
         path: &path,
     };
     filter.check_declared_length(declared)?;
-    let body = read_limited(request.take_payload(), filter.max_body()).await?;
+    let read = read_limited(request.take_payload(), filter.max_body());
+    let body = match filter.body_timeout() {
+        Some(timeout) => tokio::time::timeout(timeout, read)
+            .await
+            .map_err(|_| Rejection::BodyTimeout { timeout })??,
+        None => read.await?,
+    };
     if body.is_empty() {
         return filter.check_missing_body(&context);
     }

@@ -20,6 +20,9 @@ pub enum Mode {
     DetectOnly,
 }
 
+/// The default body-read timeout.
+pub const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Why a request was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -42,6 +45,11 @@ pub enum Rejection {
     InvalidParameter(ParamError),
     /// The body breaks the route's schema (422); every violation is listed.
     ValidationFailed(Vec<FieldError>),
+    /// The body did not arrive within the body timeout (408).
+    BodyTimeout {
+        /// The timeout.
+        timeout: std::time::Duration,
+    },
     /// Too many or too large headers, a required one missing or a forbidden one
     /// present (400; 431 for size).
     InvalidHeaders {
@@ -57,6 +65,7 @@ impl Rejection {
     pub fn status(&self) -> StatusCode {
         match self {
             Rejection::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Rejection::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Rejection::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Rejection::InvalidJson { .. } => StatusCode::BAD_REQUEST,
             Rejection::Blocked(_) => StatusCode::FORBIDDEN,
@@ -73,6 +82,7 @@ impl Rejection {
     pub fn code(&self) -> &'static str {
         match self {
             Rejection::PayloadTooLarge { .. } => "payload_too_large",
+            Rejection::BodyTimeout { .. } => "request_timeout",
             Rejection::UnsupportedMediaType => "unsupported_media_type",
             Rejection::InvalidJson { .. } => "invalid_json",
             Rejection::Blocked(_) => "request_blocked",
@@ -87,6 +97,9 @@ impl Rejection {
         match self {
             Rejection::PayloadTooLarge { limit } => {
                 format!("the body is larger than {limit} bytes")
+            }
+            Rejection::BodyTimeout { timeout } => {
+                format!("the body did not arrive within {} ms", timeout.as_millis())
             }
             Rejection::UnsupportedMediaType => "the body must be application/json".to_owned(),
             Rejection::InvalidJson { message } => format!("the body is not valid JSON: {message}"),
@@ -147,6 +160,7 @@ struct Inner {
     inspector: Inspector,
     mode: Mode,
     max_body: usize,
+    body_timeout: Option<std::time::Duration>,
     headers: Vec<String>,
     log: Option<SecurityLog>,
     routes: Routes,
@@ -180,6 +194,7 @@ pub struct FilterBuilder {
     inspector: Inspector,
     mode: Mode,
     max_body: usize,
+    body_timeout: Option<std::time::Duration>,
     headers: Vec<String>,
     log: Option<SecurityLog>,
     routes: Routes,
@@ -187,13 +202,14 @@ pub struct FilterBuilder {
 }
 
 impl Filter {
-    /// Start configuring: default rules, blocking, 1 MiB bodies, `User-Agent` and
-    /// `Referer` inspected, no security log.
+    /// Start configuring: default rules, blocking, 1 MiB bodies read within 30 s,
+    /// `User-Agent` and `Referer` inspected, no security log.
     pub fn builder() -> FilterBuilder {
         FilterBuilder {
             inspector: Inspector::default(),
             mode: Mode::Block,
             max_body: 1 << 20,
+            body_timeout: Some(DEFAULT_BODY_TIMEOUT),
             headers: vec!["user-agent".to_owned(), "referer".to_owned()],
             log: None,
             routes: Routes::new(),
@@ -204,6 +220,11 @@ impl Filter {
     /// The body limit in bytes.
     pub fn max_body(&self) -> usize {
         self.inner.max_body
+    }
+
+    /// How long a body may take to arrive (`None`: unbounded).
+    pub fn body_timeout(&self) -> Option<std::time::Duration> {
+        self.inner.body_timeout
     }
 
     /// The mode.
@@ -376,6 +397,14 @@ impl FilterBuilder {
         self
     }
 
+    /// How long a request body may take to arrive before the request is refused
+    /// with 408 (default 30 s; `None` waits forever, which lets slow clients hold
+    /// connections and buffers).
+    pub fn body_timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
     /// Also inspect the header `name`.
     pub fn inspect_header(mut self, name: &str) -> Self {
         self.headers.push(name.to_ascii_lowercase());
@@ -420,6 +449,7 @@ impl FilterBuilder {
                 inspector: self.inspector,
                 mode: self.mode,
                 max_body: self.max_body,
+                body_timeout: self.body_timeout,
                 headers: self.headers,
                 log: self.log,
                 routes: self.routes,

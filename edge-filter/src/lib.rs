@@ -20,5 +20,5 @@ pub use core::inspect::{EXCERPT_BYTES, Finding, Inspector};
 pub use core::normalize::normalize;
 pub use core::rules::{Category, Rule, RuleSet, default_rules};
 pub use error::ConfigError;
-pub use filter::{Filter, FilterBuilder, Mode, Rejection, RequestContext};
+pub use filter::{DEFAULT_BODY_TIMEOUT, Filter, FilterBuilder, Mode, Rejection, RequestContext};
 pub use security_log::{SecurityEvent, SecurityLog};

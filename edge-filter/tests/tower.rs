@@ -146,3 +146,68 @@ async fn header_limits_and_required_or_forbidden_headers() {
         .unwrap();
     assert_eq!(big.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
 }
+
+/// An axum app behind the filter, served over cleartext HTTP/2 on loopback.
+async fn http2_app() -> std::net::SocketAddr {
+    let routes = Routes::new().route(
+        Route::new("POST", "/items")
+            .unwrap()
+            .schema(&json!({"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}))
+            .unwrap(),
+    );
+    let app = axum::Router::new()
+        .route(
+            "/items",
+            axum::routing::post(|body: String| async move { body }),
+        )
+        .layer(FilterLayer::new(
+            Filter::builder().max_body(1024).routes(routes).build(),
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    address
+}
+
+/// POST `chunks` over HTTP/2 as a stream: no `content-length`, no
+/// `transfer-encoding` (HTTP/2 has none); the status and body of the answer.
+async fn post_h2_stream(address: std::net::SocketAddr, chunks: Vec<Vec<u8>>) -> (u16, String) {
+    use http_body_util::StreamBody;
+    use hyper::body::Frame;
+    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    let frames = chunks
+        .into_iter()
+        .map(|chunk| Ok::<_, Infallible>(Frame::data(Bytes::from(chunk))));
+    let request = Request::post(format!("http://{address}/items"))
+        .header("content-type", "application/json")
+        .body(StreamBody::new(futures_util::stream::iter(frames)))
+        .unwrap();
+    assert!(request.headers().get("content-length").is_none());
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn an_http2_body_without_length_headers_is_still_limited_and_inspected() {
+    let address = http2_app().await;
+    let (status, body) = post_h2_stream(address, vec![br#"{"name": "widget"}"#.to_vec()]).await;
+    assert_eq!((status, body.as_str()), (200, r#"{"name": "widget"}"#));
+    // Over the size limit, in chunks: 413.
+    let (status, _) = post_h2_stream(address, vec![vec![b' '; 700], vec![b' '; 700]]).await;
+    assert_eq!(status, 413);
+    // An attack in the body: 403.
+    let attack = br#"{"name": "<script>alert(1)</script>"}"#.to_vec();
+    assert_eq!(post_h2_stream(address, vec![attack]).await.0, 403);
+    // The route's schema: 422.
+    assert_eq!(post_h2_stream(address, vec![b"{}".to_vec()]).await.0, 422);
+}

@@ -223,6 +223,7 @@ pub fn filter(
     };
     Ok(Filter::builder()
         .max_body(usize::try_from(config.max_body).unwrap_or(usize::MAX))
+        .body_timeout(Some(config.body_timeout))
         .mode(mode)
         .security_log(security_log)
         .routes(validation_routes()?)
@@ -232,6 +233,7 @@ pub fn filter(
 fn filter_error(rejection: &Rejection) -> ApiError {
     let code = match rejection {
         Rejection::PayloadTooLarge { .. } => Code::PayloadTooLarge,
+        Rejection::BodyTimeout { .. } => Code::RequestTimeout,
         Rejection::UnsupportedMediaType => Code::UnsupportedMediaType,
         Rejection::InvalidJson { .. } => Code::InvalidJson,
         // SPEC §4 has no 431: header-limit violations are bad parameters (400).

@@ -260,3 +260,33 @@ async fn sighup_reopens_the_security_log_after_rotation() {
         "the rotated file got later lines"
     );
 }
+
+#[tokio::test]
+async fn a_body_that_does_not_arrive_in_time_gets_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let api = Api::with_accounts(&["--body-timeout", "1s"]).await;
+    let address = api.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    // Promise 100 bytes, send 10, then stall.
+    let head = format!(
+        "POST /api/auth/register HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: 100\r\n\r\n{{\"usernam"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut response = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut response),
+    )
+    .await;
+    let response = String::from_utf8_lossy(&response);
+    assert!(read.is_ok(), "no answer within 10 s: {response}");
+    assert!(
+        response.starts_with("HTTP/1.1 408"),
+        "after {:?}: {response}",
+        started.elapsed()
+    );
+    assert!(response.contains("request_timeout"), "{response}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+}

@@ -5,7 +5,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::future::Either;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, Request, Response};
 use http_body::Body;
 use http_body_util::{BodyExt, Limited};
@@ -154,7 +154,7 @@ fn context<'a>(
 
 /// The checks of the request head: headers, path, query, parameters; and, for a
 /// request without a body, whether its route needs one.
-fn check_head<B>(
+fn check_head<B: Body>(
     filter: &Filter,
     request: &Request<B>,
     peer: Option<std::net::IpAddr>,
@@ -165,15 +165,20 @@ fn check_head<B>(
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_bytes()));
     filter.check_head(&context, request.uri().query().unwrap_or(""), headers)?;
+    // Whether there is a body is the body's own answer, never the framing
+    // headers': over HTTP/2 (and HTTP/3) a body needs neither.
+    let body = request.body();
+    let hint = body.size_hint().exact();
+    if body.is_end_stream() || hint == Some(0) {
+        filter.check_missing_body(&context)?;
+        return Ok(Head::Complete);
+    }
     let declared = request
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.unwrap_or(0) == 0 && !request.headers().contains_key(TRANSFER_ENCODING) {
-        filter.check_missing_body(&context)?;
-        return Ok(Head::Complete);
-    }
+        .and_then(|v| v.parse::<u64>().ok())
+        .or(hint);
     Ok(Head::Body(declared))
 }
 
@@ -192,7 +197,14 @@ where
 {
     let context = context((&parts.method, &parts.uri, &parts.headers), peer);
     filter.check_declared_length(declared)?;
-    let bytes = match Limited::new(body, filter.max_body()).collect().await {
+    let collect = Limited::new(body, filter.max_body()).collect();
+    let collected = match filter.body_timeout() {
+        Some(timeout) => tokio::time::timeout(timeout, collect)
+            .await
+            .map_err(|_| Rejection::BodyTimeout { timeout })?,
+        None => collect.await,
+    };
+    let bytes = match collected {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
             return Err(Rejection::PayloadTooLarge {
