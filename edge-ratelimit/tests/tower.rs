@@ -208,28 +208,34 @@ async fn stacked_limiters_label_the_response_once_with_the_tightest_state() {
     }
 }
 
-#[tokio::test]
-async fn a_request_without_a_peer_address_is_still_limited() {
-    // No SocketAddr in the extensions (e.g. axum served without connect info):
-    // the per-IP policy counts such requests together instead of skipping them.
+/// The statuses of `requests` sent one after another through `limiter`.
+async fn statuses(limiter: RateLimiter, requests: Vec<Request<String>>) -> Vec<StatusCode> {
     let service = ServiceBuilder::new()
-        .layer(RateLimitLayer::new(limiter()))
+        .layer(RateLimitLayer::new(limiter))
         .service_fn(|_: Request<String>| async {
             Ok::<_, Infallible>(Response::new(String::new()))
         });
     let mut statuses = Vec::new();
-    for _ in 0..3 {
-        let request = Request::get("/").body(String::new()).unwrap();
+    for request in requests {
         statuses.push(service.clone().oneshot(request).await.unwrap().status());
     }
-    assert_eq!(
-        statuses,
-        [
-            StatusCode::OK,
-            StatusCode::OK,
-            StatusCode::TOO_MANY_REQUESTS
-        ]
-    );
+    statuses
+}
+
+const TWO_THEN_429: [StatusCode; 3] = [
+    StatusCode::OK,
+    StatusCode::OK,
+    StatusCode::TOO_MANY_REQUESTS,
+];
+
+#[tokio::test]
+async fn a_request_without_a_peer_address_is_still_limited() {
+    // No SocketAddr in the extensions (e.g. axum served without connect info):
+    // the per-IP policy counts such requests together instead of skipping them.
+    let requests = (0..3)
+        .map(|_| Request::get("/").body(String::new()).unwrap())
+        .collect();
+    assert_eq!(statuses(limiter(), requests).await, TWO_THEN_429);
 }
 
 #[tokio::test]
@@ -240,29 +246,18 @@ async fn a_client_sent_forwarded_header_does_not_pick_the_address_behind_a_proxy
         .clock(ManualClock::new(1_800_000_000_000))
         .build()
         .unwrap();
-    let service = ServiceBuilder::new()
-        .layer(RateLimitLayer::new(limiter))
-        .service_fn(|_: Request<String>| async {
-            Ok::<_, Infallible>(Response::new(String::new()))
-        });
-    let mut statuses = Vec::new();
-    for i in 0..3 {
-        let mut request = Request::get("/")
-            .header("x-forwarded-for", "198.51.100.1")
-            .header("forwarded", format!("for=203.0.113.{i}"))
-            .body(String::new())
-            .unwrap();
-        request
-            .extensions_mut()
-            .insert("10.0.0.2:4000".parse::<SocketAddr>().unwrap());
-        statuses.push(service.clone().oneshot(request).await.unwrap().status());
-    }
-    assert_eq!(
-        statuses,
-        [
-            StatusCode::OK,
-            StatusCode::OK,
-            StatusCode::TOO_MANY_REQUESTS
-        ]
-    );
+    let requests = (0..3)
+        .map(|i| {
+            let mut request = Request::get("/")
+                .header("x-forwarded-for", "198.51.100.1")
+                .header("forwarded", format!("for=203.0.113.{i}"))
+                .body(String::new())
+                .unwrap();
+            request
+                .extensions_mut()
+                .insert("10.0.0.2:4000".parse::<SocketAddr>().unwrap());
+            request
+        })
+        .collect();
+    assert_eq!(statuses(limiter, requests).await, TWO_THEN_429);
 }
