@@ -16,9 +16,9 @@ pub mod security_log;
 #[cfg(feature = "tower")]
 pub mod tower;
 
-pub use core::inspect::{EXCERPT_BYTES, Finding, Inspector};
+pub use core::inspect::{EXCERPT_BYTES, Finding, Inspector, is_sensitive_location};
 pub use core::normalize::normalize;
 pub use core::rules::{Category, Rule, RuleSet, default_rules};
 pub use error::ConfigError;
 pub use filter::{DEFAULT_BODY_TIMEOUT, Filter, FilterBuilder, Mode, Rejection, RequestContext};
-pub use security_log::{SecurityEvent, SecurityLog};
+pub use security_log::{FIELD_BYTES, PATH_BYTES, SecurityEvent, SecurityLog, SecurityLogBuilder};

@@ -5,7 +5,10 @@
 //! blocks a request: when the queue is full the line is dropped and counted
 //! ([`SecurityLog::dropped`]). The file is reopened by [`SecurityLog::reopen`]
 //! (call it on SIGHUP after an external rotation) and rotated by the writer itself
-//! to `<file>.1` once it outgrows the configured size.
+//! once it outgrows the configured size: `<file>.1` is the newest old file, up to
+//! `<file>.N` (default 5 kept). Files are created readable by their owner only
+//! (0600: they hold client addresses and attack payloads), and every field of a
+//! line is bounded, so one request cannot write an unbounded line.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -44,8 +47,14 @@ pub struct SecurityEvent<'a> {
     pub action: &'a str,
 }
 
+/// The most bytes each field of a line keeps (cut at a character boundary).
+pub const FIELD_BYTES: usize = 256;
+/// The most bytes of the path a line keeps.
+pub const PATH_BYTES: usize = 1024;
+
 impl<'a> SecurityEvent<'a> {
-    /// The event for `finding` in a request.
+    /// The event for `finding` in a request. Every field is cut to at most
+    /// [`FIELD_BYTES`] ([`PATH_BYTES`] for the path).
     pub fn new(
         finding: &'a Finding,
         request_id: &'a str,
@@ -56,17 +65,26 @@ impl<'a> SecurityEvent<'a> {
     ) -> Self {
         SecurityEvent {
             time: rfc3339_now(),
-            request_id,
+            request_id: cap(request_id, FIELD_BYTES),
             client_ip,
-            method,
-            path,
-            rule_id: &finding.rule_id,
+            method: cap(method, FIELD_BYTES),
+            path: cap(path, PATH_BYTES),
+            rule_id: cap(&finding.rule_id, FIELD_BYTES),
             category: finding.category.as_str(),
-            location: &finding.location,
-            payload: &finding.excerpt,
+            location: cap(&finding.location, FIELD_BYTES),
+            payload: cap(&finding.excerpt, FIELD_BYTES),
             action: if blocked { "blocked" } else { "detected" },
         }
     }
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+fn cap(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 enum Command {
@@ -89,29 +107,93 @@ impl std::fmt::Debug for Command {
     }
 }
 
-impl SecurityLog {
-    /// Open (append to) `path`, creating its directory, rotating at `max_bytes`
-    /// (0: never), with room for `queue` pending lines.
-    pub fn open(
-        path: impl Into<PathBuf>,
-        max_bytes: u64,
-        queue: usize,
-    ) -> std::io::Result<SecurityLog> {
-        let path = path.into();
+/// Configures a [`SecurityLog`]: [`SecurityLog::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SecurityLogBuilder {
+    path: PathBuf,
+    max_bytes: u64,
+    keep: usize,
+    queue: usize,
+}
+
+impl SecurityLogBuilder {
+    /// Rotate once the file reaches `bytes` (0: never; default 100 MiB).
+    pub fn max_bytes(mut self, bytes: u64) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
+    /// How many rotated files to keep, `<file>.1` to `<file>.N` (default 5; at
+    /// least 1).
+    pub fn keep(mut self, files: usize) -> Self {
+        self.keep = files.max(1);
+        self
+    }
+
+    /// Room for this many pending lines (default 10 000).
+    pub fn queue(mut self, lines: usize) -> Self {
+        self.queue = lines.max(1);
+        self
+    }
+
+    /// Open (append to) the file, creating it (mode 0600) and its directory,
+    /// and start the writer thread.
+    pub fn open(self) -> std::io::Result<SecurityLog> {
+        let SecurityLogBuilder {
+            path,
+            max_bytes,
+            keep,
+            queue,
+        } = self;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
         let file = open_append(&path)?;
-        let (sender, receiver) = sync_channel(queue.max(1));
+        let (sender, receiver) = sync_channel(queue);
         let writer_path = path.clone();
+        let rotation = Rotation { max_bytes, keep };
         std::thread::Builder::new()
             .name("edge-security-log".to_owned())
-            .spawn(move || write_lines(&receiver, &writer_path, file, max_bytes))?;
+            .spawn(move || write_lines(&receiver, &writer_path, file, rotation))?;
         Ok(SecurityLog {
             sender,
             dropped: Arc::new(AtomicU64::new(0)),
             path: Arc::new(path),
         })
+    }
+}
+
+/// When and how far the writer rotates.
+#[derive(Debug, Clone, Copy)]
+struct Rotation {
+    max_bytes: u64,
+    keep: usize,
+}
+
+impl SecurityLog {
+    /// Configure a log written to `path`.
+    pub fn builder(path: impl Into<PathBuf>) -> SecurityLogBuilder {
+        SecurityLogBuilder {
+            path: path.into(),
+            max_bytes: 100 << 20,
+            keep: 5,
+            queue: 10_000,
+        }
+    }
+
+    /// Open (append to) `path`, creating its directory, rotating at `max_bytes`
+    /// (0: never) and keeping 5 rotated files, with room for `queue` pending
+    /// lines: [`SecurityLog::builder`] with those settings.
+    pub fn open(
+        path: impl Into<PathBuf>,
+        max_bytes: u64,
+        queue: usize,
+    ) -> std::io::Result<SecurityLog> {
+        SecurityLog::builder(path)
+            .max_bytes(max_bytes)
+            .queue(queue)
+            .open()
     }
 
     /// Queue one event; never blocks (a full queue drops the line and counts it).
@@ -152,11 +234,33 @@ impl SecurityLog {
     }
 }
 
+/// Open for appending; a new file is readable and writable by its owner only.
 fn open_append(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(path)
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
-fn write_lines(receiver: &Receiver<Command>, path: &Path, file: File, max_bytes: u64) {
+/// `<file>.n`.
+fn rotated(path: &Path, n: usize) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{n}"));
+    PathBuf::from(name)
+}
+
+/// Shift `<file>.1..N-1` up by one (dropping `<file>.N`) and move the file to `<file>.1`.
+fn rotate(path: &Path, keep: usize) {
+    let _ = std::fs::remove_file(rotated(path, keep));
+    for n in (1..keep).rev() {
+        let _ = std::fs::rename(rotated(path, n), rotated(path, n + 1));
+    }
+    let _ = std::fs::rename(path, rotated(path, 1));
+}
+
+fn write_lines(receiver: &Receiver<Command>, path: &Path, file: File, rotation: Rotation) {
+    let max_bytes = rotation.max_bytes;
     let mut size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut out = BufWriter::new(file);
     while let Ok(command) = receiver.recv() {
@@ -169,7 +273,7 @@ fn write_lines(receiver: &Receiver<Command>, path: &Path, file: File, max_bytes:
                 // Write each burst out promptly: flush once the queue is empty.
                 let _ = out.flush();
                 if max_bytes > 0 && size >= max_bytes {
-                    let _ = std::fs::rename(path, path.with_extension("log.1"));
+                    rotate(path, rotation.keep);
                     if let Ok(file) = open_append(path) {
                         out = BufWriter::new(file);
                         size = 0;
@@ -257,7 +361,7 @@ mod tests {
         }
         log.flush(Duration::from_secs(5));
         let current = std::fs::read_to_string(&path).unwrap_or_default();
-        let rotated = std::fs::read_to_string(path.with_extension("log.1")).unwrap_or_default();
+        let rotated = std::fs::read_to_string(super::rotated(&path, 1)).unwrap_or_default();
         let lines: Vec<serde_json::Value> = rotated
             .lines()
             .chain(current.lines())
@@ -267,6 +371,77 @@ mod tests {
         assert_eq!(lines[0]["payload"], "<script>\"\n\u{0}");
         assert_eq!(lines[0]["category"], "xss");
         assert!(!rotated.is_empty(), "the file was not rotated at 400 bytes");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn keeps_n_rotated_files_private_with_every_field_bounded() {
+        let dir = std::env::temp_dir().join(format!("edge-seclog-keep-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("security.log");
+        // Each line is over 300 bytes: every line rotates the file.
+        let log = SecurityLog::builder(&path)
+            .max_bytes(300)
+            .keep(3)
+            .queue(64)
+            .open()
+            .unwrap();
+        let huge = "x".repeat(100_000);
+        let finding = Finding {
+            rule_id: "sqli-union".into(),
+            category: Category::Xss,
+            location: format!("query.{huge}"),
+            excerpt: huge.clone(),
+        };
+        for i in 0..8 {
+            let id = format!("req-{i}");
+            log.record(&SecurityEvent::new(
+                &finding,
+                &id,
+                None,
+                &huge,
+                &format!("/{huge}"),
+                true,
+            ));
+        }
+        log.flush(Duration::from_secs(5));
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            [
+                "security.log",
+                "security.log.1",
+                "security.log.2",
+                "security.log.3"
+            ]
+        );
+        // The newest old file holds the last line; nothing older than .3 is kept.
+        let newest: serde_json::Value =
+            serde_json::from_str(std::fs::read_to_string(rotated(&path, 1)).unwrap().trim())
+                .unwrap();
+        assert_eq!(newest["request_id"], "req-7");
+        for name in &files[1..] {
+            let line = std::fs::read_to_string(dir.join(name)).unwrap();
+            assert!(line.len() < 3 * 1024, "{} bytes", line.len());
+            let line: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+            assert_eq!(line["path"].as_str().unwrap().len(), PATH_BYTES);
+            for field in ["location", "payload", "method"] {
+                assert_eq!(line[field].as_str().unwrap().len(), FIELD_BYTES, "{field}");
+            }
+        }
+        #[cfg(unix)]
+        for name in &files {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
         let _ = std::fs::remove_dir_all(dir);
     }
 }

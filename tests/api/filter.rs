@@ -263,7 +263,6 @@ async fn sighup_reopens_the_security_log_after_rotation() {
 
 #[tokio::test]
 async fn a_body_that_does_not_arrive_in_time_gets_408() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let api = Api::with_accounts(&["--body-timeout", "1s"]).await;
     let address = api.base.trim_start_matches("http://").to_owned();
     let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
@@ -289,4 +288,71 @@ async fn a_body_that_does_not_arrive_in_time_gets_408() {
     );
     assert!(response.contains("request_timeout"), "{response}");
     assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+}
+
+#[tokio::test]
+async fn the_security_log_is_private_bounded_and_redacts_secrets() {
+    let dir = ScratchDir::new();
+    let log = dir.path().join("security.log");
+    let api = Api::with_accounts(&["--security-log", log.to_str().unwrap()]).await;
+    let client = api.client();
+    // An attack in a password: blocked, logged, but the password is not written.
+    let secret_attack = "hunter2' OR '1'='1' --";
+    expect_problem(
+        client
+            .post_json(
+                "/api/auth/login",
+                None,
+                &json!({"username": "victim", "password": secret_attack}),
+            )
+            .await,
+        403,
+        "request_blocked",
+    )
+    .await;
+    // A huge path: the line keeps a bounded part of it.
+    let long_path = format!(
+        "/api/resources/{}<script>alert(1)</script>",
+        "a".repeat(6000)
+    );
+    let blocked = client
+        .request(Method::GET, &long_path, None)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        matches!(blocked.status().as_u16(), 403 | 414 | 431),
+        "{}",
+        blocked.status()
+    );
+    let lines = wait_for_lines(&log, 2).await;
+    let raw = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !raw.contains("hunter2"),
+        "a password reached the log: {raw}"
+    );
+    assert_eq!(lines[0]["location"], "body./password");
+    assert!(
+        lines[0]["payload"]
+            .as_str()
+            .unwrap()
+            .starts_with("[redacted")
+    );
+    if blocked.status() == 403 {
+        assert!(lines.len() >= 2, "{lines:?}");
+        assert!(lines[1]["path"].as_str().unwrap().len() <= edge_filter::PATH_BYTES);
+    }
+    for line in raw.lines() {
+        assert!(
+            line.len() < 4096,
+            "an unbounded line of {} bytes",
+            line.len()
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&log).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }

@@ -19,7 +19,9 @@ pub struct Finding {
     pub category: Category,
     /// Where: `path`, `query.q`, `header.user-agent`, `body./tags/0`, `body./key` (for keys).
     pub location: String,
-    /// The start of the raw value, at most 256 bytes (escaped when logged).
+    /// The start of the raw value, at most 256 bytes (escaped when logged); for
+    /// a value of a sensitive field (a password, token, secret, cookie or
+    /// authorization: [`is_sensitive_location`]) only its length, `[redacted N bytes]`.
     pub excerpt: String,
 }
 
@@ -66,11 +68,17 @@ impl Inspector {
     ) -> Option<Finding> {
         let text = normalize(raw, plus_is_space);
         let rule = self.rules.first_match(&text)?;
+        let location = location();
+        let excerpt = if is_sensitive_location(&location) {
+            format!("[redacted {} bytes]", raw.len())
+        } else {
+            excerpt(raw)
+        };
         Some(Finding {
             rule_id: rule.id.clone(),
             category: rule.category,
-            location: location(),
-            excerpt: excerpt(raw),
+            location,
+            excerpt,
         })
     }
 
@@ -135,6 +143,37 @@ fn display_pointer(pointer: &str) -> &str {
     if pointer.is_empty() { "/" } else { pointer }
 }
 
+/// Whether a finding's location names a field whose value must not be written to
+/// a log: the last name of `query.NAME`, `header.NAME` or `body./a/NAME` contains
+/// `password`, `passwd`, `secret`, `token`, `authorization`, `cookie`,
+/// `credential`, `api_key`/`apikey`/`api-key` or `session` (any case). An object
+/// key that matched (`body./a (key)`) is itself the offending text, not a value.
+pub fn is_sensitive_location(location: &str) -> bool {
+    if location.ends_with(" (key)") {
+        return false;
+    }
+    let name = location
+        .rsplit(['.', '/'])
+        .next()
+        .unwrap_or(location)
+        .to_ascii_lowercase();
+    [
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "authorization",
+        "cookie",
+        "credential",
+        "api_key",
+        "apikey",
+        "api-key",
+        "session",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
+}
+
 /// At most [`EXCERPT_BYTES`] of `raw`, cut at a character boundary.
 pub(crate) fn excerpt(raw: &str) -> String {
     let mut end = raw.len().min(EXCERPT_BYTES);
@@ -182,6 +221,33 @@ mod tests {
                 .inspect_json(&json!({"name": "O'Brien", "n": 1, "tags": ["rock & roll"]}))
                 .is_none()
         );
+    }
+
+    #[test]
+    fn values_of_sensitive_fields_are_redacted() {
+        let inspector = Inspector::default();
+        let attack = "' OR '1'='1' --";
+        let finding = inspector
+            .inspect_json(&json!({"username": "ada", "password": attack}))
+            .unwrap();
+        assert_eq!(finding.location, "body./password");
+        assert_eq!(
+            finding.excerpt,
+            format!("[redacted {} bytes]", attack.len())
+        );
+        let token = inspector
+            .inspect_query(&format!("access_token={attack}"))
+            .unwrap();
+        assert!(token.excerpt.starts_with("[redacted"), "{token:?}");
+        let cookie = inspector.inspect_header("cookie", attack).unwrap();
+        assert!(cookie.excerpt.starts_with("[redacted"), "{cookie:?}");
+        // Other fields keep their excerpt, and a key that is itself the attack too.
+        let name = inspector.inspect_json(&json!({"name": attack})).unwrap();
+        assert_eq!(name.excerpt, attack);
+        let key = inspector.inspect_json(&json!({ attack: 1 })).unwrap();
+        assert_eq!(key.excerpt, attack);
+        assert!(is_sensitive_location("body./user/Refresh_Token"));
+        assert!(!is_sensitive_location("body./description"));
     }
 
     #[test]
