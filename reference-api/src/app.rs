@@ -209,7 +209,12 @@ pub fn validation_routes() -> Result<Routes, edge_filter::ConfigError> {
                 .schema(&resource)?,
         )
         .route(Route::new("DELETE", "/api/resources/{id}")?.param(id()))
-        .route(Route::new("GET", "/api/resources/{id}/audit")?.param(id())))
+        .route(
+            Route::new("GET", "/api/resources/{id}/audit")?
+                .param(id())
+                .param(Param::query("limit").integer(1, 100))
+                .param(Param::query("cursor").text(1, 64, Some("[A-Za-z0-9_-]+"))?),
+        ))
 }
 
 /// Size, media-type, parameter, schema and attack checks, with findings going to `security_log`.

@@ -173,7 +173,7 @@ async fn if_match_with_a_stale_etag_is_refused_and_changes_nothing() {
     assert_eq!(unchanged.json(), created, "a refused write changes nothing");
     let trail = get(&client, &alice, &format!("{path}/audit"), &[]).await;
     assert_eq!(
-        trail.json().as_array().unwrap().len(),
+        trail.json()["items"].as_array().unwrap().len(),
         1,
         "and audits nothing"
     );
@@ -351,7 +351,10 @@ async fn json_of_at_least_1_kib_is_gzipped_only_when_asked() {
     let trail = get(&client, &alice, &format!("{big_path}/audit"), &gzip).await;
     assert_eq!(trail.x_cache(), "BYPASS");
     assert_eq!(trail.header("content-encoding"), "gzip");
-    assert_eq!(trail.json()[0]["after"]["description"], big["description"]);
+    assert_eq!(
+        trail.json()["items"][0]["after"]["description"],
+        big["description"]
+    );
 }
 
 #[tokio::test]

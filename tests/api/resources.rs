@@ -32,7 +32,9 @@ async fn audit(client: &Client, user: &User, id: i64) -> Vec<Value> {
     )
     .await;
     assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
+    let page: Value = response.json().await.unwrap();
+    assert!(page["next_cursor"].is_null(), "a short trail is one page");
+    page["items"].as_array().unwrap().clone()
 }
 
 #[tokio::test]
@@ -582,4 +584,89 @@ async fn walking_all_pages_during_inserts_sees_every_existing_resource_once() {
         missing.is_empty(),
         "resources that existed at the start were skipped: {missing:?}"
     );
+}
+
+/// Walk every page of `path` (a list or an audit trail) with `limit`; the pages'
+/// item counts and every item id in order.
+async fn walk(client: &Client, user: &User, path: &str, limit: u32) -> (Vec<usize>, Vec<i64>) {
+    let (mut pages, mut ids) = (Vec::new(), Vec::new());
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("{path}?limit={limit}&cursor={c}"),
+            None => format!("{path}?limit={limit}"),
+        };
+        let response = send(client, Method::GET, &url, Some(user), None).await;
+        assert_eq!(response.status(), 200);
+        let body = response.bytes().await.unwrap();
+        assert!(
+            body.len() <= (1 << 20) + 1024,
+            "a page of {} bytes",
+            body.len()
+        );
+        let page: Value = serde_json::from_slice(&body).unwrap();
+        let items = page["items"].as_array().unwrap();
+        pages.push(items.len());
+        ids.extend(items.iter().map(|i| i["id"].as_i64().unwrap()));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return (pages, ids),
+        }
+    }
+}
+
+#[tokio::test]
+async fn big_list_and_audit_pages_stop_at_a_byte_budget_and_lose_nothing() {
+    let api = Api::with_accounts(&["--rate-limit-write", "1000/1m"]).await;
+    let client = api.client();
+    let user = client.user("hoarder").await;
+    // ~70 KiB per resource (64 KiB of data plus a long description).
+    let big = |i: usize| {
+        json!({
+            "name": format!("big {i}"),
+            "description": "d".repeat(9000),
+            "data": {"blob": "b".repeat(60 * 1024)}
+        })
+    };
+    let mut created = Vec::new();
+    for i in 0..18 {
+        let response = send(
+            &client,
+            Method::POST,
+            "/api/resources",
+            Some(&user),
+            Some(big(i)),
+        )
+        .await;
+        assert_eq!(response.status(), 201);
+        created.push(
+            response.json::<Value>().await.unwrap()["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let (pages, ids) = walk(&client, &user, "/api/resources", 100).await;
+    assert!(pages.len() >= 2 && pages[0] < 18, "pages {pages:?}");
+    created.reverse();
+    assert_eq!(ids, created, "every resource once, newest first");
+
+    // The audit trail of one resource updated many times pages the same way.
+    let id = created[0];
+    for i in 0..8 {
+        let response = send(
+            &client,
+            Method::PUT,
+            &format!("/api/resources/{id}"),
+            Some(&user),
+            Some(big(100 + i)),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+    }
+    let (pages, entries) = walk(&client, &user, &format!("/api/resources/{id}/audit"), 100).await;
+    assert!(pages.len() >= 2, "pages {pages:?}");
+    assert_eq!(entries.len(), 9);
+    assert!(entries.windows(2).all(|w| w[0] < w[1]), "oldest first");
+    let (small_pages, _) = walk(&client, &user, &format!("/api/resources/{id}/audit"), 4).await;
+    assert_eq!(small_pages, [4, 4, 1]);
 }

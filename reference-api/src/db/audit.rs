@@ -80,12 +80,31 @@ pub async fn record(
     .map(drop)
 }
 
-/// Every entry for `resource`, oldest first.
-pub async fn for_resource(conn: &Conn, resource: i64) -> Result<Vec<AuditEntry>, DbError> {
+/// The owner of `resource` as its first audit row recorded it (the trail
+/// outlives the resource); `None` when it has no trail.
+pub async fn owner_of(conn: &Conn, resource: i64) -> Result<Option<i64>, DbError> {
+    let row: Option<(Option<String>,)> = conn
+        .query_opt(
+            "SELECT coalesce(after, before)->>'owner_id' FROM audit_log
+             WHERE resource_id = $1 ORDER BY id LIMIT 1",
+            &[&resource],
+        )
+        .await?;
+    Ok(row.and_then(|(owner,)| owner?.parse().ok()))
+}
+
+/// Up to `limit + 1` entries for `resource` after the entry `after` (from the
+/// start when `None`), oldest first: the extra one tells whether a page follows.
+pub async fn page(
+    conn: &Conn,
+    resource: i64,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, DbError> {
     conn.query_all(
         "SELECT id, actor_id, action, resource_id, before, after, at FROM audit_log
-         WHERE resource_id = $1 ORDER BY id",
-        &[&resource],
+         WHERE resource_id = $1 AND ($2::BIGINT IS NULL OR id > $2) ORDER BY id LIMIT $3",
+        &[&resource, &after, &(limit + 1)],
     )
     .await
 }

@@ -24,7 +24,7 @@ use crate::state::AppState;
     components(schemas(
         Problem, Code, FieldError, health::Health,
         auth::CredentialsBody, auth::RefreshBody, auth::Account, auth::Me, auth::TokenPair,
-        resources::ResourceBody, resources::Page, Resource, AuditEntry,
+        resources::ResourceBody, resources::Page, resources::AuditPage, Resource, AuditEntry,
     )),
     modifiers(&BearerAuth),
     tags(

@@ -34,7 +34,12 @@ pub struct ResourceBody {
     pub data: Option<Value>,
 }
 
-/// Query parameters of the list.
+/// The most bytes of items one page holds (list and audit pages): a page ends
+/// early, with a `next_cursor`, rather than grow past it (a page always holds at
+/// least one item).
+pub const PAGE_BYTES: usize = 1 << 20;
+
+/// Query parameters of the list and of the audit trail.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListParams {
     /// Items per page, 1-100 (default 20).
@@ -50,6 +55,71 @@ pub struct Page {
     pub items: Vec<Resource>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// One page of a resource's audit trail, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    /// The entries.
+    pub items: Vec<AuditEntry>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `{"items": [...], "next_cursor": ...}` of at most `limit` of `rows` (fetched
+/// with one extra) and at most [`PAGE_BYTES`] of items, serialized once.
+fn page_body<T: Serialize>(
+    rows: Vec<T>,
+    limit: i64,
+    id_of: impl Fn(&T) -> i64,
+) -> Result<Vec<u8>, ApiError> {
+    let limit = usize::try_from(limit).unwrap_or(20);
+    let mut body = br#"{"items":["#.to_vec();
+    let mut last_id = None;
+    let mut more = false;
+    for (index, row) in rows.iter().enumerate() {
+        if index == limit {
+            more = true;
+            break;
+        }
+        let item = serde_json::to_vec(row).map_err(|_| internal())?;
+        if index > 0 && body.len() + item.len() > PAGE_BYTES {
+            more = true;
+            break;
+        }
+        if index > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&item);
+        last_id = Some(id_of(row));
+    }
+    body.extend_from_slice(br#"],"next_cursor":"#);
+    match last_id.filter(|_| more) {
+        Some(id) => {
+            let cursor = serde_json::to_vec(&encode_cursor(id)).map_err(|_| internal())?;
+            body.extend_from_slice(&cursor);
+        }
+        None => body.extend_from_slice(b"null"),
+    }
+    body.push(b'}');
+    Ok(body)
+}
+
+/// The `limit` parameter: 1-100, default 20.
+fn page_limit(params: &ListParams) -> Result<i64, ApiError> {
+    match params.limit.as_deref() {
+        None => Ok(20),
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| {
+                ApiError::new(
+                    Code::InvalidParameter,
+                    "`limit` must be an integer from 1 to 100",
+                )
+            }),
+    }
 }
 
 /// Create a resource owned by the caller.
@@ -79,36 +149,19 @@ pub async fn create(
     Ok(response)
 }
 
-/// List resources, newest first, a page at a time (keyset pagination).
+/// List resources, newest first, a page at a time (keyset pagination; a page
+/// ends early rather than exceed 1 MiB).
 #[utoipa::path(get, path = "/api/resources", tag = "resources", params(ListParams), security(("bearer" = [])),
     responses((status = 200, body = Page, headers(("ETag" = String), ("X-Cache" = String))), (status = 304), (status = 400, body = Problem), (status = 401, body = Problem)))]
 pub async fn list(
     state: web::Data<AppState>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = match params.limit.as_deref() {
-        None => 20,
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| {
-                ApiError::new(
-                    Code::InvalidParameter,
-                    "`limit` must be an integer from 1 to 100",
-                )
-            })?,
-    };
+    let limit = page_limit(&params)?;
     let before = params.cursor.as_deref().map(decode_cursor).transpose()?;
     let shared = state.db.shared().await?;
-    let mut items = resources::page(&shared, before, limit).await?;
-    let more = items.len() as i64 > limit;
-    items.truncate(usize::try_from(limit).unwrap_or(20));
-    let next_cursor = match (more, items.last()) {
-        (true, Some(last)) => Some(encode_cursor(last.id)),
-        _ => None,
-    };
-    with_etag(StatusCode::OK, &Page { items, next_cursor })
+    let rows = resources::page(&shared, before, limit).await?;
+    json_with_etag(StatusCode::OK, page_body(rows, limit, |r| r.id)?)
 }
 
 /// One resource.
@@ -187,31 +240,29 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The audit trail of a resource, oldest first (owner or admin; kept after deletion).
+/// The audit trail of a resource, oldest first, a page at a time like the list
+/// (owner or admin; kept after deletion, on purpose: it is an audit log).
 #[utoipa::path(get, path = "/api/resources/{id}/audit", tag = "resources", security(("bearer" = [])),
-    params(("id" = i64, Path)),
-    responses((status = 200, body = [AuditEntry]), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    params(("id" = i64, Path), ListParams),
+    responses((status = 200, body = AuditPage), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn audit_trail(
     state: web::Data<AppState>,
     caller: Identity,
     id: web::Path<String>,
+    params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = validate::resource_id(&id)?;
+    let limit = page_limit(&params)?;
+    let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
     let conn = state.db.conn().await?;
-    let entries = audit::for_resource(&conn, id).await?;
-    // The owner is in every snapshot, so the trail stays readable after a delete.
-    let owner = entries
-        .iter()
-        .find_map(|e| {
-            e.after
-                .as_ref()
-                .or(e.before.as_ref())?
-                .get("owner_id")?
-                .as_i64()
-        })
-        .ok_or_else(not_found)?;
+    // The owner is in the first snapshot, so the trail stays readable after a delete.
+    let owner = audit::owner_of(&conn, id).await?.ok_or_else(not_found)?;
     caller.require_owner_or(&owner.to_string(), ADMIN)?;
-    Ok(HttpResponse::Ok().json(entries))
+    let rows = audit::page(&conn, id, after, limit).await?;
+    let body = page_body(rows, limit, |e| e.id)?;
+    Ok(HttpResponse::Ok()
+        .content_type(header::ContentType::json())
+        .body(body))
 }
 
 fn not_found() -> ApiError {
@@ -225,7 +276,11 @@ fn internal() -> ApiError {
 /// JSON with its `ETag` (the cache keeps a backend's tag, so a tag reads the
 /// same whether the cache served the response or stood aside).
 fn with_etag(status: StatusCode, value: &impl Serialize) -> Result<HttpResponse, ApiError> {
-    let body = serde_json::to_vec(value).map_err(|_| internal())?;
+    json_with_etag(status, serde_json::to_vec(value).map_err(|_| internal())?)
+}
+
+/// A serialized JSON body with its `ETag`.
+fn json_with_etag(status: StatusCode, body: Vec<u8>) -> Result<HttpResponse, ApiError> {
     let etag = edge_cache::etag_of(&body);
     let etag = header::HeaderValue::from_bytes(etag.as_bytes()).map_err(|_| internal())?;
     Ok(HttpResponse::build(status)
@@ -286,6 +341,37 @@ fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_end_at_the_limit_or_the_byte_budget_with_a_cursor() {
+        let page = |rows: Vec<(i64, usize)>, limit| {
+            let items: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|(id, size)| serde_json::json!({"id": id, "pad": "x".repeat(*size)}))
+                .collect();
+            let body = page_body(items, limit, |v| v["id"].as_i64().unwrap()).unwrap();
+            serde_json::from_slice::<serde_json::Value>(&body).unwrap()
+        };
+        let small = page(vec![(3, 1), (2, 1), (1, 1)], 2);
+        assert_eq!(small["items"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            decode_cursor(small["next_cursor"].as_str().unwrap()).unwrap(),
+            2
+        );
+        let last = page(vec![(3, 1), (2, 1)], 2);
+        assert!(last["next_cursor"].is_null());
+        // 400 KiB items: two fit in 1 MiB, the third starts the next page.
+        let big = page(vec![(5, 400 << 10), (4, 400 << 10), (3, 400 << 10)], 100);
+        assert_eq!(big["items"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            decode_cursor(big["next_cursor"].as_str().unwrap()).unwrap(),
+            4
+        );
+        // One item larger than the budget still makes a page.
+        let huge = page(vec![(9, 2 << 20), (8, 1)], 100);
+        assert_eq!(huge["items"].as_array().unwrap().len(), 1);
+        assert!(huge["next_cursor"].is_string());
+    }
 
     #[test]
     fn cursors_round_trip_and_garbage_is_rejected() {
