@@ -69,7 +69,7 @@ pub struct AuditPage {
 /// `{"items": [...], "next_cursor": ...}` of at most `limit` of `rows` (fetched
 /// with one extra) and at most [`PAGE_BYTES`] of items, serialized once.
 fn page_body<T: Serialize>(
-    rows: Vec<T>,
+    rows: &[T],
     limit: i64,
     id_of: impl Fn(&T) -> i64,
 ) -> Result<Vec<u8>, ApiError> {
@@ -161,7 +161,7 @@ pub async fn list(
     let before = params.cursor.as_deref().map(decode_cursor).transpose()?;
     let shared = state.db.shared().await?;
     let rows = resources::page(&shared, before, limit).await?;
-    json_with_etag(StatusCode::OK, page_body(rows, limit, |r| r.id)?)
+    json_with_etag(StatusCode::OK, page_body(&rows, limit, |r| r.id)?)
 }
 
 /// One resource.
@@ -259,7 +259,7 @@ pub async fn audit_trail(
     let owner = audit::owner_of(&conn, id).await?.ok_or_else(not_found)?;
     caller.require_owner_or(&owner.to_string(), ADMIN)?;
     let rows = audit::page(&conn, id, after, limit).await?;
-    let body = page_body(rows, limit, |e| e.id)?;
+    let body = page_body(&rows, limit, |e| e.id)?;
     Ok(HttpResponse::Ok()
         .content_type(header::ContentType::json())
         .body(body))
@@ -349,7 +349,7 @@ mod tests {
                 .iter()
                 .map(|(id, size)| serde_json::json!({"id": id, "pad": "x".repeat(*size)}))
                 .collect();
-            let body = page_body(items, limit, |v| v["id"].as_i64().unwrap()).unwrap();
+            let body = page_body(&items, limit, |v| v["id"].as_i64().unwrap()).unwrap();
             serde_json::from_slice::<serde_json::Value>(&body).unwrap()
         };
         let small = page(vec![(3, 1), (2, 1), (1, 1)], 2);
