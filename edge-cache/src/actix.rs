@@ -137,11 +137,23 @@ where
                     let response = service.call(request).await?;
                     let status = to_http_status(response.status());
                     cache.after_write(&write, status).await;
-                    pass(&cache, write.accepts(), response, CacheStatus::Bypass).await
+                    pass(
+                        &cache,
+                        write.accepts(),
+                        response,
+                        (CacheStatus::Bypass, write.announces_status()),
+                    )
+                    .await
                 }
                 Action::Pass(skip) => {
                     let response = service.call(request).await?;
-                    pass(&cache, skip.accepts(), response, CacheStatus::Bypass).await
+                    pass(
+                        &cache,
+                        skip.accepts(),
+                        response,
+                        (CacheStatus::Bypass, skip.announces_status()),
+                    )
+                    .await
                 }
             }
         }))
@@ -285,6 +297,9 @@ fn put_headers(reply: &Reply, to: &mut actix_header::HeaderMap) {
     for (name, value) in lines {
         to.append(name.clone(), value.clone());
     }
+    if !reply.announces_status() {
+        return;
+    }
     // Never among an entry's stored lines (`NOT_STORED`): appending adds them
     // without the search-and-remove of an insert.
     if let Some(age) = reply.age_secs() {
@@ -323,7 +338,7 @@ where
     let status = to_http_status(response.status());
     let headers = to_http_headers(response.headers());
     if !miss.wants(status, &headers, length) {
-        let (status, accepts) = (miss.status(), miss.accepts());
+        let (status, accepts) = ((miss.status(), miss.announces_status()), miss.accepts());
         drop(miss);
         return pass(cache, accepts, response, status).await;
     }
@@ -346,16 +361,18 @@ async fn pass<B>(
     cache: &Cache,
     accepts: Accepts,
     mut response: ServiceResponse<B>,
-    status: CacheStatus,
+    (status, announce): (CacheStatus, bool),
 ) -> Result<ServiceResponse<EitherBody<B, BoxBody>>, actix_web::Error>
 where
     B: MessageBody + 'static,
 {
     status.record_in_span();
-    response.headers_mut().insert(
-        ACTIX_X_CACHE,
-        actix_header::HeaderValue::from_static(status.as_str()),
-    );
+    if announce {
+        response.headers_mut().insert(
+            ACTIX_X_CACHE,
+            actix_header::HeaderValue::from_static(status.as_str()),
+        );
+    }
     response.response_mut().extensions_mut().insert(status);
     let length = match response.response().body().size() {
         BodySize::Sized(n) => Some(n),

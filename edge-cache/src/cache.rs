@@ -94,12 +94,19 @@ pub struct Read {
     if_none_match: SmallVec<[HeaderValue; 1]>,
     accepts: Accepts,
     vary: Arc<[HeaderName]>,
+    announce: bool,
 }
 
 impl Read {
     /// What the client accepts.
     pub fn accepts(&self) -> Accepts {
         self.accepts
+    }
+
+    /// Whether the response carries `X-Cache` and `Age` (see
+    /// [`Route::announce_status`](crate::Route::announce_status)).
+    pub fn announces_status(&self) -> bool {
+        self.announce
     }
 
     /// The request path (the key starts with `GET ` and the path).
@@ -113,12 +120,18 @@ impl Read {
 pub struct Write {
     tags: SmallVec<[String; 2]>,
     accepts: Accepts,
+    announce: bool,
 }
 
 impl Write {
     /// What the client accepts.
     pub fn accepts(&self) -> Accepts {
         self.accepts
+    }
+
+    /// Whether the response carries `X-Cache`.
+    pub fn announces_status(&self) -> bool {
+        self.announce
     }
 
     /// The tags this write invalidates: its path first.
@@ -131,12 +144,18 @@ impl Write {
 #[derive(Debug, Clone, Copy)]
 pub struct Pass {
     accepts: Accepts,
+    announce: bool,
 }
 
 impl Pass {
     /// What the client accepts.
     pub fn accepts(&self) -> Accepts {
         self.accepts
+    }
+
+    /// Whether the response carries `X-Cache`.
+    pub fn announces_status(&self) -> bool {
+        self.announce
     }
 }
 
@@ -194,7 +213,10 @@ impl Cache {
                 || Directives::parse(headers).no_store
             {
                 Counters::add(&self.inner.counters.bypasses, 1);
-                return Action::Pass(Pass { accepts });
+                return Action::Pass(Pass {
+                    accepts,
+                    announce: rules.announce,
+                });
             }
             return Action::Read(Read {
                 key: cache_key(path, query, &rules.vary, headers),
@@ -205,6 +227,7 @@ impl Cache {
                 if_none_match: headers.get_all(IF_NONE_MATCH).iter().cloned().collect(),
                 accepts,
                 vary: Arc::clone(&rules.vary),
+                announce: rules.announce,
             });
         }
         Counters::add(&self.inner.counters.bypasses, 1);
@@ -216,9 +239,13 @@ impl Cache {
             return Action::Write(Write {
                 tags: tags_for(path, &rules.invalidates, &params),
                 accepts,
+                announce: rules.announce,
             });
         }
-        Action::Pass(Pass { accepts })
+        Action::Pass(Pass {
+            accepts,
+            announce: rules.announce,
+        })
     }
 
     /// The request headers [`Cache::classify`] reads: credentials, conditionals,
@@ -357,24 +384,26 @@ impl Cache {
         let stored = inner.memory.get(&read.key)?;
         if stored.entry.is_fresh(now) && inner.epochs.is_current(&stored.stamps) {
             Counters::add(&inner.counters.hits, 1);
-            return Some(stored.entry.render(
-                &read.if_none_match,
-                read.accepts,
-                now,
-                CacheStatus::Hit,
-            ));
+            return Some(
+                stored
+                    .entry
+                    .render(&read.if_none_match, read.accepts, now, CacheStatus::Hit)
+                    .announced(read.announce),
+            );
         }
         inner.memory.remove(&read.key);
         None
     }
 
     fn render(&self, entry: &Arc<Entry>, read: &Read, status: CacheStatus) -> Reply {
-        entry.render(
-            &read.if_none_match,
-            read.accepts,
-            self.inner.clock.now_ms(),
-            status,
-        )
+        entry
+            .render(
+                &read.if_none_match,
+                read.accepts,
+                self.inner.clock.now_ms(),
+                status,
+            )
+            .announced(read.announce)
     }
 
     fn keep_in_memory(&self, read: &Read, entry: &Arc<Entry>, stamps: Stamps) {
@@ -523,6 +552,11 @@ impl Miss {
     /// What the client accepts.
     pub fn accepts(&self) -> Accepts {
         self.read.accepts
+    }
+
+    /// Whether the response carries `X-Cache` and `Age`.
+    pub fn announces_status(&self) -> bool {
+        self.read.announce
     }
 
     /// Whether the backend's response (its head and the body length, when known)

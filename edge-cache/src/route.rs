@@ -36,6 +36,7 @@ pub struct Route {
     ttl: Option<Duration>,
     store: bool,
     shared: bool,
+    announce: Option<bool>,
     vary: Vec<String>,
     tags: Vec<String>,
     invalidates: Vec<String>,
@@ -50,6 +51,7 @@ impl Route {
             ttl: None,
             store: true,
             shared: false,
+            announce: None,
             vary: Vec::new(),
             tags: Vec::new(),
             invalidates: Vec::new(),
@@ -74,8 +76,21 @@ impl Route {
     /// Without this such requests bypass the cache, as RFC 9111 §3.5 asks of
     /// shared caches. Put the cache *after* authentication so that only allowed
     /// callers reach it.
+    ///
+    /// Such responses carry neither `X-Cache` nor `Age` (unless
+    /// [`announce_status`](Route::announce_status) says otherwise): a `HIT` would
+    /// tell one caller that another fetched the resource recently. The status
+    /// still reaches the application as the [`CacheStatus`](crate::CacheStatus)
+    /// response extension (for the access log).
     pub fn share_authorized(mut self) -> Self {
         self.shared = true;
+        self
+    }
+
+    /// Whether responses of this route carry `X-Cache` and `Age` (default: yes,
+    /// except on [`share_authorized`](Route::share_authorized) routes).
+    pub fn announce_status(mut self, announce: bool) -> Self {
+        self.announce = Some(announce);
         self
     }
 
@@ -123,6 +138,7 @@ impl Route {
                 ttl: self.ttl,
                 store: self.store,
                 shared: self.shared,
+                announce: self.announce.unwrap_or(!self.shared),
                 vary: vary.into(),
             },
             path,
@@ -143,6 +159,8 @@ pub(crate) struct Rules {
     pub(crate) ttl: Option<Duration>,
     pub(crate) store: bool,
     pub(crate) shared: bool,
+    /// Whether responses carry `X-Cache` and `Age`.
+    pub(crate) announce: bool,
     pub(crate) vary: Arc<[HeaderName]>,
     pub(crate) tags: Vec<TagTemplate>,
     pub(crate) invalidates: Vec<TagTemplate>,
@@ -155,6 +173,7 @@ impl Rules {
             ttl: None,
             store,
             shared: false,
+            announce: true,
             vary: Arc::new([]),
             tags: Vec::new(),
             invalidates: Vec::new(),

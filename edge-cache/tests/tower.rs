@@ -261,9 +261,27 @@ async fn requests_with_credentials_bypass_unless_the_route_is_shared() {
             .x_cache(),
         "BYPASS"
     );
+    // A route shared between callers is cached, but says so to nobody: no
+    // `X-Cache` or `Age` (a HIT would tell one caller what another fetched).
+    for _ in 0..2 {
+        let shared = send(&svc, "GET", "/shared", &auth).await;
+        assert_eq!((shared.x_cache(), shared.header("age")), ("(none)", None));
+    }
+    assert_eq!(backend.calls(), 3, "the second /shared was a hit");
+    // Unless the route opts in.
+    let (svc, backend) = service(
+        Cache::builder()
+            .route(
+                Route::new("/shared")
+                    .share_authorized()
+                    .announce_status(true),
+            )
+            .build()
+            .unwrap(),
+    );
     assert_eq!(send(&svc, "GET", "/shared", &auth).await.x_cache(), "MISS");
     assert_eq!(send(&svc, "GET", "/shared", &auth).await.x_cache(), "HIT");
-    assert_eq!(backend.calls(), 3);
+    assert_eq!(backend.calls(), 1);
 }
 
 #[tokio::test]

@@ -128,7 +128,8 @@ pub fn limiters(
 }
 
 /// The response cache: one resource and the list pages are the same for every
-/// caller, so they are shared between authorized callers for `--cache-ttl`.
+/// caller, so they are shared between authorized callers for `--cache-ttl`,
+/// without `X-Cache`/`Age` unless `--cache-status-header` (see the access log).
 /// Changing a resource invalidates it and every list page; nothing else is
 /// cached. With a Redis URL, entries and invalidations are shared by every instance.
 pub fn cache(config: &Config) -> Result<Cache, edge_cache::ConfigError> {
@@ -138,9 +139,14 @@ pub fn cache(config: &Config) -> Result<Cache, edge_cache::ConfigError> {
         .route(
             edge_cache::Route::new("/api/resources/{id}")
                 .share_authorized()
+                .announce_status(config.cache_status_header)
                 .invalidates("/api/resources"),
         )
-        .route(edge_cache::Route::new("/api/resources").share_authorized());
+        .route(
+            edge_cache::Route::new("/api/resources")
+                .share_authorized()
+                .announce_status(config.cache_status_header),
+        );
     match config.redis_url.as_deref() {
         Some(url) => builder.redis(RedisTier::new(url)?).build(),
         None => builder.build(),

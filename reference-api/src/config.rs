@@ -110,6 +110,12 @@ pub struct Config {
     #[arg(long, env = "CACHE_TTL", default_value = "30s", value_parser = parse_duration)]
     pub cache_ttl: Duration,
 
+    /// Send `X-Cache` and `Age` on the cached resource routes too. Off by default:
+    /// those responses are shared between users, and a HIT tells one user that
+    /// another read the resource recently (the access log always has the status).
+    #[arg(long, env = "CACHE_STATUS_HEADER")]
+    pub cache_status_header: bool,
+
     /// Largest accepted request body (e.g. 1MiB, 64KiB).
     #[arg(long, env = "MAX_BODY", default_value = "1MiB", value_parser = parse_size)]
     pub max_body: u64,
@@ -266,6 +272,7 @@ impl std::fmt::Debug for Config {
             )
             .field("rate_limit_ipv6_prefix", &self.rate_limit_ipv6_prefix)
             .field("cache_ttl", &self.cache_ttl)
+            .field("cache_status_header", &self.cache_status_header)
             .field("max_body", &self.max_body)
             .field("body_timeout", &self.body_timeout)
             .field("security_log", &self.security_log)

@@ -1,6 +1,8 @@
 //! The response cache over real HTTP: `X-Cache` MISS then HIT, `ETag` and 304,
 //! `If-Match` on writes (412 and nothing changed), writes invalidating the item
 //! and the list pages, gzip when asked, and two instances sharing one Redis.
+//! Most tests start the API with `--cache-status-header` to read `X-Cache`; by
+//! default the shared resource routes send none (the last test).
 
 use std::io::Read;
 
@@ -103,7 +105,7 @@ async fn delete(client: &Client, user: &User, id: i64, if_match: &str) -> reqwes
 
 #[tokio::test]
 async fn a_get_is_cached_with_an_etag_and_revalidates_with_304() {
-    let api = Api::with_accounts(&[]).await;
+    let api = Api::with_accounts(&["--cache-status-header"]).await;
     let client = api.client();
     let (alice, bob) = (client.user("alice").await, client.user("bob").await);
     let created = client.create(&alice, "cached").await;
@@ -148,7 +150,7 @@ async fn a_get_is_cached_with_an_etag_and_revalidates_with_304() {
 
 #[tokio::test]
 async fn if_match_with_a_stale_etag_is_refused_and_changes_nothing() {
-    let api = Api::with_accounts(&[]).await;
+    let api = Api::with_accounts(&["--cache-status-header"]).await;
     let client = api.client();
     let alice = client.user("alice").await;
     let created = client.create(&alice, "original").await;
@@ -225,7 +227,7 @@ async fn if_match_with_a_stale_etag_is_refused_and_changes_nothing() {
 
 #[tokio::test]
 async fn writes_invalidate_the_item_and_every_list_page() {
-    let api = Api::with_accounts(&[]).await;
+    let api = Api::with_accounts(&["--cache-status-header"]).await;
     let client = api.client();
     let alice = client.user("alice").await;
     let first = client.create(&alice, "first").await;
@@ -294,7 +296,7 @@ async fn writes_invalidate_the_item_and_every_list_page() {
 
 #[tokio::test]
 async fn json_of_at_least_1_kib_is_gzipped_only_when_asked() {
-    let api = Api::with_accounts(&[]).await;
+    let api = Api::with_accounts(&["--cache-status-header"]).await;
     let client = api.client();
     let alice = client.user("alice").await;
     let big = client
@@ -359,7 +361,7 @@ async fn json_of_at_least_1_kib_is_gzipped_only_when_asked() {
 
 #[tokio::test]
 async fn two_instances_on_one_redis_share_entries_and_invalidations() {
-    let (a, b, _redis) = Api::pair_on_redis(&[]).await;
+    let (a, b, _redis) = Api::pair_on_redis(&["--cache-status-header"]).await;
     let (on_a, on_b) = (a.client(), b.client());
     let alice = on_a.user("alice").await;
     let created = on_a.create(&alice, "v1").await;
@@ -395,7 +397,7 @@ async fn two_instances_on_one_redis_share_entries_and_invalidations() {
 
 #[tokio::test]
 async fn an_encoded_alias_of_a_resource_is_the_same_cache_entry_and_is_invalidated() {
-    let api = Api::with_accounts(&[]).await;
+    let api = Api::with_accounts(&["--cache-status-header"]).await;
     let client = api.client();
     let user = client.user("alias").await;
     let id = client.create(&user, "original").await["id"]
@@ -443,4 +445,29 @@ async fn an_encoded_alias_of_a_resource_is_the_same_cache_entry_and_is_invalidat
         "invalid_parameter",
     )
     .await;
+}
+
+#[tokio::test]
+async fn shared_resource_responses_do_not_tell_one_user_what_another_read() {
+    // Default configuration: bob cannot learn from X-Cache/Age that alice just
+    // read the resource; the access log still records hit and miss.
+    let api = Api::with_accounts(&[]).await;
+    let client = api.client();
+    let (alice, bob) = (client.user("alice").await, client.user("bob").await);
+    let id = client.create(&alice, "secret plans").await["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/resources/{id}");
+    let first = get(&client, &alice, &path, &[]).await;
+    let second = get(&client, &bob, &path, &[]).await;
+    for got in [&first, &second] {
+        assert_eq!(got.status, 200);
+        assert_eq!((got.x_cache(), got.header("age")), ("", ""));
+        assert!(!got.header("etag").is_empty(), "ETag stays");
+    }
+    let status = |got: &Got| got.header("x-request-id").to_owned();
+    assert_eq!(api.access_line(&status(&first)).await["cache"], "miss");
+    assert_eq!(api.access_line(&status(&second)).await["cache"], "hit");
+    let list = get(&client, &bob, "/api/resources", &[]).await;
+    assert_eq!(list.x_cache(), "");
 }

@@ -34,6 +34,7 @@ const CONFIG_ENV: &[&str] = &[
     "PASSWORD_HASH_WAIT",
     "DB_STATEMENT_TIMEOUT",
     "SESSION_TTL",
+    "CACHE_STATUS_HEADER",
     "CACHE_TTL",
     "MAX_BODY",
     "SECURITY_LOG",

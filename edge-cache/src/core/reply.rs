@@ -73,6 +73,7 @@ pub struct Reply {
     variant: Variant,
     age_secs: Option<u64>,
     cache: CacheStatus,
+    announce: bool,
 }
 
 impl Reply {
@@ -87,6 +88,7 @@ impl Reply {
             variant,
             age_secs,
             cache,
+            announce: true,
         }
     }
 
@@ -111,9 +113,24 @@ impl Reply {
         self.age_secs
     }
 
+    /// The same reply, with `Age` and `X-Cache` only when `announce`.
+    pub(crate) fn announced(mut self, announce: bool) -> Reply {
+        self.announce = announce;
+        self
+    }
+
+    /// Whether the reply carries `Age` and `X-Cache` (not on routes shared
+    /// between callers; see [`Route::share_authorized`](crate::Route::share_authorized)).
+    pub fn announces_status(&self) -> bool {
+        self.announce
+    }
+
     /// Every response header line.
     pub fn headers(&self) -> HeaderMap {
         let mut headers = self.entry.stored_headers(self.variant);
+        if !self.announce {
+            return headers;
+        }
         if let Some(age) = self.age_secs {
             headers.insert(AGE, HeaderValue::from(age));
         }

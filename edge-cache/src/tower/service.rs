@@ -94,11 +94,23 @@ where
                 Action::Write(write) => {
                     let response = inner.call(request).await?;
                     cache.after_write(&write, response.status()).await;
-                    Ok(pass(&cache, write.accepts(), response, CacheStatus::Bypass).await)
+                    Ok(pass(
+                        &cache,
+                        write.accepts(),
+                        response,
+                        (CacheStatus::Bypass, write.announces_status()),
+                    )
+                    .await)
                 }
                 Action::Pass(skip) => {
                     let response = inner.call(request).await?;
-                    Ok(pass(&cache, skip.accepts(), response, CacheStatus::Bypass).await)
+                    Ok(pass(
+                        &cache,
+                        skip.accepts(),
+                        response,
+                        (CacheStatus::Bypass, skip.announces_status()),
+                    )
+                    .await)
                 }
             }
         }))
@@ -121,7 +133,7 @@ where
 {
     let length = response.body().size_hint().exact();
     if !miss.wants(response.status(), response.headers(), length) {
-        let (status, accepts) = (miss.status(), miss.accepts());
+        let (status, accepts) = ((miss.status(), miss.announces_status()), miss.accepts());
         drop(miss);
         return pass(cache, accepts, response, status).await;
     }
@@ -138,7 +150,11 @@ where
             *response.extensions_mut() = extensions;
             response
         }
-        Err(error) => failed(parts, error.into(), miss.status()),
+        Err(error) => failed(
+            parts,
+            error.into(),
+            (miss.status(), miss.announces_status()),
+        ),
     }
 }
 
@@ -147,7 +163,7 @@ async fn pass<B>(
     cache: &Cache,
     accepts: Accepts,
     response: Response<B>,
-    status: CacheStatus,
+    (status, announce): (CacheStatus, bool),
 ) -> Response<CacheBody<B>>
 where
     B: Body<Data = Bytes>,
@@ -157,7 +173,9 @@ where
     let length = response.body().size_hint().exact();
     let compress = cache.should_compress(accepts, response.status(), response.headers(), length);
     let (mut parts, body) = response.into_parts();
-    parts.headers.insert(X_CACHE, status.header_value());
+    if announce {
+        parts.headers.insert(X_CACHE, status.header_value());
+    }
     parts.extensions.insert(status);
     if !compress {
         return Response::from_parts(parts, CacheBody::inner(body));
@@ -168,16 +186,18 @@ where
             parts.headers.insert(CONTENT_LENGTH, body.len().into());
             Response::from_parts(parts, CacheBody::full(body))
         }
-        Err(error) => failed(parts, error.into(), status),
+        Err(error) => failed(parts, error.into(), (status, announce)),
     }
 }
 
 fn failed<B>(
     mut parts: http::response::Parts,
     error: BoxError,
-    status: CacheStatus,
+    (status, announce): (CacheStatus, bool),
 ) -> Response<CacheBody<B>> {
     parts.headers.remove(CONTENT_LENGTH);
-    parts.headers.insert(X_CACHE, status.header_value());
+    if announce {
+        parts.headers.insert(X_CACHE, status.header_value());
+    }
     Response::from_parts(parts, CacheBody::failed(error))
 }
