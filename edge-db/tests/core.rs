@@ -286,6 +286,28 @@ async fn without_retries_a_serialization_failure_is_typed() {
 }
 
 #[tokio::test]
+async fn a_statement_over_the_timeout_is_cancelled_with_a_typed_error() {
+    let database = harness::fresh_database().await;
+    let db = Db::builder(&database.url)
+        .max_size(1)
+        .statement_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let conn = db.conn().await.unwrap();
+    let started = Instant::now();
+    let slow = conn.execute("SELECT pg_sleep(5)", &[]).await.unwrap_err();
+    assert_eq!(slow.kind(), ErrorKind::Timeout, "{slow}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    // The connection is still good for the next statement.
+    let (one,): (i32,) = conn.query_one("SELECT 1", &[]).await.unwrap();
+    assert_eq!(one, 1);
+}
+
+#[tokio::test]
 async fn errors_are_typed() {
     let (db, _) = migrated_db(2).await;
     let conn = db.conn().await.unwrap();

@@ -228,6 +228,11 @@ impl From<edge_db::DbError> for ApiError {
                 Code::ServiceUnavailable,
                 "the database is unavailable; retry shortly",
             ),
+            ErrorKind::Timeout => ApiError::new(
+                Code::ServiceUnavailable,
+                "the database did not answer in time; retry shortly",
+            )
+            .retry_after(1),
             ErrorKind::Conflict => {
                 ApiError::new(Code::Conflict, "the change conflicts with existing data")
             }

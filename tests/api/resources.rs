@@ -670,3 +670,48 @@ async fn big_list_and_audit_pages_stop_at_a_byte_budget_and_lose_nothing() {
     let (small_pages, _) = walk(&client, &user, &format!("/api/resources/{id}/audit"), 4).await;
     assert_eq!(small_pages, [4, 4, 1]);
 }
+
+#[tokio::test]
+async fn a_write_stuck_behind_a_lock_is_cancelled_by_the_statement_timeout() {
+    let database = edge_test_support::harness::fresh_database().await;
+    let api = Api::start(&[
+        "--database-url",
+        &database.url,
+        "--jwt-secret",
+        crate::support::JWT_SECRET,
+        "--db-statement-timeout",
+        "500ms",
+    ])
+    .await;
+    let client = api.client();
+    let user = client.user("locked").await;
+    let id = client.create(&user, "contended").await["id"]
+        .as_i64()
+        .unwrap();
+    // Another session holds the row.
+    let (mut holder, connection) = tokio_postgres::connect(&database.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let lock = holder.transaction().await.unwrap();
+    lock.execute("SELECT 1 FROM resources WHERE id = $1 FOR UPDATE", &[&id])
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let response = send(
+        &client,
+        Method::PUT,
+        &format!("/api/resources/{id}"),
+        Some(&user),
+        Some(json!({"name": "waits"})),
+    )
+    .await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the write waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(response.headers()["retry-after"], "1");
+    expect_problem(response, 503, "service_unavailable").await;
+    lock.rollback().await.unwrap();
+}
