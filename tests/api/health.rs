@@ -114,3 +114,46 @@ async fn openapi_describes_the_api() {
     assert!(doc["paths"]["/healthz"]["get"].is_object());
     assert!(doc["components"]["schemas"]["Problem"].is_object());
 }
+
+#[tokio::test]
+async fn healthz_keeps_one_redis_connection_and_reuses_a_fresh_report() {
+    let database = harness::fresh_database().await;
+    let redis = harness::private_redis();
+    let api = Api::start(&["--database-url", &database.url, "--redis-url", &redis.url()]).await;
+    let connections_received = || {
+        let client = redis::Client::open(redis.url()).unwrap();
+        async move {
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let info: String = redis::cmd("INFO")
+                .arg("stats")
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            info.lines()
+                .find_map(|l| l.strip_prefix("total_connections_received:"))
+                .unwrap()
+                .trim()
+                .parse::<u64>()
+                .unwrap()
+        }
+    };
+    let probe = || async { reqwest::get(api.url("/healthz")).await.unwrap().status() };
+    assert_eq!(probe().await, 200);
+    let before = connections_received().await;
+    // Past the report's second of reuse, three times: each probes Redis again.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(probe().await, 200);
+    }
+    // A burst inside one second is answered from the same report.
+    for _ in 0..20 {
+        assert_eq!(probe().await, 200);
+    }
+    let after = connections_received().await;
+    // Only the measuring connection itself is new: the probes reused theirs.
+    assert_eq!(
+        after - before,
+        1,
+        "health probes opened new Redis connections"
+    );
+}

@@ -347,3 +347,39 @@ async fn an_encoded_login_path_meets_the_login_limit() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn ipv6_clients_behind_the_proxy_are_limited_per_64() {
+    let api = Api::with_accounts(&[
+        "--trusted-proxies",
+        "127.0.0.1",
+        "--rate-limit-login",
+        "2/1m",
+    ])
+    .await;
+    let client = api.client();
+    let attempt = |client_ip: &'static str| {
+        client
+            .request(Method::POST, "/api/auth/login", None)
+            .header("x-forwarded-for", client_ip)
+            .json(&json!({"username": "victim", "password": "guess"}))
+            .send()
+    };
+    // One subscriber's /64, rotating addresses: one client.
+    for address in ["2001:db8:1:2::1", "2001:db8:1:2::ffff"] {
+        expect_problem(attempt(address).await.unwrap(), 401, "unauthorized").await;
+    }
+    expect_problem(
+        attempt("2001:db8:1:2:aaaa::7").await.unwrap(),
+        429,
+        "rate_limited",
+    )
+    .await;
+    // Another /64 is another client.
+    expect_problem(
+        attempt("2001:db8:1:3::1").await.unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
+}
