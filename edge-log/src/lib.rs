@@ -10,7 +10,6 @@ pub mod fields;
 mod health;
 mod log;
 mod record;
-mod request_id;
 mod writer;
 
 #[cfg(feature = "actix")]
@@ -20,9 +19,11 @@ pub mod actix;
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
 
+pub use edge_core::{
+    ClientIp, MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, RequestId, TrustedProxies, is_well_formed,
+};
 pub use fields::{FieldsLayer, RateLimitField, SpanFields};
 pub use health::{CheckState, Health, HealthReport};
 pub use log::{AccessLog, AccessLogBuilder, CLIENT_CLOSED_REQUEST, RequestLog};
 pub use record::{AccessRecord, Format};
-pub use request_id::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, RequestId, is_well_formed};
 pub use writer::LogWriter;

@@ -27,6 +27,8 @@ use actix_web::http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, 
 use actix_web::{HttpMessage, HttpResponse};
 use futures_util::future::{Either, LocalBoxFuture};
 
+use edge_core::ClientIp;
+
 use crate::{RateLimitState, RateLimiter, RequestInfo, Verdict, response};
 
 // Made at compile time: a name given as `&str` is parsed (and a non-standard one
@@ -221,15 +223,25 @@ fn request_info<'a>(
     subject: Option<&'a str>,
     custom: Option<&'a str>,
 ) -> RequestInfo<'a> {
-    let headers = request.headers();
-    RequestInfo {
-        method: request.method().as_str(),
-        path: request.path(),
-        peer: request.peer_addr().map(|a| a.ip()),
-        forwarded: headers
+    let client = request.extensions().get::<ClientIp>().map(|c| c.ip());
+    let peer = request.peer_addr().map(|a| a.ip());
+    // The header is read only when nobody resolved the client and the peer is a proxy.
+    let behind_proxy =
+        client.is_none() && peer.is_some_and(|p| limiter.trusted_proxies().is_trusted(&p));
+    let forwarded = match behind_proxy {
+        true => request
+            .headers()
             .get_all(limiter.client_ip_header().name().as_str())
             .filter_map(|v| v.to_str().ok())
             .collect(),
+        false => Vec::new(),
+    };
+    RequestInfo {
+        method: request.method().as_str(),
+        path: request.path(),
+        peer,
+        client,
+        forwarded,
         subject,
         custom,
     }

@@ -8,10 +8,10 @@ use std::sync::atomic::AtomicU64;
 use ipnet::IpNet;
 
 use crate::core::clock::{Clock, SystemClock};
-use crate::core::key::ClientIpHeader;
 use crate::core::limiter::{Backend, FailMode, Inner, RateLimiter};
 use crate::store::memory::MemoryStore;
 use crate::{ConfigError, Policy};
+use edge_core::{ClientIpHeader, TrustedProxies};
 
 /// Builds a [`RateLimiter`].
 ///
@@ -29,8 +29,7 @@ use crate::{ConfigError, Policy};
 #[must_use]
 pub struct RateLimiterBuilder {
     policies: Vec<Policy>,
-    trusted: Vec<IpNet>,
-    client_ip_header: ClientIpHeader,
+    proxies: TrustedProxies,
     ipv6_prefix: u8,
     clock: Arc<dyn Clock>,
     max_keys: usize,
@@ -52,8 +51,7 @@ impl RateLimiter {
     pub fn builder() -> RateLimiterBuilder {
         RateLimiterBuilder {
             policies: Vec::new(),
-            trusted: Vec::new(),
-            client_ip_header: ClientIpHeader::default(),
+            proxies: TrustedProxies::none(),
             ipv6_prefix: 64,
             clock: Arc::new(SystemClock),
             max_keys: 100_000,
@@ -74,7 +72,14 @@ impl RateLimiterBuilder {
     /// `X-Forwarded-For`). No other forwarding header is read: a proxy that passes
     /// a client's own `Forwarded` through cannot be used to pick an address.
     pub fn client_ip_header(mut self, header: ClientIpHeader) -> Self {
-        self.client_ip_header = header;
+        self.proxies = self.proxies.header(header);
+        self
+    }
+
+    /// The trusted proxies and their header, as one value (shared with the other
+    /// edge layers of a service, which resolve the client the same way).
+    pub fn proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.proxies = proxies;
         self
     }
 
@@ -87,13 +92,13 @@ impl RateLimiterBuilder {
 
     /// Trust the client-IP header from peers in `network`.
     pub fn trusted_proxy(mut self, network: IpNet) -> Self {
-        self.trusted.push(network);
+        self.proxies = self.proxies.add([network]);
         self
     }
 
     /// Trust the client-IP header from every peer in `networks`.
     pub fn trusted_proxies(mut self, networks: impl IntoIterator<Item = IpNet>) -> Self {
-        self.trusted.extend(networks);
+        self.proxies = self.proxies.add(networks);
         self
     }
 
@@ -159,8 +164,7 @@ impl RateLimiterBuilder {
         Ok(RateLimiter::from_inner(Inner {
             names: self.policies.iter().map(|p| Arc::clone(&p.name)).collect(),
             policies: self.policies,
-            trusted: self.trusted,
-            client_ip_header: self.client_ip_header,
+            proxies: self.proxies,
             ipv6_prefix: self.ipv6_prefix,
             clock: self.clock,
             memory: MemoryStore::new(max_keys),

@@ -261,3 +261,20 @@ async fn a_client_sent_forwarded_header_does_not_pick_the_address_behind_a_proxy
         .collect();
     assert_eq!(statuses(limiter, requests).await, TWO_THEN_429);
 }
+
+#[tokio::test]
+async fn a_client_ip_resolved_by_an_outer_layer_is_the_one_counted() {
+    // Two peers, one resolved client (edge-core's `ClientIp` extension, as
+    // edge-log's access logger leaves it): one bucket.
+    let requests = ["192.0.2.1:1000", "192.0.2.2:1000", "192.0.2.3:1000"]
+        .into_iter()
+        .map(|peer| {
+            let mut request = request(peer, None);
+            request
+                .extensions_mut()
+                .insert(edge_ratelimit::ClientIp("198.51.100.9".parse().unwrap()));
+            request
+        })
+        .collect();
+    assert_eq!(statuses(limiter(), requests).await, TWO_THEN_429);
+}

@@ -2,8 +2,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use http::HeaderName;
-use ipnet::IpNet;
+use edge_core::TrustedProxies;
 
 /// What the limiter needs from a request, borrowed from it by an adapter.
 #[derive(Debug, Clone, Default)]
@@ -14,8 +13,13 @@ pub struct RequestInfo<'a> {
     pub path: &'a str,
     /// The socket peer's address.
     pub peer: Option<IpAddr>,
+    /// The client's address when an outer layer already resolved it (edge-core's
+    /// [`ClientIp`](edge_core::ClientIp) request extension): then `peer` and
+    /// `forwarded` are not consulted.
+    pub client: Option<IpAddr>,
     /// The values of the limiter's client-IP header
-    /// ([`RateLimiter::client_ip_header`](crate::RateLimiter::client_ip_header)), in order.
+    /// ([`RateLimiter::client_ip_header`](crate::RateLimiter::client_ip_header)), in order
+    /// (only needed when `client` is `None` and the peer is a trusted proxy).
     /// Other forwarding headers are never read.
     pub forwarded: Vec<&'a str>,
     /// The authenticated subject, if an earlier layer established one.
@@ -25,91 +29,12 @@ pub struct RequestInfo<'a> {
     pub custom: Option<&'a str>,
 }
 
-/// The one header a deployment's trusted proxies set to name the client.
-///
-/// Only this header is read, and only when the socket peer is a trusted proxy:
-/// a client that sends another forwarding header (`Forwarded`, `X-Real-IP`)
-/// through a proxy that does not strip it cannot pick its own address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientIpHeader {
-    name: HeaderName,
-    rfc7239: bool,
-}
-
-impl ClientIpHeader {
-    /// `X-Forwarded-For`: a comma-separated list of addresses, each proxy appending
-    /// the peer it saw (nginx's `$proxy_add_x_forwarded_for`). The default.
-    pub fn x_forwarded_for() -> ClientIpHeader {
-        ClientIpHeader::new(HeaderName::from_static("x-forwarded-for"))
-    }
-
-    /// `Forwarded` (RFC 7239): the `for=` node of each element.
-    pub fn forwarded() -> ClientIpHeader {
-        ClientIpHeader::new(http::header::FORWARDED)
-    }
-
-    /// Any header: `Forwarded` is parsed as RFC 7239; every other header as a
-    /// comma-separated list of addresses (`X-Forwarded-For`, `X-Real-IP`,
-    /// `CF-Connecting-IP`, `True-Client-IP`).
-    pub fn new(name: HeaderName) -> ClientIpHeader {
-        let rfc7239 = name == http::header::FORWARDED;
-        ClientIpHeader { name, rfc7239 }
-    }
-
-    /// The header's name.
-    pub fn name(&self) -> &HeaderName {
-        &self.name
-    }
-}
-
-impl Default for ClientIpHeader {
-    fn default() -> ClientIpHeader {
-        ClientIpHeader::x_forwarded_for()
-    }
-}
-
-impl std::str::FromStr for ClientIpHeader {
-    type Err = http::header::InvalidHeaderName;
-
-    /// A header name, case-insensitively (`X-Forwarded-For`, `forwarded`).
-    fn from_str(name: &str) -> Result<ClientIpHeader, Self::Err> {
-        Ok(ClientIpHeader::new(HeaderName::from_bytes(
-            name.trim().as_bytes(),
-        )?))
-    }
-}
-
-/// The client's IP: the socket peer, unless the peer is a trusted proxy — then the
-/// nearest untrusted hop of `header` (whose values `info.forwarded` holds), read
-/// right to left past trusted proxies. An unparseable hop ends the walk at the
-/// last good one. Forwarded headers from untrusted peers are ignored, so they
-/// cannot be used to spoof an address.
-pub fn client_ip(
-    info: &RequestInfo<'_>,
-    header: &ClientIpHeader,
-    trusted: &[IpNet],
-) -> Option<IpAddr> {
-    let peer = info.peer?;
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
-    if !is_trusted(&peer) {
-        return Some(peer);
-    }
-    let hops = info.forwarded.iter().flat_map(|v| v.split(','));
-    let mut client = peer;
-    // Right to left: the last entry is the one the trusted peer itself wrote.
-    for hop in hops.rev() {
-        let parsed = if header.rfc7239 {
-            forwarded_for_of(hop)
-        } else {
-            parse_hop(hop.trim())
-        };
-        let Some(ip) = parsed else { break };
-        client = ip;
-        if !is_trusted(&ip) {
-            break;
-        }
-    }
-    Some(client)
+/// The client's IP: [`RequestInfo::client`] when an outer layer resolved it,
+/// else resolved here behind `proxies` (the socket peer, or the client-IP header
+/// of a trusted proxy, read right to left).
+pub fn client_ip(info: &RequestInfo<'_>, proxies: &TrustedProxies) -> Option<IpAddr> {
+    info.client
+        .or_else(|| proxies.resolve(info.peer, &info.forwarded))
 }
 
 /// The address a client is counted by: IPv4 as it is, IPv6 masked to its first
@@ -129,107 +54,24 @@ pub(crate) fn counted_address(ip: IpAddr, ipv6_prefix: u8) -> IpAddr {
     }
 }
 
-/// The `for=` node of one `Forwarded` element.
-fn forwarded_for_of(element: &str) -> Option<IpAddr> {
-    element.split(';').find_map(|pair| {
-        let (name, value) = pair.trim().split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("for")
-            .then(|| parse_hop(value.trim().trim_matches('"')))?
-    })
-}
-
-/// `1.2.3.4`, `1.2.3.4:80`, `2001:db8::1`, `[2001:db8::1]:80`.
-fn parse_hop(hop: &str) -> Option<IpAddr> {
-    if let Ok(ip) = hop.parse() {
-        return Some(ip);
-    }
-    if let Some(rest) = hop.strip_prefix('[') {
-        return rest.split(']').next()?.parse().ok();
-    }
-    hop.rsplit_once(':')
-        .and_then(|(host, _port)| host.parse().ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn info<'a>(peer: &str, values: &[&'a str]) -> RequestInfo<'a> {
-        RequestInfo {
-            method: "GET",
-            path: "/",
-            peer: Some(peer.parse().unwrap()),
-            forwarded: values.to_vec(),
-            subject: None,
-            custom: None,
-        }
-    }
-
-    fn ip(s: &str) -> Option<IpAddr> {
-        Some(s.parse().unwrap())
-    }
-
     #[test]
-    fn forwarded_headers_count_only_from_trusted_proxies() {
-        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
-        let xff = ClientIpHeader::x_forwarded_for();
-        let resolve = |peer, values: &[&str]| client_ip(&info(peer, values), &xff, &trusted);
-        // Spoofing from an untrusted peer changes nothing.
-        assert_eq!(resolve("203.0.113.9", &["1.1.1.1"]), ip("203.0.113.9"));
-        // Through a trusted proxy, the nearest untrusted hop is the client.
-        assert_eq!(
-            resolve("10.0.0.2", &["1.1.1.1, 198.51.100.7"]),
-            ip("198.51.100.7")
-        );
-        // A client-supplied first entry cannot skip past a real untrusted hop.
-        assert_eq!(
-            resolve("10.0.0.2", &["6.6.6.6", "198.51.100.7, 10.0.0.3"]),
-            ip("198.51.100.7")
-        );
-        assert_eq!(resolve("10.0.0.2", &["garbage"]), ip("10.0.0.2"));
-        assert_eq!(resolve("10.0.0.2", &[]), ip("10.0.0.2"));
-        assert_eq!(
-            resolve("10.0.0.2", &["[2001:db8::7]:4711"]),
-            ip("2001:db8::7")
-        );
-    }
-
-    #[test]
-    fn rfc7239_is_parsed_only_when_it_is_the_configured_header() {
-        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
-        let forwarded = ClientIpHeader::forwarded();
-        assert_eq!(
-            client_ip(
-                &info("10.0.0.2", &["for=\"[2001:db8::7]:4711\";proto=https"]),
-                &forwarded,
-                &trusted
-            ),
-            ip("2001:db8::7")
-        );
-        assert_eq!(
-            client_ip(
-                &info("10.0.0.2", &["for=192.0.2.60:80, for=10.1.1.1"]),
-                &forwarded,
-                &trusted
-            ),
-            ip("192.0.2.60")
-        );
-        // `X-Forwarded-For` syntax is not `Forwarded` syntax: a bare address in a
-        // `Forwarded` value is not a node, so the walk stops at the proxy.
-        assert_eq!(
-            client_ip(&info("10.0.0.2", &["192.0.2.60"]), &forwarded, &trusted),
-            ip("10.0.0.2")
-        );
-    }
-
-    #[test]
-    fn header_names_parse_case_insensitively() {
-        let header: ClientIpHeader = "X-Real-IP".parse().unwrap();
-        assert_eq!(header.name(), "x-real-ip");
-        assert!(!header.rfc7239);
-        assert!("Forwarded".parse::<ClientIpHeader>().unwrap().rfc7239);
-        assert!("bad header".parse::<ClientIpHeader>().is_err());
+    fn a_client_resolved_outside_wins_over_the_peer() {
+        let proxies = TrustedProxies::new(["10.0.0.0/8".parse().unwrap()]);
+        let info = RequestInfo {
+            peer: "10.0.0.2".parse().ok(),
+            forwarded: vec!["198.51.100.7"],
+            ..RequestInfo::default()
+        };
+        assert_eq!(client_ip(&info, &proxies), "198.51.100.7".parse().ok());
+        let resolved = RequestInfo {
+            client: "192.0.2.1".parse().ok(),
+            ..info
+        };
+        assert_eq!(client_ip(&resolved, &proxies), "192.0.2.1".parse().ok());
     }
 
     #[test]

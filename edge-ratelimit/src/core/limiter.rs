@@ -4,14 +4,13 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ipnet::IpNet;
-
 use crate::core::clock::Clock;
 use crate::core::decision::{RateLimitState, Verdict, ceil_secs};
-use crate::core::key::{ClientIpHeader, RequestInfo, client_ip, counted_address};
+use crate::core::key::{RequestInfo, client_ip, counted_address};
 use crate::core::policy::{KeyKind, Policy};
 use crate::store::memory::MemoryStore;
 use crate::store::{Acquired, Hit, KeyValue};
+use edge_core::{ClientIpHeader, TrustedProxies};
 
 /// What to do when the shared store (Redis) cannot be reached.
 ///
@@ -66,8 +65,7 @@ pub struct RateLimiter {
 pub(crate) struct Inner {
     pub(crate) policies: Vec<Policy>,
     pub(crate) names: Vec<Arc<str>>,
-    pub(crate) trusted: Vec<IpNet>,
-    pub(crate) client_ip_header: ClientIpHeader,
+    pub(crate) proxies: TrustedProxies,
     pub(crate) ipv6_prefix: u8,
     pub(crate) clock: Arc<dyn Clock>,
     /// The in-process store: the backend itself, or the fail-open fallback.
@@ -146,13 +144,18 @@ impl RateLimiter {
     /// The header trusted proxies name the client in; adapters put its values in
     /// [`RequestInfo::forwarded`].
     pub fn client_ip_header(&self) -> &ClientIpHeader {
-        &self.inner.client_ip_header
+        self.inner.proxies.client_ip_header()
     }
 
-    /// The client IP of a request as this limiter resolves it (peer, or the
-    /// client-IP header behind trusted proxies).
+    /// The client IP of a request as this limiter resolves it (already
+    /// resolved outside, or the peer, or the client-IP header behind trusted proxies).
     pub fn client_ip(&self, info: &RequestInfo<'_>) -> Option<IpAddr> {
-        client_ip(info, &self.inner.client_ip_header, &self.inner.trusted)
+        client_ip(info, &self.inner.proxies)
+    }
+
+    /// The trusted proxies and their client-IP header.
+    pub fn trusted_proxies(&self) -> &TrustedProxies {
+        &self.inner.proxies
     }
 
     /// The policies that apply to a request, with its key for each.

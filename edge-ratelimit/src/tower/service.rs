@@ -165,16 +165,28 @@ fn request_info<'a, B>(
     subject: Option<&'a str>,
     custom: Option<&'a str>,
 ) -> RequestInfo<'a> {
-    let headers = request.headers();
-    RequestInfo {
-        method: request.method().as_str(),
-        path: request.uri().path(),
-        peer,
-        forwarded: headers
+    let client = request
+        .extensions()
+        .get::<edge_core::ClientIp>()
+        .map(|c| c.ip());
+    // The header is read only when nobody resolved the client and the peer is a proxy.
+    let behind_proxy =
+        client.is_none() && peer.is_some_and(|p| limiter.trusted_proxies().is_trusted(&p));
+    let forwarded = match behind_proxy {
+        true => request
+            .headers()
             .get_all(limiter.client_ip_header().name())
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect(),
+        false => Vec::new(),
+    };
+    RequestInfo {
+        method: request.method().as_str(),
+        path: request.uri().path(),
+        peer,
+        client,
+        forwarded,
         subject,
         custom,
     }

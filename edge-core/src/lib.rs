@@ -1,0 +1,13 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod client_ip;
+mod request_id;
+
+pub use client_ip::{ClientIp, ClientIpHeader, TrustedProxies};
+pub use request_id::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, RequestId, is_well_formed};
