@@ -111,7 +111,7 @@ impl TrustedProxies {
     }
 
     /// Also trust the peers in `networks`.
-    pub fn add(mut self, networks: impl IntoIterator<Item = IpNet>) -> TrustedProxies {
+    pub fn trust(mut self, networks: impl IntoIterator<Item = IpNet>) -> TrustedProxies {
         self.networks = self.networks.iter().copied().chain(networks).collect();
         self
     }

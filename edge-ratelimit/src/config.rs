@@ -92,13 +92,13 @@ impl RateLimiterBuilder {
 
     /// Trust the client-IP header from peers in `network`.
     pub fn trusted_proxy(mut self, network: IpNet) -> Self {
-        self.proxies = self.proxies.add([network]);
+        self.proxies = self.proxies.trust([network]);
         self
     }
 
     /// Trust the client-IP header from every peer in `networks`.
     pub fn trusted_proxies(mut self, networks: impl IntoIterator<Item = IpNet>) -> Self {
-        self.proxies = self.proxies.add(networks);
+        self.proxies = self.proxies.trust(networks);
         self
     }
 
