@@ -37,6 +37,19 @@ struct Cluster {
     backend: Arc<Backend>,
 }
 
+/// Wait until every instance uses the tiers (each has heard from Redis; on a
+/// loaded machine the first subscription can take longer than a lookup waits,
+/// and such a lookup is a BYPASS). Returns the backend calls the warm-up made.
+async fn warm(c: &Cluster) -> usize {
+    for service in &c.services {
+        eventually("the instance subscribes to invalidations", async || {
+            get(service, "/warm-up").await.x_cache() != "BYPASS"
+        })
+        .await;
+    }
+    c.backend.calls()
+}
+
 fn cluster(url: &str, instances: usize) -> Cluster {
     let prefix = harness::unique_name("cache");
     let backend = Arc::new(Backend::default());
@@ -56,6 +69,7 @@ fn cluster(url: &str, instances: usize) -> Cluster {
 async fn instances_share_entries_through_redis() {
     let url = harness::redis_url();
     let c = cluster(&url, 2);
+    let warm_up = warm(&c).await;
     let (a, b) = (&c.services[0], &c.services[1]);
     let first = get(a, "/items/1").await;
     assert_eq!(first.x_cache(), "MISS");
@@ -64,13 +78,14 @@ async fn instances_share_entries_through_redis() {
     assert_eq!(from_redis.body, first.body);
     assert_eq!(from_redis.header("etag"), first.header("etag"));
     assert_eq!(get(b, "/items/1").await.x_cache(), "HIT");
-    assert_eq!(c.backend.calls(), 1);
+    assert_eq!(c.backend.calls() - warm_up, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_through_one_instance_invalidates_the_others() {
     let url = harness::redis_url();
     let c = cluster(&url, 3);
+    warm(&c).await;
     let (a, b, fresh) = (&c.services[0], &c.services[1], &c.services[2]);
     for svc in [a, b] {
         get(svc, "/items/1").await;
@@ -96,6 +111,7 @@ async fn a_write_through_one_instance_invalidates_the_others() {
 async fn a_response_read_before_a_write_never_reaches_other_instances() {
     let url = harness::redis_url();
     let c = cluster(&url, 3);
+    warm(&c).await;
     let (a, b, fresh) = (
         c.services[0].clone(),
         c.services[1].clone(),
@@ -118,6 +134,7 @@ async fn a_response_read_before_a_write_never_reaches_other_instances() {
 async fn without_redis_the_cache_stands_aside_and_comes_back() {
     let mut server = harness::private_redis();
     let c = cluster(&server.url(), 2);
+    warm(&c).await;
     let (a, b) = (&c.services[0], &c.services[1]);
     get(a, "/items/1").await;
     assert_eq!(get(b, "/items/1").await.x_cache(), "HIT");

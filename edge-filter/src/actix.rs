@@ -52,19 +52,25 @@ impl std::fmt::Debug for RequestFilter {
 }
 
 impl RequestFilter {
-    /// Run `filter`'s checks; request ids come from `X-Request-Id` until
-    /// [`RequestFilter::request_id_from`] says otherwise.
+    /// Run `filter`'s checks. The security log's request id is edge-core's
+    /// [`RequestId`](edge_core::RequestId) extension (left by edge-log's access
+    /// logger), else `X-Request-Id`, until [`RequestFilter::request_id_from`] says
+    /// otherwise; its client IP is the [`ClientIp`](edge_core::ClientIp)
+    /// extension (resolved behind trusted proxies), else the socket peer.
     pub fn new(filter: Filter) -> Self {
         RequestFilter {
             filter,
-            request_id: Rc::new(|headers: &HeaderMap, _: &Extensions| {
-                headers.get(X_REQUEST_ID).and_then(|v| v.to_str().ok())
+            request_id: Rc::new(|headers: &HeaderMap, extensions: &Extensions| {
+                extensions
+                    .get::<edge_core::RequestId>()
+                    .map(edge_core::RequestId::as_str)
+                    .or_else(|| headers.get(X_REQUEST_ID).and_then(|v| v.to_str().ok()))
             }),
         }
     }
 
     /// How to find the request id for the security log, in the request's headers
-    /// or extensions (e.g. `|_, ext| ext.get::<edge_log::RequestId>().map(|id| id.as_str())`).
+    /// or extensions.
     pub fn request_id_from(
         mut self,
         request_id: impl for<'r> Fn(&'r HeaderMap, &'r Extensions) -> Option<&'r str> + 'static,
@@ -171,6 +177,15 @@ fn reject<B>(request: ServiceRequest, rejection: Rejection) -> ServiceResponse<E
     request.into_response(response).map_into_right_body()
 }
 
+/// The client as an outer layer resolved it (behind trusted proxies), else the peer.
+fn client_ip(request: &ServiceRequest) -> Option<std::net::IpAddr> {
+    request
+        .extensions()
+        .get::<edge_core::ClientIp>()
+        .map(|c| c.ip())
+        .or_else(|| request.peer_addr().map(|a| a.ip()))
+}
+
 /// What is left to check after the head.
 enum Head {
     /// Nothing: the request has no body.
@@ -188,7 +203,7 @@ fn check_head(
 ) -> Result<Head, Rejection> {
     let context = RequestContext {
         request_id,
-        client_ip: request.peer_addr().map(|a| a.ip()),
+        client_ip: client_ip(request),
         method: request.method().as_str(),
         path: request.path(),
     };
@@ -223,7 +238,7 @@ async fn check_body(
     let path = request.path().to_owned();
     let context = RequestContext {
         request_id,
-        client_ip: request.peer_addr().map(|a| a.ip()),
+        client_ip: client_ip(request),
         method: &method,
         path: &path,
     };

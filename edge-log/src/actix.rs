@@ -27,6 +27,7 @@ use actix_web::{HttpMessage, HttpRequest};
 use tracing::Instrument;
 
 use crate::{AccessLog, REQUEST_ID_HEADER, RequestId, RequestLog, SpanFields};
+use edge_core::{ClientIp, TrustedProxies};
 
 /// `X-Request-Id` in actix-web's header types, made at compile time (a `&str`
 /// name would be parsed and copied per lookup).
@@ -136,6 +137,7 @@ where
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let headers = request.headers();
         let id = RequestId::from_header(headers.get(ACTIX_REQUEST_ID).map(HeaderValue::as_bytes));
+        let client = client_ip(self.log.trusted_proxies(), &request);
         let entry = self.log.begin(
             request.method().as_str(),
             request.path(),
@@ -143,9 +145,14 @@ where
             headers
                 .get(actix_web::http::header::USER_AGENT)
                 .map(HeaderValue::as_bytes),
-            request.peer_addr().map(|a| a.ip()),
+            client,
         );
-        request.extensions_mut().insert(id.clone());
+        let mut extensions = request.extensions_mut();
+        extensions.insert(id.clone());
+        if let Some(client) = client {
+            extensions.insert(ClientIp(client));
+        }
+        drop(extensions);
         let span = entry.span().clone();
         LoggedResponse {
             inner: self.service.call(request).instrument(span),
@@ -154,6 +161,20 @@ where
             fields_from: self.fields_from.clone(),
         }
     }
+}
+
+/// The client behind trusted proxies (the header is read only behind one).
+fn client_ip(proxies: &TrustedProxies, request: &ServiceRequest) -> Option<std::net::IpAddr> {
+    let peer = request.peer_addr().map(|a| a.ip());
+    if !peer.is_some_and(|p| proxies.is_trusted(&p)) {
+        return peer;
+    }
+    let values: Vec<&str> = request
+        .headers()
+        .get_all(proxies.client_ip_header().name().as_str())
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    proxies.resolve(peer, &values)
 }
 
 pin_project_lite::pin_project! {

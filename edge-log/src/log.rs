@@ -11,6 +11,7 @@ use tracing::field::Empty;
 use crate::fields::{FieldsHandle, SpanFields};
 use crate::record::{AccessRecord, Format, timestamp_now};
 use crate::{LogWriter, RequestId};
+use edge_core::TrustedProxies;
 
 /// The most `User-Agent` characters logged.
 const MAX_USER_AGENT: usize = 256;
@@ -33,6 +34,7 @@ pub struct AccessLog {
 struct Inner {
     writer: LogWriter,
     format: Format,
+    proxies: TrustedProxies,
 }
 
 /// Builds an [`AccessLog`].
@@ -42,6 +44,7 @@ pub struct AccessLogBuilder {
     writer: Option<LogWriter>,
     format: Format,
     capacity: usize,
+    proxies: TrustedProxies,
 }
 
 impl AccessLog {
@@ -51,6 +54,7 @@ impl AccessLog {
             writer: None,
             format: Format::Json,
             capacity: 16_384,
+            proxies: TrustedProxies::none(),
         }
     }
 
@@ -59,8 +63,14 @@ impl AccessLog {
         &self.inner.writer
     }
 
+    /// The proxies whose client-IP header the middleware trusts.
+    pub fn trusted_proxies(&self) -> &TrustedProxies {
+        &self.inner.proxies
+    }
+
     /// Start logging a request: its span (fields empty, for the other layers to
-    /// fill) and clock. `path` should exclude the query.
+    /// fill) and clock. `path` should exclude the query; `peer` is the client's
+    /// address (the middleware passes the one it resolved behind trusted proxies).
     pub fn begin(
         &self,
         method: &str,
@@ -119,6 +129,16 @@ impl AccessLog {
 }
 
 impl AccessLogBuilder {
+    /// Resolve each request's client behind these proxies (their client-IP
+    /// header, read right to left) instead of taking the socket peer; the
+    /// middleware leaves the result in the request extensions as
+    /// [`ClientIp`](edge_core::ClientIp) for every later layer (limits, the
+    /// security log), so the client is resolved once.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.proxies = proxies;
+        self
+    }
+
     /// JSON (default) or pretty lines.
     pub fn format(mut self, format: Format) -> Self {
         self.format = format;
@@ -146,6 +166,7 @@ impl AccessLogBuilder {
             inner: Arc::new(Inner {
                 writer,
                 format: self.format,
+                proxies: self.proxies,
             }),
         }
     }

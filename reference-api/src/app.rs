@@ -3,8 +3,10 @@
 //! actix-web runs the **last** `.wrap()` first. From the outside in:
 //!
 //! 1. `AccessLogger` (edge-log): request id in and out (`X-Request-Id`), the
-//!    request span every later layer records into, and one JSON access line on
-//!    stdout per response — errors and 429s included.
+//!    client IP resolved once behind `--trusted-proxies` (edge-core's `ClientIp`
+//!    and `RequestId` extensions, which the limits and the security log read),
+//!    the request span every later layer records into, and one JSON access line
+//!    on stdout per response — errors and 429s included.
 //! 2. `QueryCounter` (edge-db): counts each request's database queries (0 for
 //!    requests turned away before any handler).
 //! 3. `errors`: every error response rendered as RFC 9457 problem+json with the
@@ -86,8 +88,7 @@ pub fn limiters(
         .transpose()?;
     let with_store = |builder: edge_ratelimit::RateLimiterBuilder| {
         let builder = builder
-            .trusted_proxies(config.trusted_proxies.iter().copied())
-            .client_ip_header(config.client_ip_header.clone())
+            .proxies(config.proxies())
             .ipv6_prefix(config.rate_limit_ipv6_prefix)
             .fail_mode(config.rate_limit_fail_mode);
         match &redis {
@@ -299,8 +300,7 @@ pub fn app(
     let max_body = usize::try_from(state.config.max_body).unwrap_or(usize::MAX);
     let authenticate = Auth::new(state.validator.clone());
     let ip_limits = RateLimit::new(state.ip_limits.clone());
-    let request_filter = RequestFilter::new(state.filter.clone())
-        .request_id_from(|_, ext| ext.get::<RequestId>().map(RequestId::as_str));
+    let request_filter = RequestFilter::new(state.filter.clone());
     let user_limits = RateLimit::new(state.user_limits.clone())
         .subject_from(|ext| ext.get::<Identity>().map(Identity::subject));
     let cache = ResponseCache::new(state.cache.clone());

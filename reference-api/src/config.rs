@@ -190,6 +190,13 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("security.log"))
     }
 
+    /// The trusted proxies with their client-IP header: resolved once per request
+    /// by the access logger (outermost) and read by every later layer.
+    pub fn proxies(&self) -> edge_ratelimit::TrustedProxies {
+        edge_ratelimit::TrustedProxies::new(self.trusted_proxies.iter().copied())
+            .header(self.client_ip_header.clone())
+    }
+
     /// How many password hashes may run at once.
     pub fn password_hashes(&self) -> usize {
         match self.password_hashes {

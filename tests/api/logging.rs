@@ -294,3 +294,51 @@ async fn the_security_log_stays_apart_from_the_access_log() {
         "no security events in the access log"
     );
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_both_logs_carry_the_real_client_and_one_request_id() {
+    let dir = ScratchDir::new();
+    let security = dir.path().join("security.log");
+    let api = Api::with_accounts(&[
+        "--security-log",
+        security.to_str().unwrap(),
+        "--trusted-proxies",
+        "127.0.0.1",
+    ])
+    .await;
+    let client = api.client();
+    // The test is the proxy: it forwards the client 198.51.100.23 (and no id, so
+    // the API generates one). A `Forwarded` header the client slipped in is ignored.
+    let response = client
+        .request(
+            Method::GET,
+            "/api/resources?q=%3Cscript%3Ealert(1)%3C/script%3E",
+            None,
+        )
+        .header("x-forwarded-for", "198.51.100.23")
+        .header("forwarded", "for=203.0.113.66")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let line = api.access_line(&id).await;
+    assert_eq!(line["client_ip"], "198.51.100.23", "{line}");
+    let finding = (0..100)
+        .find_map(|_| {
+            let text = std::fs::read_to_string(&security).unwrap_or_default();
+            let found = text
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .find(|l| l["request_id"] == id.as_str());
+            if found.is_none() {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            found
+        })
+        .unwrap_or_else(|| panic!("no security-log line for {id}"));
+    assert_eq!(finding["client_ip"], "198.51.100.23", "{finding}");
+}

@@ -107,7 +107,12 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let peer = (self.peer)(request.extensions());
+        // The client as an outer layer resolved it (behind trusted proxies), else the peer.
+        let peer = request
+            .extensions()
+            .get::<edge_core::ClientIp>()
+            .map(|c| c.ip())
+            .or_else(|| (self.peer)(request.extensions()));
         let declared = match check_head(&self.filter, &request, peer) {
             Ok(Head::Complete) => return Either::Left(self.inner.call(request)),
             Ok(Head::Body(declared)) => declared,
@@ -135,16 +140,24 @@ enum Head {
     Body(Option<u64>),
 }
 
-/// What the checks log about a request.
+/// What the checks log about a request: the request id is edge-core's
+/// [`RequestId`](edge_core::RequestId) extension (edge-log's access layer puts it
+/// there, generated or taken from the header), else `X-Request-Id`.
 fn context<'a>(
-    parts: (&'a http::Method, &'a http::Uri, &'a http::HeaderMap),
+    parts: (
+        &'a http::Method,
+        &'a http::Uri,
+        &'a http::HeaderMap,
+        &'a http::Extensions,
+    ),
     peer: Option<std::net::IpAddr>,
 ) -> RequestContext<'a> {
-    let (method, uri, headers) = parts;
+    let (method, uri, headers, extensions) = parts;
     RequestContext {
-        request_id: headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
+        request_id: extensions
+            .get::<edge_core::RequestId>()
+            .map(edge_core::RequestId::as_str)
+            .or_else(|| headers.get("x-request-id").and_then(|v| v.to_str().ok()))
             .unwrap_or(""),
         client_ip: peer,
         method: method.as_str(),
@@ -159,7 +172,15 @@ fn check_head<B: Body>(
     request: &Request<B>,
     peer: Option<std::net::IpAddr>,
 ) -> Result<Head, Rejection> {
-    let context = context((request.method(), request.uri(), request.headers()), peer);
+    let context = context(
+        (
+            request.method(),
+            request.uri(),
+            request.headers(),
+            request.extensions(),
+        ),
+        peer,
+    );
     let headers = request
         .headers()
         .iter()
@@ -195,7 +216,10 @@ where
     B: Body<Data = Bytes> + From<Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    let context = context((&parts.method, &parts.uri, &parts.headers), peer);
+    let context = context(
+        (&parts.method, &parts.uri, &parts.headers, &parts.extensions),
+        peer,
+    );
     filter.check_declared_length(declared)?;
     let collect = Limited::new(body, filter.max_body()).collect();
     let collected = match filter.body_timeout() {

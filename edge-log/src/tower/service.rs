@@ -111,6 +111,8 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let headers = request.headers();
         let id = RequestId::from_header(headers.get(REQUEST_ID_HEADER).map(HeaderValue::as_bytes));
+        let peer = (self.layer.peer_from)(request.extensions());
+        let client = self.layer.log.trusted_proxies().resolve_from(peer, headers);
         let entry = self.layer.log.begin(
             request.method().as_str(),
             request.uri().path(),
@@ -118,9 +120,12 @@ where
             headers
                 .get(http::header::USER_AGENT)
                 .map(HeaderValue::as_bytes),
-            (self.layer.peer_from)(request.extensions()),
+            client,
         );
         request.extensions_mut().insert(id.clone());
+        if let Some(client) = client {
+            request.extensions_mut().insert(edge_core::ClientIp(client));
+        }
         let call = {
             let _entered = entry.span().enter();
             self.inner.call(request)
