@@ -9,7 +9,7 @@ use josekit::jws::{HS256, JwsHeader, alg::hmac::HmacJwsSigner};
 use josekit::jwt::{self, JwtPayload};
 
 use crate::ConfigError;
-use crate::core::clock::{Clock, SystemClock};
+use crate::core::clock::{Clock, SystemClock, unix_secs};
 use crate::core::hmac::HmacKey;
 
 /// A signed access token and its lifetime.
@@ -113,7 +113,7 @@ impl TokenIssuer {
 
     /// Issue a token for `subject` with an optional `role`.
     pub fn issue(&self, subject: &str, role: Option<&str>) -> Result<AccessToken, IssueError> {
-        let now = self.clock.now();
+        let now = unix_secs(&*self.clock);
         let expires_in = self.ttl.as_secs().max(1);
         let mut payload = JwtPayload::new();
         payload.set_issuer(&self.issuer);

@@ -15,7 +15,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::core::clock::{Clock, SystemClock};
+use crate::core::clock::{Clock, SystemClock, unix_secs};
 
 /// The SHA-256 of a refresh token: what stores keep instead of the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -160,14 +160,14 @@ impl<S: RefreshStore> RefreshTokens<S> {
         getrandom::fill(&mut bytes).map_err(|e| RefreshError::Random(e.to_string()))?;
         Ok(RefreshToken {
             token: URL_SAFE_NO_PAD.encode(bytes),
-            expires_at: self.clock.now().saturating_add(self.ttl.as_secs()),
+            expires_at: unix_secs(&*self.clock).saturating_add(self.ttl.as_secs()),
         })
     }
 
     /// Start a new family (a login) for `subject`.
     pub async fn issue(&self, subject: &str) -> Result<RefreshToken, RefreshError> {
         let mut token = self.mint()?;
-        let family_expires_at = self.clock.now().saturating_add(self.session_ttl.as_secs());
+        let family_expires_at = unix_secs(&*self.clock).saturating_add(self.session_ttl.as_secs());
         token.expires_at = token.expires_at.min(family_expires_at);
         self.store
             .create_family(
@@ -189,7 +189,7 @@ impl<S: RefreshStore> RefreshTokens<S> {
                 TokenHash::of(presented),
                 TokenHash::of(&next.token),
                 next.expires_at,
-                self.clock.now(),
+                unix_secs(&*self.clock),
             )
             .await?;
         match rotation {
@@ -207,7 +207,7 @@ impl<S: RefreshStore> RefreshTokens<S> {
     pub async fn revoke(&self, presented: &str, subject: &str) -> Result<bool, RefreshError> {
         Ok(self
             .store
-            .revoke_family(TokenHash::of(presented), subject, self.clock.now())
+            .revoke_family(TokenHash::of(presented), subject, unix_secs(&*self.clock))
             .await?)
     }
 }

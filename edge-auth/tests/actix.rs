@@ -21,7 +21,7 @@ async fn admin_only(who: Identity) -> Result<HttpResponse, edge_auth::AuthError>
 async fn authenticates_rejects_and_authorizes() {
     let app = test::init_service(
         App::new()
-            .wrap(Auth::new(validator(ManualClock::new(NOW))))
+            .wrap(Auth::new(validator(ManualClock::new(NOW * 1000))))
             .route("/me", web::get().to(me))
             .route("/admin", web::get().to(admin_only))
             .route("/public", web::get().to(|| async { "open" }))

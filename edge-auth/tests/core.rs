@@ -18,7 +18,7 @@ use serde_json::json;
 
 #[test]
 fn a_valid_token_yields_its_identity() {
-    let identity = validator(ManualClock::new(NOW))
+    let identity = validator(ManualClock::new(NOW * 1000))
         .validate(&valid_token())
         .unwrap();
     assert_eq!(identity.subject(), "42");
@@ -28,7 +28,7 @@ fn a_valid_token_yields_its_identity() {
 
 #[test]
 fn every_hostile_token_is_rejected_with_401() {
-    let validator = validator(ManualClock::new(NOW));
+    let validator = validator(ManualClock::new(NOW * 1000));
     for (name, token) in hostile_tokens() {
         match validator.validate(&token) {
             Ok(identity) => panic!("{name}: accepted as {identity:?}"),
@@ -42,7 +42,7 @@ fn every_hostile_token_is_rejected_with_401() {
 
 #[test]
 fn bearer_headers_are_read_case_insensitively_and_checked() {
-    let validator = validator(ManualClock::new(NOW));
+    let validator = validator(ManualClock::new(NOW * 1000));
     let token = valid_token();
     let decide = |value: Option<&str>| {
         let mut headers = HeaderMap::new();
@@ -91,7 +91,7 @@ fn bearer_headers_are_read_case_insensitively_and_checked() {
 #[test]
 fn leeway_covers_small_clock_skew_only() {
     let hs = json!({"alg": "HS256"});
-    let validator = validator(ManualClock::new(NOW));
+    let validator = validator(ManualClock::new(NOW * 1000));
     assert!(
         validator
             .validate(&sign(&hs, &with(claims(), "exp", json!(NOW - 3)), SECRET))
@@ -114,7 +114,7 @@ fn audience_is_required_when_configured() {
     let validator = Validator::builder("edge")
         .hmac_secret(SECRET)
         .audience("api")
-        .clock(ManualClock::new(NOW))
+        .clock(ManualClock::new(NOW * 1000))
         .build()
         .unwrap();
     let hs = json!({"alg": "HS256"});
@@ -142,13 +142,13 @@ fn audience_is_required_when_configured() {
 
 #[test]
 fn cached_tokens_still_expire() {
-    let clock = ManualClock::new(NOW);
+    let clock = ManualClock::new(NOW * 1000);
     let validator = validator(clock.clone());
     let token = valid_token();
     assert!(validator.validate(&token).is_ok());
     assert_eq!(validator.cached_tokens(), 1);
     assert!(validator.validate(&token).is_ok(), "a cache hit");
-    clock.advance(600 + 5);
+    clock.advance_ms((600 + 5) * 1000);
     assert_eq!(
         validator.validate(&token).unwrap_err().kind(),
         AuthErrorKind::Expired
@@ -160,7 +160,7 @@ fn hmac_secrets_rotate_by_kid() {
     let validator = Validator::builder("edge")
         .hmac_secret_with_kid("old", SECRET)
         .hmac_secret_with_kid("new", OTHER_SECRET)
-        .clock(ManualClock::new(NOW))
+        .clock(ManualClock::new(NOW * 1000))
         .build()
         .unwrap();
     assert!(
@@ -261,7 +261,7 @@ fn asymmetric_algorithms_verify_through_jwks_and_rotate_by_kid() {
         let (private2, public2) = key_pair(algorithm, "k2");
         let validator = Validator::builder("edge")
             .jwks(jwks(&[&public1]))
-            .clock(ManualClock::new(NOW))
+            .clock(ManualClock::new(NOW * 1000))
             .build()
             .unwrap();
         let token1 = sign_with(algorithm, &private1, "k1");
@@ -333,7 +333,7 @@ fn configuration_errors_are_typed() {
 
 #[test]
 fn issued_tokens_validate_and_expire() {
-    let clock = ManualClock::new(NOW);
+    let clock = ManualClock::new(NOW * 1000);
     let issuer = TokenIssuer::hs256(SECRET, "edge", Duration::from_secs(900))
         .unwrap()
         .clock(clock.clone());
@@ -343,13 +343,13 @@ fn issued_tokens_validate_and_expire() {
     let identity = validator.validate(&token.token).unwrap();
     assert_eq!((identity.subject(), identity.role()), ("7", Some("admin")));
     assert!(identity.claims()["jti"].is_string());
-    clock.advance(900 + 5);
+    clock.advance_ms((900 + 5) * 1000);
     assert!(validator.validate(&token.token).is_err());
 }
 
 #[tokio::test]
 async fn refresh_tokens_rotate_and_a_reused_one_revokes_its_family() {
-    let clock = ManualClock::new(NOW);
+    let clock = ManualClock::new(NOW * 1000);
     let tokens = RefreshTokens::new(MemoryRefreshStore::default(), Duration::from_secs(3600))
         .clock(clock.clone());
     let first = tokens.issue("42").await.unwrap();
@@ -384,7 +384,7 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_its_family() {
     ));
 
     let expiring = tokens.issue("42").await.unwrap();
-    clock.advance(3600);
+    clock.advance_ms((3600) * 1000);
     assert!(matches!(
         tokens.rotate(&expiring.token).await,
         Err(RefreshError::Invalid)
@@ -393,16 +393,16 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_its_family() {
 
 #[tokio::test]
 async fn a_session_ends_at_its_absolute_lifetime_however_often_it_is_refreshed() {
-    let clock = ManualClock::new(NOW);
+    let clock = ManualClock::new(NOW * 1000);
     let tokens = RefreshTokens::new(MemoryRefreshStore::default(), Duration::from_secs(3600))
         .session_ttl(Duration::from_secs(5000))
         .clock(clock.clone());
     let first = tokens.issue("42").await.unwrap();
-    clock.advance(3000);
+    clock.advance_ms((3000) * 1000);
     // Refreshed before it expired, the next token would be valid for an hour...
     let (_, second) = tokens.rotate(&first.token).await.unwrap();
     // ...but the session ends 5000 s after login, 2000 s later.
-    clock.advance(2000);
+    clock.advance_ms((2000) * 1000);
     assert!(matches!(
         tokens.rotate(&second.token).await,
         Err(RefreshError::Invalid)

@@ -14,7 +14,7 @@ use tower::{ServiceBuilder, ServiceExt};
 fn service()
 -> impl tower::Service<Request<String>, Response = Response<String>, Error = Infallible> + Clone {
     ServiceBuilder::new()
-        .layer(AuthLayer::new(validator(ManualClock::new(NOW))))
+        .layer(AuthLayer::new(validator(ManualClock::new(NOW * 1000))))
         .service_fn(|req: Request<String>| async move {
             let who = req
                 .extensions()

@@ -13,7 +13,6 @@ use http::header::{
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use smallvec::SmallVec;
 
-use crate::clock::Clock;
 use crate::core::conditional::etag_of;
 use crate::core::directives::Directives;
 use crate::core::encoding::{self, Accepts, GZIP};
@@ -25,6 +24,7 @@ use crate::core::memory::{MemoryTier, Stored};
 use crate::core::reply::{CacheStatus, Reply, X_CACHE};
 use crate::route::{CompiledRoute, Rules, tags_for};
 use crate::stats::{CacheStats, Counters};
+use edge_core::Clock;
 
 /// A response cache shared by every worker: cheap to clone (one `Arc`).
 ///
@@ -287,7 +287,7 @@ impl Cache {
             Counters::add(&inner.counters.bypasses, 1);
             return Lookup::Miss(self.miss(read, CacheStatus::Bypass, None));
         }
-        let now = inner.clock.now_ms();
+        let now = inner.clock.unix_ms();
         if let Some(reply) = self.memory_hit(&read, now) {
             return Lookup::Hit(reply);
         }
@@ -304,7 +304,7 @@ impl Cache {
                     tokio::time::timeout(inner.limits.follow_timeout, inflight::follow(receiver))
                         .await;
                 if let Ok(Some(entry)) = waited
-                    && entry.is_fresh(inner.clock.now_ms())
+                    && entry.is_fresh(inner.clock.unix_ms())
                 {
                     Counters::add(&inner.counters.hits, 1);
                     return Lookup::Hit(self.render(&entry, &read, CacheStatus::Hit));
@@ -332,7 +332,7 @@ impl Cache {
         #[cfg(feature = "redis")]
         let remote_epochs = match &inner.shared {
             Some(shared) => match shared.tier.lookup(&read.key, &tags).await {
-                Ok((Some(entry), _)) if entry.is_fresh(inner.clock.now_ms()) => {
+                Ok((Some(entry), _)) if entry.is_fresh(inner.clock.unix_ms()) => {
                     let entry = Arc::new(entry);
                     self.keep_in_memory(&read, &entry, stamps);
                     leading.finish(Some(Arc::clone(&entry)));
@@ -367,7 +367,7 @@ impl Cache {
         if !self.memory_usable() {
             return None;
         }
-        self.memory_hit(read, self.inner.clock.now_ms())
+        self.memory_hit(read, self.inner.clock.unix_ms())
     }
 
     fn miss(&self, read: Read, status: CacheStatus, store: Option<Storing>) -> Miss {
@@ -400,7 +400,7 @@ impl Cache {
             .render(
                 &read.if_none_match,
                 read.accepts,
-                self.inner.clock.now_ms(),
+                self.inner.clock.unix_ms(),
                 status,
             )
             .announced(read.announce)
@@ -597,7 +597,7 @@ impl Miss {
     /// request's `If-None-Match` matches. The compressed form is made here, once.
     pub async fn complete(mut self, status: StatusCode, headers: HeaderMap, body: Bytes) -> Reply {
         let inner = Arc::clone(&self.cache.inner);
-        let now = inner.clock.now_ms();
+        let now = inner.clock.unix_ms();
         let ttl = Directives::parse(&headers).shared_ttl(self.read.ttl);
         let storable = self.wants(status, &headers, Some(body.len() as u64));
         let entry = Arc::new(self.entry(status, &headers, body, now, ttl));

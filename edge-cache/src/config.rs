@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use crate::ConfigError;
 use crate::cache::{Cache, Inner, Limits};
-use crate::clock::{Clock, SystemClock};
 use crate::core::epochs::Epochs;
 use crate::core::inflight::InFlight;
 use crate::core::memory::MemoryTier;
 use crate::route::{Route, Rules};
 use crate::stats::Counters;
+use edge_core::{Clock, SystemClock};
 
 /// Builds a [`Cache`].
 ///
@@ -119,7 +119,9 @@ impl CacheBuilder {
         self
     }
 
-    /// The time source (a [`ManualClock`](crate::ManualClock) in tests).
+    /// The time source (a [`ManualClock`](crate::ManualClock) in tests). Entries
+    /// are stamped with its wall time, since the Redis tier shares them between
+    /// machines.
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
         self

@@ -7,7 +7,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cache;
-mod clock;
 mod config;
 mod core;
 mod error;
@@ -27,11 +26,11 @@ pub mod actix;
 pub mod tower;
 
 pub use cache::{Action, Cache, Lookup, Miss, Pass, Read, Write};
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::CacheBuilder;
 pub use core::conditional::{etag_of, if_match, if_none_match};
 pub use core::encoding::Accepts;
 pub use core::reply::{CacheStatus, Reply, X_CACHE};
+pub use edge_core::{Clock, ManualClock, SystemClock};
 pub use error::{ConfigError, TierError};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

@@ -7,7 +7,9 @@
 )]
 
 mod client_ip;
+mod clock;
 mod request_id;
 
 pub use client_ip::{ClientIp, ClientIpHeader, TrustedProxies};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use request_id::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, RequestId, is_well_formed};

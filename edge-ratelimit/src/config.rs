@@ -7,11 +7,11 @@ use std::sync::atomic::AtomicU64;
 
 use ipnet::IpNet;
 
-use crate::core::clock::{Clock, SystemClock};
 use crate::core::limiter::{Backend, FailMode, Inner, RateLimiter};
 use crate::store::memory::MemoryStore;
 use crate::{ConfigError, Policy};
 use edge_core::{ClientIpHeader, TrustedProxies};
+use edge_core::{Clock, SystemClock};
 
 /// Builds a [`RateLimiter`].
 ///
@@ -109,7 +109,8 @@ impl RateLimiterBuilder {
         self
     }
 
-    /// The clock (tests pass a [`ManualClock`](crate::ManualClock)).
+    /// The clock: its monotonic time runs the windows, so a wall clock stepped
+    /// back never reopens one (tests pass a [`ManualClock`](crate::ManualClock)).
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
         self

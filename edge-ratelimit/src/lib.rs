@@ -18,12 +18,12 @@ pub mod actix;
 pub mod tower;
 
 pub use config::RateLimiterBuilder;
-pub use core::clock::{Clock, ManualClock, SystemClock};
 pub use core::decision::{RateLimitState, Verdict};
 pub use core::key::{RequestInfo, client_ip};
 pub use core::limiter::{FailMode, RateLimiter};
 pub use core::policy::{KeyKind, Policy, Quota, Scope};
 pub use edge_core::{ClientIp, ClientIpHeader, TrustedProxies};
+pub use edge_core::{Clock, ManualClock, SystemClock};
 pub use error::{ConfigError, StoreError};
 #[cfg(feature = "redis")]
 pub use store::redis::RedisStore;

@@ -375,3 +375,24 @@ async fn a_local_check_counts_like_a_check() {
         Some(Verdict::Unlimited)
     ));
 }
+
+#[tokio::test]
+async fn a_wall_clock_stepped_back_does_not_reopen_a_window() {
+    let clock = ManualClock::new(START);
+    let limiter = RateLimiter::builder()
+        .policy(policy("ip", "3/1h", KeyKind::ClientIp))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let client = request("GET", "192.0.2.77", None);
+    assert_eq!(allowed(&limiter, &client, 5).await, 3);
+    // NTP or an operator sets the wall clock back two hours (and forward again):
+    // the windows run on monotonic time, so the client stays limited.
+    clock.set_unix_ms(START - 2 * 3_600_000);
+    assert_eq!(allowed(&limiter, &client, 5).await, 0);
+    clock.set_unix_ms(START + 2 * 3_600_000);
+    assert_eq!(allowed(&limiter, &client, 5).await, 0);
+    // Real time passing does reopen it.
+    clock.advance_ms(2 * 3_600_000);
+    assert_eq!(allowed(&limiter, &client, 5).await, 3);
+}

@@ -8,7 +8,7 @@ use crate::core::algorithm::Algorithm;
 use crate::core::bearer::{bearer_credentials, check_token68};
 use crate::core::cache::{Entry, TokenCache};
 use crate::core::claims::{self, Checked, ClaimRules};
-use crate::core::clock::Clock;
+use crate::core::clock::{Clock, unix_secs};
 use crate::core::hmac::HmacKey;
 use crate::core::keys::KeySet;
 use crate::core::public::PublicRoutes;
@@ -101,7 +101,7 @@ impl Validator {
     /// first unless the cache holds them (then they were valid, so they are one).
     fn validate_as(&self, token: &str, credentials: Credentials) -> Result<Identity, AuthError> {
         let inner = &*self.inner;
-        let now = inner.clock.now();
+        let now = unix_secs(&*inner.clock);
         let check_form = || match credentials {
             Credentials::Bearer => check_token68(token),
             Credentials::Token => Ok(()),

@@ -4,12 +4,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::core::clock::Clock;
 use crate::core::decision::{RateLimitState, Verdict, ceil_secs};
 use crate::core::key::{RequestInfo, client_ip, counted_address};
 use crate::core::policy::{KeyKind, Policy};
 use crate::store::memory::MemoryStore;
 use crate::store::{Acquired, Hit, KeyValue};
+use edge_core::Clock;
 use edge_core::{ClientIpHeader, TrustedProxies};
 
 /// What to do when the shared store (Redis) cannot be reached.
@@ -90,7 +90,7 @@ impl RateLimiter {
             return Verdict::Unlimited;
         }
         let inner = &*self.inner;
-        let now_ms = inner.clock.now_ms();
+        let now_ms = inner.clock.monotonic_ms();
         let acquired = match &inner.backend {
             Backend::Memory => inner.memory.acquire(&hits, now_ms),
             #[cfg(feature = "gcra")]
@@ -232,7 +232,7 @@ impl RateLimiter {
     /// socket (on axum, serve with `into_make_service_with_connect_info`).
     #[cold]
     fn unknown_client(&self) -> IpAddr {
-        let now_ms = self.inner.clock.now_ms();
+        let now_ms = self.inner.clock.monotonic_ms();
         let last = self.inner.last_unknown_warning_ms.load(Ordering::Relaxed);
         if (last == 0 || now_ms.saturating_sub(last) >= 60_000)
             && self

@@ -1,6 +1,5 @@
 //! The decisions, over `http` types only.
 
-pub(crate) mod clock;
 pub(crate) mod decision;
 pub(crate) mod key;
 pub(crate) mod limiter;
