@@ -9,6 +9,7 @@
 mod client_ip;
 mod clock;
 mod request_id;
+pub mod text;
 
 pub use client_ip::{ClientIp, ClientIpHeader, TrustedProxies};
 pub use clock::{Clock, ManualClock, SystemClock};

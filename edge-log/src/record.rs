@@ -156,15 +156,17 @@ pub(crate) fn timestamp_now() -> Timestamp {
         static SECOND: std::cell::Cell<(i64, [u8; TIMESTAMP_LEN])> =
             const { std::cell::Cell::new((i64::MIN, [0; TIMESTAMP_LEN])) };
     }
-    let now = chrono::Utc::now();
-    let (secs, millis) = (now.timestamp(), now.timestamp_subsec_millis().min(999));
+    let now_ms = edge_core::Clock::unix_ms(&edge_core::SystemClock);
+    let secs = i64::try_from(now_ms / 1000).unwrap_or(i64::MAX);
+    let millis = (now_ms % 1000) as u32;
     SECOND.with(|second| {
         let (cached, mut text) = second.get();
         if cached != secs {
-            // `%Y` has four digits for years 0 to 9999: the prefix is 20 bytes.
-            let prefix = now.format("%Y-%m-%dT%H:%M:%S.").to_string();
+            // Years 0 to 9999: `YYYY-MM-DDThh:mm:ss.` is 20 bytes.
+            let prefix = edge_core::text::Rfc3339::new(secs, 0, edge_core::text::Fraction::Millis);
+            let prefix = prefix.as_ref().map_or("", |p| p.as_str()).as_bytes();
             let len = prefix.len().min(TIMESTAMP_LEN - 4);
-            text[..len].copy_from_slice(&prefix.as_bytes()[..len]);
+            text[..len].copy_from_slice(&prefix[..len]);
             second.set((secs, text));
         }
         let digits = [millis / 100, millis / 10 % 10, millis % 10];

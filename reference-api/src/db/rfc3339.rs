@@ -5,72 +5,26 @@
 //!
 //! Use as `#[serde(serialize_with = "crate::db::rfc3339::serialize")]`.
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Utc};
+use edge_core::text::{Fraction, Rfc3339};
 use serde::{Serialize, Serializer};
 
-/// `2026-11-23T12:09:04.785035Z`: the longest text written here is 30 bytes.
-const MAX_LEN: usize = 30;
-
-/// Serialize `at` as chrono does, without its formatter.
+/// Serialize `at` as chrono does, without its formatter (edge-core's writer).
 pub fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
-    let mut buffer = [0u8; MAX_LEN];
-    match write(at, &mut buffer) {
-        Some(text) => serializer.serialize_str(text),
+    match write(at) {
+        Some(text) => serializer.serialize_str(text.as_str()),
         // Years outside 0..=9999 and leap seconds: chrono's own text.
         None => at.serialize(serializer),
     }
 }
 
-/// The text into `buffer`, or `None` where chrono's rules are not the simple ones.
-fn write<'b>(at: &DateTime<Utc>, buffer: &'b mut [u8; MAX_LEN]) -> Option<&'b str> {
-    let year = u32::try_from(at.year()).ok().filter(|y| *y <= 9999)?;
-    let nanos = at.nanosecond();
-    if nanos >= 1_000_000_000 {
-        return None;
-    }
-    let mut len = 0;
-    let fields: [(u32, u32, Option<u8>); 6] = [
-        (year, 4, Some(b'-')),
-        (at.month(), 2, Some(b'-')),
-        (at.day(), 2, Some(b'T')),
-        (at.hour(), 2, Some(b':')),
-        (at.minute(), 2, Some(b':')),
-        (at.second(), 2, None),
-    ];
-    for (value, digits, separator) in fields {
-        decimal(buffer, &mut len, value, digits);
-        if let Some(separator) = separator {
-            buffer[len] = separator;
-            len += 1;
-        }
-    }
-    let fraction = if nanos == 0 {
-        None
-    } else if nanos.is_multiple_of(1_000_000) {
-        Some((nanos / 1_000_000, 3))
-    } else if nanos.is_multiple_of(1_000) {
-        Some((nanos / 1_000, 6))
-    } else {
-        Some((nanos, 9))
-    };
-    if let Some((value, digits)) = fraction {
-        buffer[len] = b'.';
-        len += 1;
-        decimal(buffer, &mut len, value, digits);
-    }
-    buffer[len] = b'Z';
-    len += 1;
-    std::str::from_utf8(&buffer[..len]).ok()
-}
-
-/// `value` in exactly `digits` decimal digits (zero-padded) at `buffer[*len..]`.
-fn decimal(buffer: &mut [u8; MAX_LEN], len: &mut usize, mut value: u32, digits: u32) {
-    let digits = digits as usize;
-    for slot in buffer[*len..*len + digits].iter_mut().rev() {
-        *slot = b'0' + (value % 10) as u8;
-        value /= 10;
-    }
-    *len += digits;
+/// The text, or `None` where chrono's rules are not the simple ones.
+fn write(at: &DateTime<Utc>) -> Option<Rfc3339> {
+    Rfc3339::new(
+        at.timestamp(),
+        at.timestamp_subsec_nanos(),
+        Fraction::Shortest,
+    )
 }
 
 #[cfg(test)]
