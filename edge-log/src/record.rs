@@ -250,18 +250,8 @@ mod json {
         }
     }
 
-    pub(super) fn integer(out: &mut Vec<u8>, mut n: u64) {
-        let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        out.extend_from_slice(&digits[start..]);
+    pub(super) fn integer(out: &mut Vec<u8>, n: u64) {
+        out.extend_from_slice(edge_core::text::Decimal::new(n).as_str().as_bytes());
     }
 
     /// As `serde_json` writes it (shortest round-trip form; `null` if not finite).
