@@ -25,19 +25,7 @@ pub fn problem_body(error: &AuthError) -> String {
     } else {
         "unauthorized"
     };
-    let title = if code == "forbidden" {
-        "Forbidden"
-    } else {
-        "Unauthorized"
-    };
-    serde_json::json!({
-        "type": format!("urn:edge:problem:{code}"),
-        "title": title,
-        "status": error.status().as_u16(),
-        "detail": error.description(),
-        "code": code,
-    })
-    .to_string()
+    edge_core::Problem::new(error.status(), code, error.description()).to_json()
 }
 
 /// The complete rejection response. The error is also put into the response's

@@ -122,17 +122,18 @@ impl Rejection {
 
     /// The RFC 9457 problem body (the application may add a request id).
     pub fn problem_body(&self) -> String {
-        let mut body = serde_json::json!({
-            "type": format!("urn:edge:problem:{}", self.code()),
-            "title": self.status().canonical_reason().unwrap_or("Error"),
-            "status": self.status().as_u16(),
-            "detail": self.detail(),
-            "code": self.code(),
-        });
-        if let Some(errors) = self.field_errors() {
-            body["errors"] = serde_json::to_value(errors).unwrap_or_default();
+        self.problem().to_json()
+    }
+
+    /// The RFC 9457 problem (edge-core's), with `errors` for `validation_failed`.
+    pub fn problem(&self) -> edge_core::Problem {
+        let problem = edge_core::Problem::new(self.status(), self.code(), self.detail());
+        match self.field_errors() {
+            Some(errors) => {
+                problem.member("errors", serde_json::to_value(errors).unwrap_or_default())
+            }
+            None => problem,
         }
-        body.to_string()
     }
 }
 

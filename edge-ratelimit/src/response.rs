@@ -8,14 +8,13 @@ pub use crate::core::decision::headers;
 
 /// The rejection status and problem+json body for a verdict that rejects.
 pub fn rejection(verdict: &Verdict) -> Option<(StatusCode, String)> {
-    let (status, code, title, detail) = match verdict {
+    let (status, code, detail) = match verdict {
         Verdict::Limited {
             retry_after_secs,
             state,
         } => (
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
-            "Too many requests",
             format!(
                 "the {} limit of {} requests is used up; retry in {retry_after_secs} s",
                 state.policy, state.limit
@@ -24,17 +23,14 @@ pub fn rejection(verdict: &Verdict) -> Option<(StatusCode, String)> {
         Verdict::Unavailable => (
             StatusCode::SERVICE_UNAVAILABLE,
             "service_unavailable",
-            "Service unavailable",
             "the rate-limit store is unavailable; retry shortly".to_owned(),
         ),
         Verdict::Allowed(_) | Verdict::Unlimited => return None,
     };
-    let body = format!(
-        r#"{{"type":"urn:edge:problem:{code}","title":"{title}","status":{},"detail":{},"code":"{code}"}}"#,
-        status.as_u16(),
-        json_string(&detail)
-    );
-    Some((status, body))
+    Some((
+        status,
+        edge_core::Problem::new(status, code, detail).to_json(),
+    ))
 }
 
 /// Whether a response already described by `inner` (an inner limiter's state)
@@ -69,19 +65,4 @@ pub fn header_pairs(verdict: &Verdict) -> impl Iterator<Item = (HeaderName, Head
             HeaderValue::try_from(value).ok()?,
         ))
     })
-}
-
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }

@@ -1,0 +1,140 @@
+//! [`Problem`]: RFC 9457 problem details, the one error body of every Edge crate.
+
+use std::borrow::Cow;
+
+use http::StatusCode;
+use serde_json::Value;
+
+/// The media type of a problem body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem: `type` (`urn:edge:problem:{code}`), `title`, `status`,
+/// `detail` and `code`, plus any extension members (`errors`, `request_id`).
+///
+/// ```
+/// use edge_core::Problem;
+/// use http::StatusCode;
+///
+/// let body = Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "retry in 3 s")
+///     .member("retry_after", 3.into())
+///     .to_json();
+/// assert_eq!(
+///     body,
+///     r#"{"type":"urn:edge:problem:rate_limited","title":"Too Many Requests","status":429,"detail":"retry in 3 s","code":"rate_limited","retry_after":3}"#
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub struct Problem {
+    status: StatusCode,
+    code: Cow<'static, str>,
+    title: Cow<'static, str>,
+    detail: String,
+    members: Vec<(Cow<'static, str>, Value)>,
+}
+
+impl Problem {
+    /// A problem with `status`, a machine-readable `code` (`rate_limited`) and a
+    /// `detail` for this occurrence; the title is the status's reason phrase.
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        detail: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            status,
+            code: code.into(),
+            title: Cow::Borrowed(status.canonical_reason().unwrap_or("Error")),
+            detail: detail.into(),
+            members: Vec::new(),
+        }
+    }
+
+    /// A title other than the reason phrase (the same for every occurrence).
+    pub fn title(mut self, title: impl Into<Cow<'static, str>>) -> Problem {
+        self.title = title.into();
+        self
+    }
+
+    /// An extension member (`errors`, `request_id`), written after the standard ones.
+    pub fn member(mut self, name: impl Into<Cow<'static, str>>, value: Value) -> Problem {
+        self.members.push((name.into(), value));
+        self
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The code.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The detail.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The JSON body, members in a fixed order: `type`, `title`, `status`,
+    /// `detail`, `code`, then the extensions.
+    pub fn to_json(&self) -> String {
+        let mut body = String::with_capacity(128 + self.detail.len());
+        body.push_str("{\"type\":");
+        push_json(
+            &mut body,
+            &Value::from(format!("urn:edge:problem:{}", self.code)),
+        );
+        body.push_str(",\"title\":");
+        push_json(&mut body, &Value::from(&*self.title));
+        body.push_str(",\"status\":");
+        body.push_str(crate::text::Decimal::new(u64::from(self.status.as_u16())).as_str());
+        body.push_str(",\"detail\":");
+        push_json(&mut body, &Value::from(self.detail.as_str()));
+        body.push_str(",\"code\":");
+        push_json(&mut body, &Value::from(&*self.code));
+        for (name, value) in &self.members {
+            body.push(',');
+            push_json(&mut body, &Value::from(&**name));
+            body.push(':');
+            push_json(&mut body, value);
+        }
+        body.push('}');
+        body
+    }
+}
+
+fn push_json(out: &mut String, value: &Value) {
+    // Serializing a `Value` to a string cannot fail.
+    out.push_str(&serde_json::to_string(value).unwrap_or_default());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_escaped_json_with_the_standard_members_first() {
+        let problem = Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "a \"quoted\"\nline",
+        )
+        .title("Validation failed")
+        .member(
+            "errors",
+            serde_json::json!([{"field": "/name", "message": "too long"}]),
+        );
+        let body = problem.to_json();
+        let parsed: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(parsed["type"], "urn:edge:problem:validation_failed");
+        assert_eq!(parsed["title"], "Validation failed");
+        assert_eq!(parsed["status"], 422);
+        assert_eq!(parsed["detail"], "a \"quoted\"\nline");
+        assert_eq!(parsed["errors"][0]["field"], "/name");
+        assert!(body.starts_with("{\"type\":"));
+        assert_eq!(problem.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(problem.code(), "validation_failed");
+    }
+}
