@@ -117,7 +117,11 @@ impl Route {
     }
 
     pub(crate) fn compile(self) -> Result<CompiledRoute, ConfigError> {
-        let path = PathTemplate::parse(&self.template)?;
+        let path =
+            PathTemplate::parse(&self.template).map_err(|e| ConfigError::InvalidTemplate {
+                template: e.template,
+                reason: e.reason,
+            })?;
         let vary = self
             .vary
             .iter()

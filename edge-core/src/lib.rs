@@ -8,11 +8,13 @@
 
 mod client_ip;
 mod clock;
+pub mod path;
 mod problem;
 mod request_id;
 pub mod text;
 
 pub use client_ip::{ClientIp, ClientIpHeader, TrustedProxies};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use path::{PathTemplate, TemplateError};
 pub use problem::{PROBLEM_JSON, Problem};
 pub use request_id::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, RequestId, is_well_formed};

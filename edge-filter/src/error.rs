@@ -13,4 +13,7 @@ pub enum ConfigError {
     /// A parameter rule is inconsistent (e.g. min > max, bad pattern).
     #[error("invalid parameter rule for `{0}`: {1}")]
     InvalidParameterRule(String, String),
+    /// A route pattern is not `/segment/{param}/...` (edge-core's template syntax).
+    #[error(transparent)]
+    InvalidRoute(#[from] edge_core::TemplateError),
 }

@@ -182,40 +182,24 @@ impl Param {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Literal(String),
-    Capture(String),
-}
-
 /// One route's rules.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Route {
     method: String,
-    segments: Vec<Segment>,
+    path: edge_core::PathTemplate,
     params: Vec<Param>,
     reject_unknown_query: bool,
     schema: Option<std::sync::Arc<jsonschema::Validator>>,
 }
 
 impl Route {
-    /// Rules for `method` requests to `pattern` (`/items/{id}`).
+    /// Rules for `method` requests to `pattern` (`/items/{id}`: edge-core's
+    /// [`PathTemplate`](edge_core::PathTemplate) syntax, shared with edge-cache).
     pub fn new(method: &str, pattern: &str) -> Result<Route, ConfigError> {
-        let segments = pattern
-            .trim_matches('/')
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(
-                |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                    Some(name) => Segment::Capture(name.to_owned()),
-                    None => Segment::Literal(s.to_owned()),
-                },
-            )
-            .collect();
         Ok(Route {
             method: method.to_ascii_uppercase(),
-            segments,
+            path: edge_core::PathTemplate::parse(pattern)?,
             params: Vec::new(),
             reject_unknown_query: false,
             schema: None,
@@ -242,27 +226,14 @@ impl Route {
         Ok(self)
     }
 
-    /// The captures of a path (split into its non-empty `parts`) if this route
-    /// matches it.
-    fn captures<'p>(&self, method: &str, parts: &[&'p str]) -> Option<Captures<'_, 'p>> {
-        // As many parts as segments, no more.
-        if self.method != method || self.segments.len() != parts.len() {
+    /// The captures of `path` if this route matches it.
+    fn captures<'a>(&'a self, method: &str, path: &'a str) -> Option<edge_core::path::Params<'a>> {
+        if self.method != method {
             return None;
         }
-        let mut captures = Captures::new();
-        for (segment, &part) in self.segments.iter().zip(parts) {
-            match segment {
-                Segment::Literal(literal) if literal == part => {}
-                Segment::Literal(_) => return None,
-                Segment::Capture(name) => captures.push((name.as_str(), part)),
-            }
-        }
-        Some(captures)
+        self.path.matches(path)
     }
 }
-
-/// A route's captured path parameters, by name (no allocation for up to four).
-type Captures<'r, 'p> = smallvec::SmallVec<[(&'r str, &'p str); 4]>;
 
 /// Every route's rules; requests to other routes pass unchecked.
 #[derive(Debug, Clone, Default)]
@@ -283,13 +254,14 @@ impl Routes {
         self
     }
 
-    fn find<'p>(&self, method: &str, path: &'p str) -> Option<(&Route, Captures<'_, 'p>)> {
-        // Split once for every route (no allocation for up to eight segments).
-        let parts: smallvec::SmallVec<[&str; 8]> =
-            path.split('/').filter(|s| !s.is_empty()).collect();
+    fn find<'a>(
+        &'a self,
+        method: &str,
+        path: &'a str,
+    ) -> Option<(&'a Route, edge_core::path::Params<'a>)> {
         self.routes
             .iter()
-            .find_map(|r| r.captures(method, &parts).map(|c| (r, c)))
+            .find_map(|r| r.captures(method, path).map(|c| (r, c)))
     }
 
     /// Check the path and query parameters of a request.
