@@ -107,7 +107,7 @@ where
 
 /// The rejection as an actix-web response, the error kept in its extensions.
 fn rejection(error: &AuthError, realm: &str) -> HttpResponse {
-    let status = StatusCode::from_u16(error.status().as_u16()).unwrap_or(StatusCode::UNAUTHORIZED);
+    let status = edge_core::http02::status_to_http02(error.status());
     let mut builder = HttpResponse::build(status);
     builder.insert_header((
         CONTENT_TYPE,
@@ -126,7 +126,7 @@ fn rejection(error: &AuthError, realm: &str) -> HttpResponse {
 
 impl ResponseError for AuthError {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.status().as_u16()).unwrap_or(StatusCode::UNAUTHORIZED)
+        edge_core::http02::status_to_http02(self.status())
     }
 
     fn error_response(&self) -> HttpResponse {

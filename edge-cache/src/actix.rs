@@ -50,7 +50,7 @@ impl ResponseCache {
             .request_headers()
             .iter()
             .filter_map(|name| {
-                let actix = actix_header::HeaderName::from_bytes(name.as_str().as_bytes()).ok()?;
+                let actix = edge_core::http02::name_to_http02(name)?;
                 Some((name.clone(), actix))
             })
             .collect();
@@ -206,20 +206,11 @@ fn copy_request_headers(
 }
 
 fn to_http_status(status: actix_web::http::StatusCode) -> http::StatusCode {
-    http::StatusCode::from_u16(status.as_u16()).unwrap_or(http::StatusCode::OK)
+    edge_core::http02::status_from_http02(status)
 }
 
 fn to_http_headers(headers: &actix_header::HeaderMap) -> http::HeaderMap {
-    let mut out = http::HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(name.as_str().as_bytes()),
-            http::HeaderValue::from_bytes(value.as_bytes()),
-        ) {
-            out.append(name, value);
-        }
-    }
-    out
+    edge_core::http02::headers_from_http02(headers.iter())
 }
 
 fn copy_headers(from: &http::HeaderMap, to: &mut actix_header::HeaderMap) {
@@ -275,8 +266,7 @@ fn to_actix(reply: &Reply) -> HttpResponse {
 }
 
 fn actix_status(reply: &Reply) -> actix_web::http::StatusCode {
-    actix_web::http::StatusCode::from_u16(reply.status().as_u16())
-        .unwrap_or(actix_web::http::StatusCode::OK)
+    edge_core::http02::status_to_http02(reply.status())
 }
 
 /// An entry's header lines in actix-web's types; a clone of a value is a
@@ -315,8 +305,8 @@ fn to_actix_lines(from: &http::HeaderMap) -> ActixLines {
     from.iter()
         .filter_map(|(name, value)| {
             Some((
-                actix_header::HeaderName::from_bytes(name.as_str().as_bytes()).ok()?,
-                actix_header::HeaderValue::from_bytes(value.as_bytes()).ok()?,
+                edge_core::http02::name_to_http02(name)?,
+                edge_core::http02::value_to_http02(value)?,
             ))
         })
         .collect()

@@ -8,6 +8,9 @@
 
 mod client_ip;
 mod clock;
+#[cfg(feature = "http02")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http02")))]
+pub mod http02;
 pub mod path;
 mod problem;
 mod request_id;

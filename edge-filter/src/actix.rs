@@ -17,7 +17,6 @@ use actix_web::body::EitherBody;
 use actix_web::dev::{
     Extensions, Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready,
 };
-use actix_web::http::StatusCode;
 use actix_web::http::header::{
     CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, TRANSFER_ENCODING,
 };
@@ -165,8 +164,7 @@ type Passed<B> = fn(ServiceResponse<B>) -> ServiceResponse<EitherBody<B>>;
 
 /// The rejection as a problem response, the rejection kept in its extensions.
 fn reject<B>(request: ServiceRequest, rejection: Rejection) -> ServiceResponse<EitherBody<B>> {
-    let status =
-        StatusCode::from_u16(rejection.status().as_u16()).unwrap_or(StatusCode::BAD_REQUEST);
+    let status = edge_core::http02::status_to_http02(rejection.status());
     let mut response = HttpResponse::build(status)
         .insert_header((
             CONTENT_TYPE,

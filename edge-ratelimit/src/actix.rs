@@ -22,7 +22,6 @@ use actix_web::body::EitherBody;
 use actix_web::dev::{
     Extensions, Service, ServiceRequest, ServiceResponse, Transform, forward_ready,
 };
-use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use actix_web::{HttpMessage, HttpResponse};
 use futures_util::future::{Either, LocalBoxFuture};
@@ -250,7 +249,7 @@ fn request_info<'a>(
 /// The 429 (or 503) for a refused request, the verdict kept in its extensions.
 fn rejection(verdict: &Verdict) -> Option<HttpResponse> {
     let (status, body) = response::rejection(verdict)?;
-    let status = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
+    let status = edge_core::http02::status_to_http02(status);
     let mut rejection = HttpResponse::build(status)
         .insert_header((
             CONTENT_TYPE,
