@@ -9,8 +9,8 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use edge_test_support::ServerError;
-use edge_test_support::postgres::{PgOptions, PgServer};
+use edge_local_servers::ServerError;
+use edge_local_servers::postgres::{PgOptions, PgServer};
 
 /// Start (creating on first use) the private server; returns it and its URL.
 pub fn start(data_dir: &Path) -> Result<(PgServer, String), ServerError> {

@@ -1,11 +1,11 @@
 //! A private PostgreSQL server run from the machine's own binaries.
 //!
 //! ```no_run
-//! use edge_test_support::postgres::{PgOptions, PgServer};
+//! use edge_local_servers::postgres::{PgOptions, PgServer};
 //!
 //! let server = PgServer::start(PgOptions::throwaway()?)?;
 //! println!("connect to {}", server.url("postgres"));
-//! # Ok::<(), edge_test_support::ServerError>(())
+//! # Ok::<(), edge_local_servers::ServerError>(())
 //! ```
 
 use std::ffi::OsString;
