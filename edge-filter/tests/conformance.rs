@@ -1,0 +1,156 @@
+//! One set of cases through both adapters: the tower layer and the actix-web
+//! middleware must answer every request with the same status, content type and
+//! body (the handler echoes what passed).
+
+use std::convert::Infallible;
+
+use actix_web::{App, HttpResponse, test, web};
+use bytes::Bytes;
+use edge_filter::Filter;
+use edge_filter::routes::{Param, Route, Routes};
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full};
+use serde_json::json;
+use tower::{ServiceBuilder, ServiceExt};
+
+/// Method, path and query, content type, body.
+type Case = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+);
+
+fn filter() -> Filter {
+    let routes = Routes::new()
+        .route(
+            Route::new("GET", "/items/{id}")
+                .unwrap()
+                .param(Param::path("id").integer(1, 1000)),
+        )
+        .route(
+            Route::new("POST", "/items")
+                .unwrap()
+                .schema(&json!({
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {"name": {"type": "string", "maxLength": 10}},
+                    "additionalProperties": false
+                }))
+                .unwrap(),
+        );
+    Filter::builder().max_body(256).routes(routes).build()
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        ("GET", "/items/7", None, ""),
+        ("GET", "/items/07", None, ""),
+        ("GET", "/items/5000", None, ""),
+        ("GET", "/search?q=%3Cscript%3Ealert(1)%3C/script%3E", None, ""),
+        ("GET", "/files/..%2F..%2Fetc%2Fpasswd", None, ""),
+        ("POST", "/items", Some("application/json"), r#"{"name":"widget"}"#),
+        ("POST", "/items", Some("application/json"), r#"{"name":"much too long a name"}"#),
+        ("POST", "/items", Some("application/json"), r#"{"name":"#),
+        ("POST", "/items", Some("text/plain"), r#"{"name":"widget"}"#),
+        ("POST", "/items", Some("application/json"), r#"{"name":"' OR 1=1 --"}"#),
+        ("POST", "/items", None, ""),
+    ]
+    .into_iter()
+    .chain(std::iter::once((
+        "POST",
+        "/items",
+        Some("application/json"),
+        // Over the 256-byte limit.
+        r#"{"name":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#,
+    )))
+    .collect()
+}
+
+/// Status, content type and body of one answer.
+type Seen = (u16, Option<String>, String);
+
+async fn through_tower(cases: &[Case]) -> Vec<Seen> {
+    let service = ServiceBuilder::new()
+        .layer(edge_filter::tower::FilterLayer::new(filter()))
+        .service_fn(|request: Request<Full<Bytes>>| async move {
+            let body = request.into_body().collect().await.unwrap().to_bytes();
+            let text = format!("passed: {}", String::from_utf8_lossy(&body));
+            Ok::<_, Infallible>(Response::new(text))
+        });
+    let mut seen = Vec::new();
+    for (method, uri, content_type, body) in cases {
+        let mut request = Request::builder().method(*method).uri(*uri);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", *content_type);
+        }
+        let request = request
+            .header("content-length", body.len())
+            .body(Full::new(Bytes::from_static(body.as_bytes())))
+            .unwrap();
+        let response = service.clone().oneshot(request).await.unwrap();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        seen.push((
+            response.status().as_u16(),
+            content_type,
+            response.into_body(),
+        ));
+    }
+    seen
+}
+
+async fn through_actix(cases: &[Case]) -> Vec<Seen> {
+    let app = test::init_service(
+        App::new()
+            .wrap(edge_filter::actix::RequestFilter::new(filter()))
+            .default_service(web::to(|body: web::Bytes| async move {
+                HttpResponse::Ok().body(format!("passed: {}", String::from_utf8_lossy(&body)))
+            })),
+    )
+    .await;
+    let mut seen = Vec::new();
+    for (method, uri, content_type, body) in cases {
+        let mut request = test::TestRequest::default()
+            .method(method.parse().unwrap())
+            .uri(uri);
+        if let Some(content_type) = content_type {
+            request = request.insert_header(("content-type", *content_type));
+        }
+        let response =
+            test::call_service(&app, request.set_payload(body.as_bytes()).to_request()).await;
+        let status = response.status().as_u16();
+        // actix-web labels plain-text bodies itself; compare what the filter decides.
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .filter(|v| v.starts_with("application/problem+json"));
+        let body = test::read_body(response).await;
+        seen.push((
+            status,
+            content_type,
+            String::from_utf8(body.to_vec()).unwrap(),
+        ));
+    }
+    seen
+}
+
+#[actix_rt::test]
+async fn tower_and_actix_answer_every_case_alike() {
+    let cases = cases();
+    let (tower, actix) = (through_tower(&cases).await, through_actix(&cases).await);
+    for ((case, tower), actix) in cases.iter().zip(&tower).zip(&actix) {
+        assert_eq!(tower, actix, "{case:?}");
+    }
+    let mut statuses: Vec<u16> = tower.iter().map(|s| s.0).collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    assert_eq!(
+        statuses,
+        [200, 400, 403, 413, 415, 422],
+        "every outcome is covered"
+    );
+}
