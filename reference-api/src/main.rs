@@ -80,7 +80,7 @@ fn main() -> ExitCode {
 
 /// Operational logs on stderr, filtered by `RUST_LOG` (default `info`). The
 /// access log (stdout) is edge-log's writer, not a tracing layer: it takes its
-/// fields from the request and response extensions (`app::access_fields`), so no
+/// fields from the request and response extensions (`app/access.rs`), so no
 /// `FieldsLayer` is installed and the request span costs nothing unless
 /// `RUST_LOG` enables it.
 fn init_tracing(format: LogFormat) {

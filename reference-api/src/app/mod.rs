@@ -1,0 +1,135 @@
+//! The application: routes and the middleware stack, in order, in one place.
+//!
+//! actix-web runs the **last** `.wrap()` first. From the outside in:
+//!
+//! 1. `AccessLogger` (edge-log): request id in and out (`X-Request-Id`), the
+//!    client IP resolved once behind `--trusted-proxies` (edge-core's `ClientIp`
+//!    and `RequestId` extensions, which the limits and the security log read),
+//!    the request span every later layer records into, and one JSON access line
+//!    on stdout per response — errors and 429s included.
+//! 2. `QueryCounter` (edge-db): counts each request's database queries (0 for
+//!    requests turned away before any handler).
+//! 3. `errors`: every error response rendered as RFC 9457 problem+json with the
+//!    request id.
+//! 4. `CanonicalUrl`: one spelling per URL for every layer inside and the router
+//!    (unreserved escapes decoded); see [`crate::canonical`].
+//! 5. `RateLimit` (edge-ratelimit), per client IP, plus the stricter login and
+//!    registration limits: before any other work, so floods are turned away cheaply.
+//! 6. `RequestFilter` (edge-filter): body size (413 while streaming), media type
+//!    (415), JSON syntax (400) and attack detection in path, query, headers and
+//!    body (403), written to the security log (apart from the access log).
+//! 7. On `/api`: `Auth` (edge-auth) validates the bearer token; only register,
+//!    login and refresh are public there.
+//! 8. On `/api`: `RateLimit` per user and per endpoint class (reads, writes),
+//!    keyed by the authenticated subject (the client IP when anonymous).
+//! 9. On `/api`: `ResponseCache` (edge-cache) answers GETs of resources and list
+//!    pages from the cache (`ETag`, 304, gzip, `X-Cache`) and invalidates after
+//!    writes; behind authentication, so only valid callers reach cached data.
+//! 10. The routes.
+//!
+//! Every response carries the headers of the tightest policy of both limiters.
+//!
+//! The access line's fields come from what the layers leave in the request and
+//! response extensions (see [`access_fields`]): reading them costs far less per
+//! request than recording span fields through a subscriber.
+//!
+//! The rooms: [`builders`] makes each crate's part from the configuration,
+//! [`problems`] renders every error as problem+json, [`access`] fills the
+//! access line; this module composes them into the onion above.
+
+mod access;
+pub mod builders;
+mod problems;
+
+use actix_web::App;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::web;
+use edge_auth::Identity;
+use edge_auth::actix::Auth;
+use edge_cache::actix::ResponseCache;
+use edge_db::actix::QueryCounter;
+use edge_filter::actix::RequestFilter;
+use edge_log::actix::AccessLogger;
+use edge_ratelimit::actix::RateLimit;
+
+pub use builders::{cache, filter, limiters, validation_routes, validator};
+
+use crate::canonical::CanonicalUrl;
+use crate::problem::{ApiError, Code};
+use crate::routes::{auth, health, openapi, resources};
+use crate::state::AppState;
+use access::access_fields;
+use problems::{Problems, json_error, no_route};
+
+/// Build the application for one worker.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let max_body = usize::try_from(state.config.max_body).unwrap_or(usize::MAX);
+    let authenticate = Auth::new(state.validator.clone());
+    let ip_limits = RateLimit::new(state.ip_limits.clone());
+    let request_filter = RequestFilter::new(state.filter.clone());
+    let user_limits = RateLimit::new(state.user_limits.clone())
+        .subject_from(|ext| ext.get::<Identity>().map(Identity::subject));
+    let cache = ResponseCache::new(state.cache.clone());
+    let access_log = AccessLogger::new(state.access_log.clone()).fields_from(access_fields);
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(max_body)
+                .error_handler(|err, _| json_error(&err).into()),
+        )
+        .app_data(
+            web::PathConfig::default().error_handler(|err, _| {
+                ApiError::new(Code::InvalidParameter, err.to_string()).into()
+            }),
+        )
+        .app_data(
+            web::QueryConfig::default().error_handler(|err, _| {
+                ApiError::new(Code::InvalidParameter, err.to_string()).into()
+            }),
+        )
+        .wrap(request_filter)
+        .wrap(ip_limits)
+        .wrap(CanonicalUrl)
+        .wrap(Problems)
+        .wrap(QueryCounter::new())
+        .wrap(access_log)
+        .default_service(web::to(no_route))
+        // Resources (not bare routes) so that a known path with another method is 405.
+        .service(web::resource("/healthz").get(health::healthz))
+        .service(web::resource("/openapi.json").get(openapi::openapi_json))
+        .service(
+            web::scope("/api")
+                .wrap(cache)
+                .wrap(user_limits)
+                .wrap(authenticate)
+                .service(web::resource("/auth/register").post(auth::register))
+                .service(web::resource("/auth/login").post(auth::login))
+                .service(web::resource("/auth/refresh").post(auth::refresh))
+                .service(web::resource("/auth/logout").post(auth::logout))
+                .service(web::resource("/auth/me").get(auth::me))
+                .service(
+                    web::resource("/resources")
+                        .post(resources::create)
+                        .get(resources::list),
+                )
+                .service(
+                    web::resource("/resources/{id}")
+                        .get(resources::get)
+                        .put(resources::replace)
+                        .delete(resources::delete),
+                )
+                .service(web::resource("/resources/{id}/audit").get(resources::audit_trail)),
+        )
+}
