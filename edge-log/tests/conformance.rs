@@ -92,6 +92,17 @@ fn lines(captured: &Captured, log: &AccessLog) -> Vec<Value> {
         .collect()
 }
 
+/// Each case's status and echoed id with its access line, made comparable.
+fn seen(statuses: Vec<(u16, String)>, lines: Vec<Value>, cases: &[Case]) -> Vec<Seen> {
+    assert_eq!(lines.len(), cases.len(), "one line per request");
+    statuses
+        .into_iter()
+        .zip(lines)
+        .zip(cases)
+        .map(|(((status, id), line), case)| (status, id, comparable(line, sent_id(&case.2))))
+        .collect()
+}
+
 fn sent_id(headers: &[(&str, &'static str)]) -> Option<&'static str> {
     headers
         .iter()
@@ -138,13 +149,7 @@ async fn through_tower(cases: &[Case]) -> Vec<Seen> {
             .await
             .unwrap();
     }
-    let lines = lines(&captured, &log);
-    statuses
-        .into_iter()
-        .zip(lines)
-        .zip(cases)
-        .map(|(((status, id), line), case)| (status, id, comparable(line, sent_id(&case.2))))
-        .collect()
+    seen(statuses, lines(&captured, &log), cases)
 }
 
 async fn through_actix(cases: &[Case]) -> Vec<Seen> {
@@ -180,13 +185,7 @@ async fn through_actix(cases: &[Case]) -> Vec<Seen> {
         test::read_body(response).await;
         statuses.push((status, echoed(id.as_deref(), sent_id(headers))));
     }
-    let lines = lines(&captured, &log);
-    statuses
-        .into_iter()
-        .zip(lines)
-        .zip(cases)
-        .map(|(((status, id), line), case)| (status, id, comparable(line, sent_id(&case.2))))
-        .collect()
+    seen(statuses, lines(&captured, &log), cases)
 }
 
 #[actix_rt::test]
