@@ -11,8 +11,8 @@ use ipnet::IpNet;
 
 /// The Edge reference API: a CRUD backend behind JWT auth, rate limiting, input
 /// filtering, response caching and JSON access logs.
-///
-/// Its `Debug` output redacts the secrets (JWT secret, URL passwords).
+// (Its `Debug` output redacts the secrets: JWT secret, URL passwords. Not in the
+// doc comment, which clap shows as the `--help` text.)
 #[derive(Clone, Parser)]
 #[command(version, about)]
 pub struct Config {
@@ -245,6 +245,7 @@ pub enum Command {
     RotateSigningKey,
 }
 
+/// Every setting, with the JWT secret and URL passwords redacted.
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let redacted_url = |url: &Option<String>| url.as_deref().map(redact_url);
