@@ -27,6 +27,9 @@ pub enum ConfigError {
     /// An IPv6 prefix length is over 128.
     #[error("an IPv6 prefix length is at most 128 (got {0})")]
     InvalidIpv6Prefix(u8),
+    /// A policy's route template is malformed.
+    #[error("{0}")]
+    InvalidRoute(String),
     /// The Redis URL could not be parsed.
     #[error("invalid Redis URL: {0}")]
     InvalidRedisUrl(String),

@@ -114,6 +114,7 @@ pub struct Policy {
     pub(crate) key: KeyKind,
     pub(crate) scope: Scope,
     pub(crate) path_prefix: Option<String>,
+    pub(crate) route: Option<edge_core::PathTemplate>,
     pub(crate) method: Option<String>,
     pub(crate) fail_mode: Option<crate::FailMode>,
 }
@@ -134,6 +135,7 @@ impl Policy {
             key,
             scope: Scope::All,
             path_prefix: None,
+            route: None,
             method: None,
             fail_mode: None,
         })
@@ -151,6 +153,16 @@ impl Policy {
     pub fn path_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.path_prefix = Some(prefix.into());
         self
+    }
+
+    /// Only count requests whose path matches `template` (edge-core's route
+    /// syntax, the same as edge-cache's and edge-filter's: `/api/auth/login`,
+    /// `/api/items/{id}`).
+    pub fn route(mut self, template: &str) -> Result<Self, ConfigError> {
+        let route = edge_core::PathTemplate::parse(template)
+            .map_err(|e| ConfigError::InvalidRoute(e.to_string()))?;
+        self.route = Some(route);
+        Ok(self)
     }
 
     /// Only count requests with this method.
@@ -186,6 +198,10 @@ impl Policy {
                 .path_prefix
                 .as_deref()
                 .is_none_or(|p| path.starts_with(p))
+            && self
+                .route
+                .as_ref()
+                .is_none_or(|r| r.matches(path).is_some())
     }
 }
 
@@ -231,5 +247,19 @@ mod tests {
         assert!(login.applies_to("POST", "/api/auth/login"));
         assert!(!login.applies_to("GET", "/api/auth/login") && !login.applies_to("POST", "/api/x"));
         assert!(Policy::new("bad name", quota, KeyKind::Global).is_err());
+        let item = Policy::new("item", quota, KeyKind::ClientIp)
+            .unwrap()
+            .route("/api/items/{id}")
+            .unwrap();
+        assert!(item.applies_to("GET", "/api/items/7"));
+        assert!(
+            !item.applies_to("GET", "/api/items/7/audit") && !item.applies_to("GET", "/api/items")
+        );
+        assert!(
+            Policy::new("bad", quota, KeyKind::Global)
+                .unwrap()
+                .route("no-slash")
+                .is_err()
+        );
     }
 }

@@ -49,13 +49,13 @@ pub fn limiters(
         .policy(
             Policy::new("login", config.rate_limit_login, KeyKind::ClientIp)?
                 .method("POST")
-                .path_prefix("/api/auth/login")
+                .route("/api/auth/login")?
                 .fail_mode(config.rate_limit_login_fail_mode),
         )
         .policy(
             Policy::new("register", config.rate_limit_register, KeyKind::ClientIp)?
                 .method("POST")
-                .path_prefix("/api/auth/register")
+                .route("/api/auth/register")?
                 .fail_mode(config.rate_limit_login_fail_mode),
         )
         .build()?;
