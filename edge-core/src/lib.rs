@@ -11,6 +11,7 @@ mod clock;
 #[cfg(feature = "http02")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http02")))]
 pub mod http02;
+pub mod lines;
 pub mod path;
 mod problem;
 mod request_id;
@@ -18,6 +19,7 @@ pub mod text;
 
 pub use client_ip::{ClientIp, ClientIpHeader, TrustedProxies};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use lines::{LineSink, LineWriter, WriteSink};
 pub use path::{PathTemplate, TemplateError};
 pub use problem::{PROBLEM_JSON, Problem};
 pub use request_id::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, RequestId, is_well_formed};

@@ -14,8 +14,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+
+use edge_core::{LineSink, LineWriter};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -87,24 +87,11 @@ fn cap(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-enum Command {
-    Line(Vec<u8>),
-    Reopen,
-    Flush(SyncSender<()>),
-}
-
 /// A handle to the security log; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct SecurityLog {
-    sender: SyncSender<Command>,
-    dropped: Arc<AtomicU64>,
+    writer: LineWriter,
     path: Arc<PathBuf>,
-}
-
-impl std::fmt::Debug for Command {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Command")
-    }
 }
 
 /// Configures a [`SecurityLog`]: [`SecurityLog::builder`].
@@ -150,15 +137,14 @@ impl SecurityLogBuilder {
             std::fs::create_dir_all(dir)?;
         }
         let file = open_append(&path)?;
-        let (sender, receiver) = sync_channel(queue);
-        let writer_path = path.clone();
-        let rotation = Rotation { max_bytes, keep };
-        std::thread::Builder::new()
-            .name("edge-security-log".to_owned())
-            .spawn(move || write_lines(&receiver, &writer_path, file, rotation))?;
+        let sink = RotatingFile {
+            size: file.metadata().map_or(0, |m| m.len()),
+            out: BufWriter::new(file),
+            path: path.clone(),
+            rotation: Rotation { max_bytes, keep },
+        };
         Ok(SecurityLog {
-            sender,
-            dropped: Arc::new(AtomicU64::new(0)),
+            writer: LineWriter::spawn("edge-security-log", sink, queue, None),
             path: Arc::new(path),
         })
     }
@@ -202,30 +188,22 @@ impl SecurityLog {
             return;
         };
         line.push(b'\n');
-        match self.sender.try_send(Command::Line(line)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+        self.writer.write_line(line);
     }
 
     /// Lines dropped because the writer could not keep up.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.writer.dropped()
     }
 
     /// Reopen the file by name (after an external rotation, e.g. on SIGHUP).
     pub fn reopen(&self) {
-        let _ = self.sender.try_send(Command::Reopen);
+        self.writer.reopen();
     }
 
     /// Wait (at most `timeout`) until every queued line is written: for tests and shutdown.
     pub fn flush(&self, timeout: Duration) {
-        let (done, wait) = sync_channel(1);
-        if self.sender.send(Command::Flush(done)).is_ok() {
-            let _ = wait.recv_timeout(timeout);
-        }
+        self.writer.flush(timeout);
     }
 
     /// The file written to.
@@ -259,41 +237,37 @@ fn rotate(path: &Path, keep: usize) {
     let _ = std::fs::rename(path, rotated(path, 1));
 }
 
-fn write_lines(receiver: &Receiver<Command>, path: &Path, file: File, rotation: Rotation) {
-    let max_bytes = rotation.max_bytes;
-    let mut size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut out = BufWriter::new(file);
-    while let Ok(command) = receiver.recv() {
-        match command {
-            Command::Line(line) => {
-                if out.write_all(&line).is_err() {
-                    continue;
-                }
-                size += line.len() as u64;
-                // Write each burst out promptly: flush once the queue is empty.
-                let _ = out.flush();
-                if max_bytes > 0 && size >= max_bytes {
-                    rotate(path, rotation.keep);
-                    if let Ok(file) = open_append(path) {
-                        out = BufWriter::new(file);
-                        size = 0;
-                    }
-                }
-            }
-            Command::Reopen => {
-                let _ = out.flush();
-                if let Ok(file) = open_append(path) {
-                    size = file.metadata().map(|m| m.len()).unwrap_or(0);
-                    out = BufWriter::new(file);
-                }
-            }
-            Command::Flush(done) => {
-                let _ = out.flush();
-                let _ = done.send(());
-            }
+/// The log file as edge-core's writer thread sees it: rotated by size, reopened
+/// by name on request.
+struct RotatingFile {
+    path: PathBuf,
+    out: BufWriter<File>,
+    size: u64,
+    rotation: Rotation,
+}
+
+impl LineSink for RotatingFile {
+    fn write_line(&mut self, line: &[u8]) -> std::io::Result<()> {
+        self.out.write_all(line)?;
+        self.size += line.len() as u64;
+        if self.rotation.max_bytes > 0 && self.size >= self.rotation.max_bytes {
+            self.out.flush()?;
+            rotate(&self.path, self.rotation.keep);
+            self.reopen()?;
         }
+        Ok(())
     }
-    let _ = out.flush();
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
+    fn reopen(&mut self) -> std::io::Result<()> {
+        let file = open_append(&self.path)?;
+        self.size = file.metadata().map_or(0, |m| m.len());
+        self.out = BufWriter::new(file);
+        Ok(())
+    }
 }
 
 /// The current UTC time as RFC 3339 with milliseconds.
