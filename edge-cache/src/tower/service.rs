@@ -1,9 +1,8 @@
-use std::future::{Future, Ready, ready};
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures_util::future::Either;
 use http::header::CONTENT_LENGTH;
 use http::{Request, Response};
 use http_body::Body;
@@ -46,10 +45,61 @@ pub struct CacheService<S> {
     cache: Cache,
 }
 
-/// The response future: ready at once for a hit in memory; boxed otherwise,
-/// since Redis lookups, the backend and stores are async.
-pub type ResponseFuture<T, E> =
-    Either<Ready<Result<T, E>>, Pin<Box<dyn Future<Output = Result<T, E>> + Send>>>;
+pin_project_lite::pin_project! {
+    /// The response future of [`CacheService`]: ready at once for a hit in
+    /// memory; boxed otherwise, since Redis lookups, the backend and stores are async.
+    pub struct ResponseFuture<T, E> {
+        #[pin]
+        state: State<T, E>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<T, E> {
+        Ready { response: Option<Result<T, E>> },
+        Boxed { future: Pin<Box<dyn Future<Output = Result<T, E>> + Send>> },
+    }
+}
+
+impl<T, E> ResponseFuture<T, E> {
+    fn ready(response: Result<T, E>) -> Self {
+        ResponseFuture {
+            state: State::Ready {
+                response: Some(response),
+            },
+        }
+    }
+
+    fn boxed(future: impl Future<Output = Result<T, E>> + Send + 'static) -> Self {
+        ResponseFuture {
+            state: State::Boxed {
+                future: Box::pin(future),
+            },
+        }
+    }
+}
+
+impl<T, E> std::fmt::Debug for ResponseFuture<T, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<T, E> Future for ResponseFuture<T, E> {
+    type Output = Result<T, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            // Polled again after completing, it stays pending rather than panic.
+            StateProj::Ready { response } => match response.take() {
+                Some(response) => Poll::Ready(response),
+                None => Poll::Pending,
+            },
+            StateProj::Boxed { future } => future.as_mut().poll(cx),
+        }
+    }
+}
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CacheService<S>
 where
@@ -77,12 +127,12 @@ where
         if let Action::Read(read) = &action
             && let Some(reply) = self.cache.lookup_now(read)
         {
-            return Either::Left(ready(Ok(from_reply(&reply))));
+            return ResponseFuture::ready(Ok(from_reply(&reply)));
         }
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let cache = self.cache.clone();
-        Either::Right(Box::pin(async move {
+        ResponseFuture::boxed(async move {
             match action {
                 Action::Read(read) => match cache.lookup(read).await {
                     Lookup::Hit(reply) => Ok(from_reply(&reply)),
@@ -113,7 +163,7 @@ where
                     .await)
                 }
             }
-        }))
+        })
     }
 }
 

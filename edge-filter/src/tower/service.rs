@@ -4,7 +4,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures_util::future::Either;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, Request, Response};
 use http_body::Body;
@@ -85,10 +84,59 @@ impl<S: std::fmt::Debug> std::fmt::Debug for FilterService<S> {
     }
 }
 
-/// The response future: the inner service's own for a request without a body
-/// (checked before it runs); boxed when the body must be read first (or for a
-/// rejection).
-pub type ResponseFuture<F, T, E> = Either<F, Pin<Box<dyn Future<Output = Result<T, E>> + Send>>>;
+pin_project_lite::pin_project! {
+    /// The response future of [`FilterService`]: the inner service's own for a
+    /// request without a body (checked before it runs); boxed when the body must
+    /// be read first (or for a rejection).
+    pub struct ResponseFuture<F, T, E> {
+        #[pin]
+        state: State<F, T, E>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<F, T, E> {
+        Inner { #[pin] future: F },
+        Boxed { future: Pin<Box<dyn Future<Output = Result<T, E>> + Send>> },
+    }
+}
+
+impl<F, T, E> ResponseFuture<F, T, E> {
+    fn inner(future: F) -> Self {
+        ResponseFuture {
+            state: State::Inner { future },
+        }
+    }
+
+    fn boxed(future: impl Future<Output = Result<T, E>> + Send + 'static) -> Self {
+        ResponseFuture {
+            state: State::Boxed {
+                future: Box::pin(future),
+            },
+        }
+    }
+}
+
+impl<F, T, E> std::fmt::Debug for ResponseFuture<F, T, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, T, E> Future for ResponseFuture<F, T, E>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    type Output = Result<T, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Inner { future } => future.poll(cx),
+            StateProj::Boxed { future } => future.as_mut().poll(cx),
+        }
+    }
+}
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for FilterService<S>
 where
@@ -114,21 +162,21 @@ where
             .map(|c| c.ip())
             .or_else(|| (self.peer)(request.extensions()));
         let declared = match check_head(&self.filter, &request, peer) {
-            Ok(Head::Complete) => return Either::Left(self.inner.call(request)),
+            Ok(Head::Complete) => return ResponseFuture::inner(self.inner.call(request)),
             Ok(Head::Body(declared)) => declared,
             // (An async block, not `ready`: it holds no `S::Error`, so it is `Send`.)
-            Err(rejection) => return Either::Right(Box::pin(async move { Ok(reject(rejection)) })),
+            Err(rejection) => return ResponseFuture::boxed(async move { Ok(reject(rejection)) }),
         };
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let filter = self.filter.clone();
-        Either::Right(Box::pin(async move {
+        ResponseFuture::boxed(async move {
             let (parts, body) = request.into_parts();
             match check_body(&filter, &parts, peer, body, declared).await {
                 Ok(body) => inner.call(Request::from_parts(parts, body)).await,
                 Err(rejection) => Ok(reject(rejection)),
             }
-        }))
+        })
     }
 }
 
