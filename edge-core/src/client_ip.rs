@@ -156,15 +156,27 @@ impl TrustedProxies {
 
     /// [`resolve`](TrustedProxies::resolve) with the header's lines read from `headers`.
     pub fn resolve_from(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
-        // The walk only starts behind a trusted peer: collect nothing otherwise.
+        self.resolve_lines(peer, |name| {
+            headers.get_all(name).iter().filter_map(|v| v.to_str().ok())
+        })
+    }
+
+    /// [`resolve`](TrustedProxies::resolve) for any header type: `lines` gives
+    /// the client-IP header's lines by its name, and is called only behind a
+    /// trusted peer (nothing is read or collected otherwise). Adapters over other
+    /// `http` versions (actix-web's) use this.
+    pub fn resolve_lines<'a, L>(
+        &self,
+        peer: Option<IpAddr>,
+        lines: impl FnOnce(&HeaderName) -> L,
+    ) -> Option<IpAddr>
+    where
+        L: IntoIterator<Item = &'a str>,
+    {
         if !peer.is_some_and(|p| self.is_trusted(&p)) {
             return peer;
         }
-        let values: Vec<&str> = headers
-            .get_all(self.header.name())
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
+        let values: Vec<&str> = lines(self.header.name()).into_iter().collect();
         self.resolve(peer, &values)
     }
 }

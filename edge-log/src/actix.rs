@@ -165,16 +165,12 @@ where
 
 /// The client behind trusted proxies (the header is read only behind one).
 fn client_ip(proxies: &TrustedProxies, request: &ServiceRequest) -> Option<std::net::IpAddr> {
-    let peer = request.peer_addr().map(|a| a.ip());
-    if !peer.is_some_and(|p| proxies.is_trusted(&p)) {
-        return peer;
-    }
-    let values: Vec<&str> = request
-        .headers()
-        .get_all(proxies.client_ip_header().name().as_str())
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    proxies.resolve(peer, &values)
+    proxies.resolve_lines(request.peer_addr().map(|a| a.ip()), |name| {
+        request
+            .headers()
+            .get_all(name.as_str())
+            .filter_map(|v| v.to_str().ok())
+    })
 }
 
 pin_project_lite::pin_project! {

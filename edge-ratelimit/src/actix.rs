@@ -222,25 +222,26 @@ fn request_info<'a>(
     subject: Option<&'a str>,
     custom: Option<&'a str>,
 ) -> RequestInfo<'a> {
-    let client = request.extensions().get::<ClientIp>().map(|c| c.ip());
     let peer = request.peer_addr().map(|a| a.ip());
-    // The header is read only when nobody resolved the client and the peer is a proxy.
-    let behind_proxy =
-        client.is_none() && peer.is_some_and(|p| limiter.trusted_proxies().is_trusted(&p));
-    let forwarded = match behind_proxy {
-        true => request
-            .headers()
-            .get_all(limiter.client_ip_header().name().as_str())
-            .filter_map(|v| v.to_str().ok())
-            .collect(),
-        false => Vec::new(),
-    };
+    // Resolved by an outer layer, else here (the header is read only behind a proxy).
+    let client = request
+        .extensions()
+        .get::<ClientIp>()
+        .map(|c| c.ip())
+        .or_else(|| {
+            limiter.trusted_proxies().resolve_lines(peer, |name| {
+                request
+                    .headers()
+                    .get_all(name.as_str())
+                    .filter_map(|v| v.to_str().ok())
+            })
+        });
     RequestInfo {
         method: request.method().as_str(),
         path: request.path(),
         peer,
         client,
-        forwarded,
+        forwarded: Vec::new(),
         subject,
         custom,
     }

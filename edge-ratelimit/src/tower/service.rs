@@ -165,28 +165,22 @@ fn request_info<'a, B>(
     subject: Option<&'a str>,
     custom: Option<&'a str>,
 ) -> RequestInfo<'a> {
+    // Resolved by an outer layer, else here (the header is read only behind a proxy).
     let client = request
         .extensions()
         .get::<edge_core::ClientIp>()
-        .map(|c| c.ip());
-    // The header is read only when nobody resolved the client and the peer is a proxy.
-    let behind_proxy =
-        client.is_none() && peer.is_some_and(|p| limiter.trusted_proxies().is_trusted(&p));
-    let forwarded = match behind_proxy {
-        true => request
-            .headers()
-            .get_all(limiter.client_ip_header().name())
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect(),
-        false => Vec::new(),
-    };
+        .map(|c| c.ip())
+        .or_else(|| {
+            limiter
+                .trusted_proxies()
+                .resolve_from(peer, request.headers())
+        });
     RequestInfo {
         method: request.method().as_str(),
         path: request.uri().path(),
         peer,
         client,
-        forwarded,
+        forwarded: Vec::new(),
         subject,
         custom,
     }
