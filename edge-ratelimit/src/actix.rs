@@ -15,28 +15,20 @@
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use actix_web::body::EitherBody;
 use actix_web::dev::{
     Extensions, Service, ServiceRequest, ServiceResponse, Transform, forward_ready,
 };
-use actix_web::http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use actix_web::{HttpMessage, HttpResponse};
 use futures_util::future::{Either, LocalBoxFuture};
 
 use edge_core::ClientIp;
 
-use crate::{RateLimitState, RateLimiter, RequestInfo, Verdict, response};
-
-// Made at compile time: a name given as `&str` is parsed (and a non-standard one
-// copied) on every lookup.
-const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
-const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
-const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
-const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
-const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+use crate::{Label, LimitHeader, RateLimitState, RateLimiter, Refusal, RequestInfo, Step, Verdict};
 
 /// Borrows the subject from the extensions: no copy per request.
 type Subject = Arc<dyn Fn(&Extensions) -> Option<&str>>;
@@ -49,14 +41,6 @@ pub struct RateLimit {
     limiter: RateLimiter,
     subject: Subject,
     key: Key,
-    fixed: Arc<[FixedHeaders]>,
-}
-
-/// The header values of one policy that never change, made once.
-struct FixedHeaders {
-    policy: Arc<str>,
-    limit: HeaderValue,
-    policy_value: HeaderValue,
 }
 
 impl std::fmt::Debug for RateLimit {
@@ -70,25 +54,7 @@ impl std::fmt::Debug for RateLimit {
 impl RateLimit {
     /// Check with `limiter`; no subject until [`RateLimit::subject_from`].
     pub fn new(limiter: RateLimiter) -> Self {
-        let fixed = limiter
-            .policies()
-            .iter()
-            .zip(limiter.names())
-            .filter_map(|(policy, name)| {
-                let limit = policy.quota.limit();
-                let window = crate::core::decision::ceil_secs(policy.quota.period_ms());
-                Some(FixedHeaders {
-                    policy: Arc::clone(name),
-                    limit: HeaderValue::from(limit),
-                    policy_value: HeaderValue::try_from(crate::core::decision::policy_value(
-                        name, limit, window,
-                    ))
-                    .ok()?,
-                })
-            })
-            .collect();
         RateLimit {
-            fixed,
             limiter,
             subject: Arc::new(|_: &Extensions| None),
             key: Arc::new(|_: &ServiceRequest| None),
@@ -170,17 +136,19 @@ where
             self.config.limiter.check_local(&info)
         };
         if let Some(verdict) = local {
-            return match rejection(&verdict) {
-                Some(rejection) => {
-                    let mut response = request.into_response(rejection).map_into_right_body();
-                    finish(&mut response, &verdict, &self.config.fixed);
-                    Either::Right(Box::pin(ready(Ok(response))))
+            let step = self
+                .config
+                .limiter
+                .step(verdict, request.extensions().get());
+            return match step {
+                Step::Refuse(refusal) => {
+                    Either::Right(Box::pin(ready(Ok(refused(request, refusal)))))
                 }
-                None => {
-                    let verdict = pass_inward(&request, verdict);
+                Step::Pass { state, label } => {
+                    pass_inward(&request, state);
                     Either::Left(CheckedResponse {
                         inner: self.service.call(request),
-                        verdict,
+                        label,
                         config: Rc::clone(&self.config),
                     })
                 }
@@ -191,26 +159,23 @@ where
         let service = Rc::clone(&self.service);
         let config = Rc::clone(&self.config);
         Either::Right(Box::pin(async move {
+            let limiter = &config.limiter;
             let verdict = {
-                let info = request_info(
-                    &request,
-                    &config.limiter,
-                    subject.as_deref(),
-                    custom.as_deref(),
-                );
-                config.limiter.check(&info).await
+                let info = request_info(&request, limiter, subject.as_deref(), custom.as_deref());
+                limiter.check(&info).await
             };
-            if let Some(rejection) = rejection(&verdict) {
-                let mut response = request.into_response(rejection).map_into_right_body();
-                finish(&mut response, &verdict, &config.fixed);
-                return Ok(response);
+            let step = limiter.step(verdict, request.extensions().get());
+            match step {
+                Step::Refuse(refusal) => Ok(refused(request, refusal)),
+                Step::Pass { state, label } => {
+                    pass_inward(&request, state);
+                    let mut response = service.call(request).await?.map_into_left_body();
+                    if let Some(verdict) = label {
+                        finish(&mut response, limiter, &verdict);
+                    }
+                    Ok(response)
+                }
             }
-            let verdict = pass_inward(&request, verdict);
-            let mut response = service.call(request).await?.map_into_left_body();
-            if let Some(verdict) = verdict {
-                finish(&mut response, &verdict, &config.fixed);
-            }
-            Ok(response)
         }))
     }
 }
@@ -247,52 +212,49 @@ fn request_info<'a>(
     }
 }
 
-/// The 429 (or 503) for a refused request, the verdict kept in its extensions.
-fn rejection(verdict: &Verdict) -> Option<HttpResponse> {
-    let (status, body) = response::rejection(verdict)?;
-    let status = edge_core::http02::status_to_http02(status);
-    let mut rejection = HttpResponse::build(status)
+/// A [`Refusal`] as the request's response.
+fn refused<B>(request: ServiceRequest, refusal: Box<Refusal>) -> ServiceResponse<EitherBody<B>> {
+    let status = edge_core::http02::status_to_http02(refusal.status);
+    let mut response = HttpResponse::build(status)
         .insert_header((
             CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
+            HeaderValue::from_static(Refusal::CONTENT_TYPE),
         ))
-        .body(body);
-    rejection.extensions_mut().insert(verdict.clone());
-    Some(rejection)
+        .body(refusal.body);
+    apply(&mut response, refusal.label);
+    response.extensions_mut().insert(refusal.verdict);
+    request.into_response(response).map_into_right_body()
 }
 
-/// Leave an allowed request's state in its extensions for the limiters inside;
-/// returns the verdict to label the response with, or `None` when an enclosing
-/// limiter's state is tighter (that limiter labels it).
-fn pass_inward(request: &ServiceRequest, verdict: Verdict) -> Option<Verdict> {
-    let mut extensions = request.extensions_mut();
-    if response::outer_is_tighter(extensions.get::<RateLimitState>(), &verdict) {
-        return None;
+fn pass_inward(request: &ServiceRequest, state: Option<RateLimitState>) {
+    if let Some(state) = state {
+        request.extensions_mut().insert(state);
     }
-    if let Some(state) = verdict.state() {
-        extensions.insert(state.clone());
-    }
-    Some(verdict)
 }
 
-/// Label the response with the verdict — unless a limiter inside already put a
-/// tighter state on it: several limiters in a stack, the tightest describes it.
-fn finish<B>(response: &mut ServiceResponse<B>, verdict: &Verdict, fixed: &[FixedHeaders]) {
-    let keep_inner = response::keep_inner(
-        response.response().extensions().get::<RateLimitState>(),
-        verdict,
-    );
-    if keep_inner {
-        return;
+fn finish<B>(response: &mut ServiceResponse<B>, limiter: &RateLimiter, verdict: &Verdict) {
+    let label = limiter.label(verdict, response.response().extensions().get());
+    if let Some(label) = label {
+        apply(response.response_mut(), label);
     }
-    if let Some(state) = verdict.state() {
-        crate::core::decision::record_in_span(state);
-        response
-            .response_mut()
-            .extensions_mut()
-            .insert(state.clone());
+}
+
+/// Leave the label's state in the response's extensions and set its headers.
+fn apply<B>(response: &mut HttpResponse<B>, label: Label) {
+    if let Some(state) = label.state {
+        response.extensions_mut().insert(state);
     }
-    insert_headers(response.headers_mut(), verdict, fixed);
+    let headers = response.headers_mut();
+    for (header, value) in label.headers {
+        if let Ok(value) = HeaderValue::from_maybe_shared(value) {
+            headers.insert(header_name(header), value);
+        }
+    }
+}
+
+/// A [`LimitHeader`] as actix-web's header name, made at compile time.
+const fn header_name(header: LimitHeader) -> HeaderName {
+    HeaderName::from_static(header.as_str())
 }
 
 pin_project_lite::pin_project! {
@@ -302,7 +264,7 @@ pin_project_lite::pin_project! {
     pub struct CheckedResponse<F> {
         #[pin]
         inner: F,
-        verdict: Option<Verdict>,
+        label: Option<Verdict>,
         config: Rc<RateLimit>,
     }
 }
@@ -310,7 +272,7 @@ pin_project_lite::pin_project! {
 impl<F> std::fmt::Debug for CheckedResponse<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CheckedResponse")
-            .field("verdict", &self.verdict)
+            .field("label", &self.label)
             .finish_non_exhaustive()
     }
 }
@@ -324,133 +286,9 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut response = std::task::ready!(this.inner.poll(cx))?.map_into_left_body();
-        if let Some(verdict) = this.verdict.take() {
-            finish(&mut response, &verdict, &this.config.fixed);
+        if let Some(verdict) = this.label.take() {
+            finish(&mut response, &this.config.limiter, &verdict);
         }
         Poll::Ready(Ok(response))
-    }
-}
-
-/// The headers of [`response::headers`], with the values fixed per policy made
-/// once (`X-RateLimit-Limit`, `RateLimit-Policy`) and the rest without
-/// intermediate strings where `http` can.
-fn insert_headers(headers: &mut HeaderMap, verdict: &Verdict, fixed: &[FixedHeaders]) {
-    let Some(state) = verdict.state() else {
-        return;
-    };
-    let fixed = fixed.iter().find(|f| Arc::ptr_eq(&f.policy, &state.policy));
-    let limit = fixed.map_or_else(|| HeaderValue::from(state.limit), |f| f.limit.clone());
-    headers.insert(X_RATELIMIT_LIMIT, limit);
-    headers.insert(
-        X_RATELIMIT_REMAINING,
-        shared_decimal(state.remaining.into()),
-    );
-    headers.insert(X_RATELIMIT_RESET, shared_decimal(state.reset_secs));
-    if let Ok(value) = HeaderValue::try_from(crate::core::decision::ratelimit_value(state)) {
-        headers.insert(RATELIMIT, value);
-    }
-    let policy = match fixed {
-        Some(f) => Some(f.policy_value.clone()),
-        None => HeaderValue::try_from(crate::core::decision::policy_value(
-            &state.policy,
-            state.limit,
-            state.window_secs,
-        ))
-        .ok(),
-    };
-    if let Some(policy) = policy {
-        headers.insert(RATELIMIT_POLICY, policy);
-    }
-    if let Verdict::Limited {
-        retry_after_secs, ..
-    } = verdict
-    {
-        headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-    }
-}
-
-/// The largest number [`shared_decimal`] keeps made: every reset of windows up to 17
-/// minutes and the remaining count of quotas up to 1024.
-const SMALL_DECIMALS: u64 = 1024;
-
-/// `n` as a header value; those up to [`SMALL_DECIMALS`] made once and shared
-/// (a clone is a reference count), larger ones allocated.
-fn shared_decimal(n: u64) -> HeaderValue {
-    static SMALL: OnceLock<Vec<HeaderValue>> = OnceLock::new();
-    let small = SMALL.get_or_init(|| (0..=SMALL_DECIMALS).map(HeaderValue::from).collect());
-    usize::try_from(n)
-        .ok()
-        .and_then(|i| small.get(i))
-        .map_or_else(|| HeaderValue::from(n), HeaderValue::clone)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{KeyKind, Policy};
-
-    #[test]
-    fn decimals_are_the_numbers_text() {
-        for n in [
-            0,
-            1,
-            9,
-            10,
-            60,
-            999,
-            1023,
-            1024,
-            1025,
-            999_999_999,
-            u64::MAX,
-        ] {
-            assert_eq!(shared_decimal(n).to_str().unwrap(), n.to_string());
-        }
-    }
-
-    #[test]
-    fn headers_match_the_core_with_and_without_fixed_values() {
-        let limiter = RateLimiter::builder()
-            .policy(Policy::new("ip", "600/1m".parse().unwrap(), KeyKind::ClientIp).unwrap())
-            .build()
-            .unwrap();
-        let config = RateLimit::new(limiter.clone());
-        let state = RateLimitState {
-            policy: Arc::clone(&limiter.names()[0]),
-            limit: 600,
-            remaining: 17,
-            reset_secs: 42,
-            window_secs: 60,
-        };
-        let foreign = RateLimitState {
-            policy: Arc::from("ip"), // same name, not the limiter's: computed values
-            ..state
-        };
-        for verdict in [
-            Verdict::Allowed(state.clone()),
-            Verdict::Allowed(foreign),
-            Verdict::Limited {
-                state: RateLimitState {
-                    remaining: 0,
-                    ..state
-                },
-                retry_after_secs: 7,
-            },
-            Verdict::Unlimited,
-        ] {
-            let mut headers = HeaderMap::new();
-            insert_headers(&mut headers, &verdict, &config.fixed);
-            let mut ours: Vec<(String, String)> = headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
-                .collect();
-            ours.sort();
-            let mut core: Vec<(String, String)> = response::headers(&verdict)
-                .into_iter()
-                .map(|(n, v)| (n.to_owned(), v))
-                .collect();
-            core.sort();
-            assert_eq!(ours, core);
-        }
     }
 }

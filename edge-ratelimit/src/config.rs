@@ -1,5 +1,6 @@
 //! [`RateLimiterBuilder`]: configuration of a [`RateLimiter`].
 
+use crate::core::protocol::FixedHeaders;
 use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -162,8 +163,10 @@ impl RateLimiterBuilder {
             #[cfg(feature = "redis")]
             BackendChoice::Redis(store) => Backend::Redis(store),
         };
+        let names: Vec<Arc<str>> = self.policies.iter().map(|p| Arc::clone(&p.name)).collect();
         Ok(RateLimiter::from_inner(Inner {
-            names: self.policies.iter().map(|p| Arc::clone(&p.name)).collect(),
+            fixed: FixedHeaders::of(&self.policies, &names),
+            names,
             policies: self.policies,
             proxies: self.proxies,
             ipv6_prefix: self.ipv6_prefix,

@@ -46,27 +46,32 @@ impl Verdict {
     }
 }
 
-/// The response headers for `verdict`: `X-RateLimit-Limit`, `-Remaining`, `-Reset`,
-/// the IETF `RateLimit` and `RateLimit-Policy` fields, and `Retry-After` on 429.
-pub fn headers(verdict: &Verdict) -> Vec<(&'static str, String)> {
-    let mut headers = Vec::with_capacity(6);
-    if let Some(state) = verdict.state() {
-        headers.push(("x-ratelimit-limit", decimal(state.limit.into())));
-        headers.push(("x-ratelimit-remaining", decimal(state.remaining.into())));
-        headers.push(("x-ratelimit-reset", decimal(state.reset_secs)));
-        headers.push(("ratelimit", ratelimit_value(state)));
-        headers.push((
-            "ratelimit-policy",
-            policy_value(&state.policy, state.limit, state.window_secs),
-        ));
-    }
-    if let Verdict::Limited {
-        retry_after_secs, ..
-    } = verdict
-    {
-        headers.push(("retry-after", retry_after_secs.to_string()));
-    }
-    headers
+/// The refusal status and problem+json body for a verdict that refuses.
+pub(crate) fn rejection(verdict: &Verdict) -> Option<(http::StatusCode, String)> {
+    use http::StatusCode;
+    let (status, code, detail) = match verdict {
+        Verdict::Limited {
+            retry_after_secs,
+            state,
+        } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "the {} limit of {} requests is used up; retry in {retry_after_secs} s",
+                state.policy, state.limit
+            ),
+        ),
+        Verdict::Unavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "the rate-limit store is unavailable; retry shortly".to_owned(),
+        ),
+        Verdict::Allowed(_) | Verdict::Unlimited => return None,
+    };
+    Some((
+        status,
+        edge_core::Problem::new(status, code, detail).to_json(),
+    ))
 }
 
 /// `"policy";q=limit;w=window`: the `RateLimit-Policy` value (fixed per policy).
@@ -97,10 +102,6 @@ fn structured(policy: &str, a: &str, x: u64, b: &str, y: u64) -> String {
     value
 }
 
-fn decimal(n: u64) -> String {
-    edge_core::text::Decimal::new(n).as_str().to_owned()
-}
-
 /// Append `n` in decimal, without the formatting machinery.
 fn push_decimal(out: &mut String, n: u64) {
     out.push_str(edge_core::text::Decimal::new(n).as_str());
@@ -123,31 +124,4 @@ pub(crate) fn record_in_span(state: &RateLimitState) {
             state.policy, state.remaining, state.limit
         )),
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn headers_of_an_allowed_request() {
-        let state = RateLimitState {
-            policy: Arc::from("ip"),
-            limit: 600,
-            remaining: 599,
-            reset_secs: 60,
-            window_secs: 60,
-        };
-        let headers = headers(&Verdict::Allowed(state));
-        assert_eq!(
-            headers,
-            [
-                ("x-ratelimit-limit", "600".to_owned()),
-                ("x-ratelimit-remaining", "599".to_owned()),
-                ("x-ratelimit-reset", "60".to_owned()),
-                ("ratelimit", "\"ip\";r=599;t=60".to_owned()),
-                ("ratelimit-policy", "\"ip\";q=600;w=60".to_owned()),
-            ]
-        );
-    }
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::core::decision::{RateLimitState, Verdict, ceil_secs};
 use crate::core::key::{RequestInfo, client_ip, counted_address};
 use crate::core::policy::{KeyKind, Policy};
+use crate::core::protocol::FixedHeaders;
 use crate::store::memory::MemoryStore;
 use crate::store::{Acquired, Hit, KeyValue};
 use edge_core::Clock;
@@ -65,6 +66,8 @@ pub struct RateLimiter {
 pub(crate) struct Inner {
     pub(crate) policies: Vec<Policy>,
     pub(crate) names: Vec<Arc<str>>,
+    /// Each policy's header values that never change, in policy order.
+    pub(crate) fixed: Vec<FixedHeaders>,
     pub(crate) proxies: TrustedProxies,
     pub(crate) ipv6_prefix: u8,
     pub(crate) clock: Arc<dyn Clock>,
@@ -85,33 +88,29 @@ impl RateLimiter {
 
     /// Check (and count) one request against every policy that applies to it.
     pub async fn check(&self, info: &RequestInfo<'_>) -> Verdict {
-        let hits = self.hits(info);
-        if hits.is_empty() {
-            return Verdict::Unlimited;
-        }
-        let inner = &*self.inner;
-        let now_ms = inner.clock.monotonic_ms();
-        let acquired = match &inner.backend {
-            Backend::Memory => inner.memory.acquire(&hits, now_ms),
-            #[cfg(feature = "gcra")]
-            Backend::Gcra(store) => store.acquire(&hits),
-            #[cfg(feature = "redis")]
-            Backend::Redis(store) => {
-                let names: Vec<&str> = inner.names.iter().map(|n| &**n).collect();
-                match store.acquire(&hits, &names).await {
-                    Ok(acquired) => acquired,
-                    Err(error) => {
-                        self.warn_store_down(now_ms, &error);
-                        match self.fail_mode_of(&hits) {
-                            FailMode::Open => return Verdict::Unlimited,
-                            FailMode::Local => inner.memory.acquire(&hits, now_ms),
-                            FailMode::Closed => return Verdict::Unavailable,
-                        }
+        #[cfg(feature = "redis")]
+        if let Backend::Redis(store) = &self.inner.backend {
+            let inner = &*self.inner;
+            let hits = self.hits(info);
+            if hits.is_empty() {
+                return Verdict::Unlimited;
+            }
+            let names: Vec<&str> = inner.names.iter().map(|n| &**n).collect();
+            let acquired = match store.acquire(&hits, &names).await {
+                Ok(acquired) => acquired,
+                Err(error) => {
+                    let now_ms = inner.clock.monotonic_ms();
+                    self.warn_store_down(now_ms, &error);
+                    match self.fail_mode_of(&hits) {
+                        FailMode::Open => return Verdict::Unlimited,
+                        FailMode::Local => inner.memory.acquire(&hits, now_ms),
+                        FailMode::Closed => return Verdict::Unavailable,
                     }
                 }
-            }
-        };
-        self.verdict(&acquired)
+            };
+            return self.verdict(&acquired);
+        }
+        self.check_in_process(info)
     }
 
     /// [`RateLimiter::check`] without waiting, when the limiter's store is in
@@ -123,8 +122,22 @@ impl RateLimiter {
         if matches!(self.inner.backend, Backend::Redis(_)) {
             return None;
         }
-        // Nothing in `check` waits without Redis: it is ready on its first poll.
-        futures_util::FutureExt::now_or_never(self.check(info))
+        Some(self.check_in_process(info))
+    }
+
+    /// The check against an in-process store (the memory store or GCRA).
+    fn check_in_process(&self, info: &RequestInfo<'_>) -> Verdict {
+        let hits = self.hits(info);
+        if hits.is_empty() {
+            return Verdict::Unlimited;
+        }
+        let inner = &*self.inner;
+        let acquired = match &inner.backend {
+            #[cfg(feature = "gcra")]
+            Backend::Gcra(store) => store.acquire(&hits),
+            _ => inner.memory.acquire(&hits, inner.clock.monotonic_ms()),
+        };
+        self.verdict(&acquired)
     }
 
     /// The strictest fail mode among the policies a request meets.
@@ -263,10 +276,14 @@ impl RateLimiter {
         }
     }
 
-    /// Each policy's shared name, in the order the policies were added.
-    #[cfg_attr(not(feature = "actix"), allow(dead_code))]
-    pub(crate) fn names(&self) -> &[Arc<str>] {
-        &self.inner.names
+    /// The fixed header values of the policy `state` describes.
+    pub(crate) fn fixed_headers(&self, state: &RateLimitState) -> Option<&FixedHeaders> {
+        let inner = &*self.inner;
+        let index = inner
+            .names
+            .iter()
+            .position(|name| Arc::ptr_eq(name, &state.policy))?;
+        inner.fixed.get(index)
     }
 
     /// The policies, in the order they were added.

@@ -4,4 +4,5 @@ pub(crate) mod decision;
 pub(crate) mod key;
 pub(crate) mod limiter;
 pub(crate) mod policy;
+pub(crate) mod protocol;
 pub(crate) mod window;

@@ -6,7 +6,7 @@ use http::{HeaderValue, Request, Response};
 use tower_service::Service;
 
 use super::RateLimitLayer;
-use crate::{RateLimitState, RateLimiter, RequestInfo, Verdict, response};
+use crate::{Label, RateLimitState, RateLimiter, Refusal, RequestInfo, Step, Verdict};
 
 /// A check that waits on Redis, then the inner service.
 type Waiting<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
@@ -28,7 +28,7 @@ pin_project_lite::pin_project! {
         Checked {
             #[pin]
             inner: F,
-            verdict: Option<Verdict>,
+            label: Option<(Verdict, RateLimiter)>,
         },
         // Refused without calling the inner service.
         Refused { response: Option<Response<B>> },
@@ -62,10 +62,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Checked { inner, verdict } => {
+            StateProj::Checked { inner, label } => {
                 let mut response = std::task::ready!(inner.poll(cx))?;
-                if let Some(verdict) = verdict.take() {
-                    finish(&mut response, &verdict);
+                if let Some((verdict, limiter)) = label.take() {
+                    finish(&mut response, &limiter, &verdict);
                 }
                 Poll::Ready(Ok(response))
             }
@@ -112,46 +112,48 @@ where
             layer.limiter.check_local(&info)
         };
         if let Some(verdict) = local {
-            if let Some(mut refusal) = refusal(&verdict) {
-                finish(&mut refusal, &verdict);
-                return ResponseFuture::new(State::Refused {
-                    response: Some(refusal),
-                });
-            }
-            let verdict = pass_inward(&mut request, verdict);
-            return ResponseFuture::new(State::Checked {
-                inner: self.inner.call(request),
-                verdict,
-            });
+            return match layer.limiter.step(verdict, request.extensions().get()) {
+                Step::Refuse(refusal) => ResponseFuture::new(State::Refused {
+                    response: Some(refused(refusal)),
+                }),
+                Step::Pass { state, label } => {
+                    pass_inward(&mut request, state);
+                    ResponseFuture::new(State::Checked {
+                        inner: self.inner.call(request),
+                        label: label.map(|verdict| (verdict, layer.limiter.clone())),
+                    })
+                }
+            };
         }
         // Checked after an await: the subject is copied.
         let subject = (layer.subject)(request.extensions()).map(str::to_owned);
         // Use the service that was readied; leave a fresh clone in its place.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let layer = self.layer.clone();
+        let limiter = layer.limiter.clone();
         ResponseFuture::new(State::Waiting {
             future: Box::pin(async move {
                 let verdict = {
                     let info = request_info(
                         &request,
-                        &layer.limiter,
+                        &limiter,
                         peer,
                         subject.as_deref(),
                         custom.as_deref(),
                     );
-                    layer.limiter.check(&info).await
+                    limiter.check(&info).await
                 };
-                if let Some(mut refusal) = refusal(&verdict) {
-                    finish(&mut refusal, &verdict);
-                    return Ok(refusal);
+                match limiter.step(verdict, request.extensions().get()) {
+                    Step::Refuse(refusal) => Ok(refused(refusal)),
+                    Step::Pass { state, label } => {
+                        pass_inward(&mut request, state);
+                        let mut response = inner.call(request).await?;
+                        if let Some(verdict) = label {
+                            finish(&mut response, &limiter, &verdict);
+                        }
+                        Ok(response)
+                    }
                 }
-                let verdict = pass_inward(&mut request, verdict);
-                let mut response = inner.call(request).await?;
-                if let Some(verdict) = verdict {
-                    finish(&mut response, &verdict);
-                }
-                Ok(response)
             }),
         })
     }
@@ -186,47 +188,39 @@ fn request_info<'a, B>(
     }
 }
 
-/// The 429 (or 503) for a refused request, the verdict kept in its extensions.
-fn refusal<B: From<String>>(verdict: &Verdict) -> Option<Response<B>> {
-    let (status, body) = response::rejection(verdict)?;
-    let mut response = Response::new(B::from(body));
-    *response.status_mut() = status;
+/// A [`Refusal`] as a response.
+fn refused<B: From<String>>(refusal: Box<Refusal>) -> Response<B> {
+    let mut response = Response::new(B::from(refusal.body));
+    *response.status_mut() = refusal.status;
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
+        HeaderValue::from_static(Refusal::CONTENT_TYPE),
     );
-    response.extensions_mut().insert(verdict.clone());
-    Some(response)
+    apply(&mut response, refusal.label);
+    response.extensions_mut().insert(refusal.verdict);
+    response
 }
 
-/// Leave an allowed request's state in its extensions for the limiters inside;
-/// returns the verdict to label the response with, or `None` when an enclosing
-/// limiter's state is tighter (that limiter labels it).
-fn pass_inward<B>(request: &mut Request<B>, verdict: Verdict) -> Option<Verdict> {
-    if response::outer_is_tighter(request.extensions().get::<RateLimitState>(), &verdict) {
-        return None;
+fn pass_inward<B>(request: &mut Request<B>, state: Option<RateLimitState>) {
+    if let Some(state) = state {
+        request.extensions_mut().insert(state);
     }
-    if let Some(state) = verdict.state() {
-        request.extensions_mut().insert(state.clone());
-    }
-    Some(verdict)
 }
 
-/// Label the response with the verdict — unless a limiter inside already put a
-/// tighter state on it: several limiters in a stack, the tightest describes it.
-fn finish<B>(response: &mut Response<B>, verdict: &Verdict) {
-    if response::keep_inner(response.extensions().get::<RateLimitState>(), verdict) {
-        return;
+fn finish<B>(response: &mut Response<B>, limiter: &RateLimiter, verdict: &Verdict) {
+    if let Some(label) = limiter.label(verdict, response.extensions().get()) {
+        apply(response, label);
     }
-    if let Some(state) = verdict.state() {
-        crate::core::decision::record_in_span(state);
-        response.extensions_mut().insert(state.clone());
+}
+
+fn apply<B>(response: &mut Response<B>, label: Label) {
+    if let Some(state) = label.state {
+        response.extensions_mut().insert(state);
     }
-    if !matches!(verdict, Verdict::Unlimited) {
-        // Replace (not append to) what a limiter inside wrote: one value per header.
-        let headers = response.headers_mut();
-        for (name, value) in response::header_pairs(verdict) {
-            headers.insert(name, value);
+    let headers = response.headers_mut();
+    for (header, value) in label.headers {
+        if let Ok(value) = HeaderValue::from_maybe_shared(value) {
+            headers.insert(header.name(), value);
         }
     }
 }

@@ -1,0 +1,368 @@
+//! The request protocol both adapters drive: after a check, refuse or pass the
+//! request inward, then label the response. The adapters only convert types.
+//!
+//! 1. Check the request ([`RateLimiter::check_local`], or [`RateLimiter::check`]
+//!    when the store is Redis).
+//! 2. [`RateLimiter::step`] with the state an enclosing limiter left in the
+//!    request's extensions: [`Step::Refuse`] answers without calling inward;
+//!    [`Step::Pass`] names the state to leave in the request's extensions and the
+//!    verdict to label the response with.
+//! 3. On the way out, [`RateLimiter::label`] with the state a limiter inside left
+//!    in the response's extensions: the state to leave there and the header lines
+//!    to set (replacing, not appending to, what that limiter wrote).
+
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use http::StatusCode;
+
+use crate::core::decision::{RateLimitState, Verdict, ceil_secs, policy_value, ratelimit_value};
+use crate::core::limiter::RateLimiter;
+
+/// A rate-limit response header. Each adapter maps it to its own header name type
+/// ([`LimitHeader::name`] for `http` 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LimitHeader {
+    /// `X-RateLimit-Limit`: requests allowed per window.
+    Limit,
+    /// `X-RateLimit-Remaining`: requests still allowed now.
+    Remaining,
+    /// `X-RateLimit-Reset`: seconds until capacity frees.
+    Reset,
+    /// `RateLimit` (IETF draft): `"policy";r=remaining;t=reset`.
+    RateLimit,
+    /// `RateLimit-Policy` (IETF draft): `"policy";q=limit;w=window`.
+    RateLimitPolicy,
+    /// `Retry-After` on a 429.
+    RetryAfter,
+}
+
+impl LimitHeader {
+    /// Every header, in the order a response gets them.
+    pub const ALL: [LimitHeader; 6] = [
+        LimitHeader::Limit,
+        LimitHeader::Remaining,
+        LimitHeader::Reset,
+        LimitHeader::RateLimit,
+        LimitHeader::RateLimitPolicy,
+        LimitHeader::RetryAfter,
+    ];
+
+    /// The header's name, lower case.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LimitHeader::Limit => "x-ratelimit-limit",
+            LimitHeader::Remaining => "x-ratelimit-remaining",
+            LimitHeader::Reset => "x-ratelimit-reset",
+            LimitHeader::RateLimit => "ratelimit",
+            LimitHeader::RateLimitPolicy => "ratelimit-policy",
+            LimitHeader::RetryAfter => "retry-after",
+        }
+    }
+
+    /// The header's name as an `http` 1 name, made at compile time.
+    pub const fn name(self) -> http::HeaderName {
+        http::HeaderName::from_static(self.as_str())
+    }
+}
+
+/// The header lines that describe a verdict. Values are shared bytes, so that
+/// an adapter wraps them in its own `HeaderValue` type without a copy
+/// (`HeaderValue::from_maybe_shared`); the values fixed per policy are made once.
+pub type HeaderLines = smallvec::SmallVec<[(LimitHeader, Bytes); 6]>;
+
+/// What to do with a checked request.
+#[derive(Debug)]
+#[must_use]
+pub enum Step {
+    /// Answer with this refusal; do not call inward.
+    Refuse(Box<Refusal>),
+    /// Call inward.
+    Pass {
+        /// Leave this in the request's extensions for limiters inside.
+        state: Option<RateLimitState>,
+        /// Label the response with this verdict on the way out
+        /// ([`RateLimiter::label`]); `None` when an enclosing limiter describes
+        /// the request more tightly and labels it itself.
+        label: Option<Verdict>,
+    },
+}
+
+/// A refused request's response: 429, or 503 when the store is down and the
+/// limiter fails closed.
+#[derive(Debug)]
+pub struct Refusal {
+    /// 429 or 503.
+    pub status: StatusCode,
+    /// The problem+json body.
+    pub body: String,
+    /// The verdict: kept in the response's extensions.
+    pub verdict: Verdict,
+    /// The state (kept in the response's extensions) and the headers.
+    pub label: Label,
+}
+
+impl Refusal {
+    /// The body's media type.
+    pub const CONTENT_TYPE: &'static str = edge_core::PROBLEM_JSON;
+}
+
+/// How a response is described: the state to leave in its extensions (for an
+/// access log and for limiters outside) and the header lines to set.
+#[derive(Debug, Default)]
+pub struct Label {
+    /// Leave this in the response's extensions.
+    pub state: Option<RateLimitState>,
+    /// Set these, replacing what a limiter inside wrote: one value per header.
+    pub headers: HeaderLines,
+}
+
+/// The header values of one policy that never change, made once.
+#[derive(Debug)]
+pub(crate) struct FixedHeaders {
+    limit: Bytes,
+    policy: Bytes,
+}
+
+impl FixedHeaders {
+    /// The fixed values of every policy of a limiter, in policy order.
+    pub(crate) fn of(policies: &[crate::Policy], names: &[Arc<str>]) -> Vec<FixedHeaders> {
+        policies
+            .iter()
+            .zip(names)
+            .map(|(policy, name)| {
+                let limit = policy.quota.limit();
+                let window = ceil_secs(policy.quota.period_ms());
+                FixedHeaders {
+                    limit: decimal(limit.into()),
+                    policy: Bytes::from(policy_value(name, limit, window)),
+                }
+            })
+            .collect()
+    }
+}
+
+impl RateLimiter {
+    /// Step 2 of the protocol: refuse the request, or pass it inward. `outer` is
+    /// the [`RateLimitState`] an enclosing limiter left in the request's extensions.
+    pub fn step(&self, verdict: Verdict, outer: Option<&RateLimitState>) -> Step {
+        if let Some((status, body)) = crate::core::decision::rejection(&verdict) {
+            let label = self.label(&verdict, None).unwrap_or_default();
+            return Step::Refuse(Box::new(Refusal {
+                status,
+                body,
+                verdict,
+                label,
+            }));
+        }
+        if keep_inner(outer, &verdict) {
+            return Step::Pass {
+                state: None,
+                label: None,
+            };
+        }
+        Step::Pass {
+            state: verdict.state().cloned(),
+            label: Some(verdict),
+        }
+    }
+
+    /// Step 3 of the protocol: how to describe the response, given the state a
+    /// limiter inside left in its extensions (`inner`); `None` when that state is
+    /// tighter and stays. Records the state in the current span.
+    pub fn label(&self, verdict: &Verdict, inner: Option<&RateLimitState>) -> Option<Label> {
+        if keep_inner(inner, verdict) {
+            return None;
+        }
+        let Some(state) = verdict.state() else {
+            return Some(Label::default());
+        };
+        crate::core::decision::record_in_span(state);
+        let fixed = self.fixed_headers(state);
+        let mut headers = HeaderLines::new();
+        headers.push((
+            LimitHeader::Limit,
+            fixed.map_or_else(|| decimal(state.limit.into()), |f| f.limit.clone()),
+        ));
+        headers.push((LimitHeader::Remaining, decimal(state.remaining.into())));
+        headers.push((LimitHeader::Reset, decimal(state.reset_secs)));
+        headers.push((LimitHeader::RateLimit, Bytes::from(ratelimit_value(state))));
+        headers.push((
+            LimitHeader::RateLimitPolicy,
+            fixed.map_or_else(
+                || Bytes::from(policy_value(&state.policy, state.limit, state.window_secs)),
+                |f| f.policy.clone(),
+            ),
+        ));
+        if let Verdict::Limited {
+            retry_after_secs, ..
+        } = verdict
+        {
+            headers.push((LimitHeader::RetryAfter, decimal(*retry_after_secs)));
+        }
+        Some(Label {
+            state: Some(state.clone()),
+            headers,
+        })
+    }
+}
+
+/// Whether a response (or request) already described by `other` (another
+/// limiter's state) should keep that description instead of `ours`: it is
+/// tighter (fewer remaining, or as few and a longer wait). A refusal always
+/// describes itself.
+fn keep_inner(other: Option<&RateLimitState>, ours: &Verdict) -> bool {
+    match (other, ours) {
+        (_, Verdict::Limited { .. }) => false,
+        (Some(other), Verdict::Allowed(ours)) => {
+            (other.remaining, std::cmp::Reverse(other.reset_secs))
+                < (ours.remaining, std::cmp::Reverse(ours.reset_secs))
+        }
+        (Some(_), Verdict::Unlimited | Verdict::Unavailable) => true,
+        (None, _) => false,
+    }
+}
+
+/// The largest number [`decimal`] keeps made: every reset of windows up to 17
+/// minutes and the remaining count of quotas up to 1024.
+const SMALL_DECIMALS: u64 = 1024;
+
+/// `n` in decimal; those up to [`SMALL_DECIMALS`] made once and shared (a clone
+/// is a reference count), larger ones allocated.
+fn decimal(n: u64) -> Bytes {
+    static SMALL: OnceLock<Vec<Bytes>> = OnceLock::new();
+    let small = SMALL.get_or_init(|| {
+        (0..=SMALL_DECIMALS)
+            .map(|n| Bytes::copy_from_slice(edge_core::text::Decimal::new(n).as_str().as_bytes()))
+            .collect()
+    });
+    usize::try_from(n)
+        .ok()
+        .and_then(|i| small.get(i))
+        .map_or_else(
+            || Bytes::copy_from_slice(edge_core::text::Decimal::new(n).as_str().as_bytes()),
+            Bytes::clone,
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(policy: &str, remaining: u32, reset_secs: u64) -> RateLimitState {
+        RateLimitState {
+            policy: Arc::from(policy),
+            limit: 10,
+            remaining,
+            reset_secs,
+            window_secs: 60,
+        }
+    }
+
+    #[test]
+    fn the_tighter_state_describes_the_request() {
+        let loose = Verdict::Allowed(state("ip", 9, 60));
+        let tight = state("user", 2, 60);
+        assert!(keep_inner(Some(&tight), &loose));
+        assert!(!keep_inner(
+            Some(&state("ip", 9, 60)),
+            &Verdict::Allowed(tight.clone())
+        ));
+        // As few remaining: the longer wait is tighter.
+        assert!(keep_inner(
+            Some(&state("a", 2, 90)),
+            &Verdict::Allowed(state("b", 2, 30))
+        ));
+        assert!(!keep_inner(
+            Some(&tight),
+            &Verdict::Limited {
+                state: state("x", 0, 5),
+                retry_after_secs: 5
+            }
+        ));
+        assert!(keep_inner(Some(&tight), &Verdict::Unlimited));
+        assert!(!keep_inner(None, &loose));
+    }
+
+    fn lines(label: &Label) -> Vec<(&'static str, String)> {
+        label
+            .headers
+            .iter()
+            .map(|(h, v)| (h.as_str(), String::from_utf8(v.to_vec()).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn labels_carry_every_header_with_or_without_the_fixed_values() {
+        let limiter = RateLimiter::builder()
+            .policy(
+                crate::Policy::new("ip", "600/1m".parse().unwrap(), crate::KeyKind::ClientIp)
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let own = state("ip", 17, 42);
+        let own = RateLimitState {
+            policy: Arc::clone(&limiter.policies()[0].name),
+            limit: 600,
+            ..own
+        };
+        // Same name, not the limiter's policy: the values are computed.
+        let foreign = RateLimitState {
+            policy: Arc::from("ip"),
+            ..own
+        };
+        let expected = [
+            ("x-ratelimit-limit", "600".to_owned()),
+            ("x-ratelimit-remaining", "17".to_owned()),
+            ("x-ratelimit-reset", "42".to_owned()),
+            ("ratelimit", "\"ip\";r=17;t=42".to_owned()),
+            ("ratelimit-policy", "\"ip\";q=600;w=60".to_owned()),
+        ];
+        for state in [own.clone(), foreign] {
+            let label = limiter
+                .label(&Verdict::Allowed(state.clone()), None)
+                .unwrap();
+            assert_eq!(lines(&label), expected);
+            assert_eq!(label.state, Some(state));
+        }
+        let limited = Verdict::Limited {
+            state: RateLimitState {
+                remaining: 0,
+                ..own
+            },
+            retry_after_secs: 7,
+        };
+        let Step::Refuse(refusal) = limiter.step(limited, None) else {
+            panic!("a limited verdict is refused");
+        };
+        assert_eq!(refusal.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(refusal.body.contains("\"code\":\"rate_limited\""));
+        assert_eq!(
+            lines(&refusal.label).last().unwrap(),
+            &("retry-after", "7".to_owned())
+        );
+        assert!(
+            limiter
+                .label(&Verdict::Unlimited, None)
+                .unwrap()
+                .headers
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn header_names_are_lower_case_http_names() {
+        for header in LimitHeader::ALL {
+            assert_eq!(header.name().as_str(), header.as_str());
+        }
+    }
+
+    #[test]
+    fn decimals_small_and_large() {
+        assert_eq!(decimal(0), "0");
+        assert_eq!(decimal(1024), "1024");
+        assert_eq!(decimal(1025), "1025");
+        assert_eq!(decimal(u64::MAX), u64::MAX.to_string().as_str());
+    }
+}
