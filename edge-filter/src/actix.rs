@@ -20,15 +20,15 @@ use actix_web::dev::{
 use actix_web::http::header::{
     CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, TRANSFER_ENCODING,
 };
-use actix_web::web::{Bytes, BytesMut};
 use actix_web::{HttpMessage, HttpResponse};
+use futures_util::TryFutureExt;
 use futures_util::future::{Either, LocalBoxFuture, MapOk};
-use futures_util::{StreamExt, TryFutureExt};
 
 /// Made at compile time: a non-standard name given as `&str` is copied per lookup.
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 use crate::filter::{Filter, Rejection, RequestContext};
+use crate::protocol::{AfterHead, BodyHint};
 
 /// How the middleware finds a request's id for the security log: borrowed from
 /// the request's headers or extensions, no copy per request.
@@ -134,16 +134,26 @@ where
             let extensions = request.extensions();
             let request_id = (self.config.request_id)(request.headers(), &extensions);
             let request_id = request_id.unwrap_or_default();
-            match check_head(filter, &request, request_id) {
+            let context = context(&request, request_id);
+            let headers = request
+                .headers()
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_bytes()));
+            filter
+                .check_request(
+                    &context,
+                    request.query_string(),
+                    headers,
+                    body_hint(&request),
+                )
                 // The body is checked after an await: then the id is copied.
-                Ok(Head::Body(declared)) => Ok(Some((declared, request_id.to_owned()))),
-                Ok(Head::Complete) => Ok(None),
-                Err(rejection) => Err(rejection),
-            }
+                .map(|next| (next, request_id.to_owned()))
         };
-        let (declared, request_id) = match head {
-            Ok(Some(body)) => body,
-            Ok(None) => return Either::Left(self.service.call(request).map_ok(pass)),
+        let request_id = match head {
+            Ok((AfterHead::Done, _)) => {
+                return Either::Left(self.service.call(request).map_ok(pass));
+            }
+            Ok((AfterHead::ReadBody, request_id)) => request_id,
             Err(rejection) => {
                 return Either::Right(Box::pin(ready(Ok(reject(request, rejection)))));
             }
@@ -151,7 +161,17 @@ where
         let service = Rc::clone(&self.service);
         let filter = filter.clone();
         Either::Right(Box::pin(async move {
-            match check_body(&filter, &mut request, &request_id, declared).await {
+            let checked = match filter.read_body(request.take_payload()).await {
+                Ok(body) => {
+                    // Put the body back for the handlers.
+                    request.set_payload(Payload::from(body.clone()));
+                    let content_type = request.headers().get(CONTENT_TYPE);
+                    let content_type = content_type.and_then(|v| v.to_str().ok());
+                    filter.check_request_body(&context(&request, &request_id), content_type, &body)
+                }
+                Err(rejection) => Err(rejection),
+            };
+            match checked {
                 Ok(()) => Ok(service.call(request).await?.map_into_left_body()),
                 Err(rejection) => Ok(reject(request, rejection)),
             }
@@ -168,113 +188,40 @@ fn reject<B>(request: ServiceRequest, rejection: Rejection) -> ServiceResponse<E
     let mut response = HttpResponse::build(status)
         .insert_header((
             CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
+            HeaderValue::from_static(Rejection::CONTENT_TYPE),
         ))
         .body(rejection.problem_body());
     response.extensions_mut().insert(rejection);
     request.into_response(response).map_into_right_body()
 }
 
-/// The client as an outer layer resolved it (behind trusted proxies), else the peer.
-fn client_ip(request: &ServiceRequest) -> Option<std::net::IpAddr> {
-    request
+/// Who sent the request, for the security log: the client as an outer layer
+/// resolved it (behind trusted proxies), else the peer.
+fn context<'a>(request: &'a ServiceRequest, request_id: &'a str) -> RequestContext<'a> {
+    let client_ip = request
         .extensions()
         .get::<edge_core::ClientIp>()
         .map(|c| c.ip())
-        .or_else(|| request.peer_addr().map(|a| a.ip()))
-}
-
-/// What is left to check after the head.
-enum Head {
-    /// Nothing: the request has no body.
-    Complete,
-    /// The body, of this declared length (none when chunked).
-    Body(Option<u64>),
-}
-
-/// The checks of the request head: headers, path, query, parameters; and, for a
-/// request without a body, whether its route needs one.
-fn check_head(
-    filter: &Filter,
-    request: &ServiceRequest,
-    request_id: &str,
-) -> Result<Head, Rejection> {
-    let context = RequestContext {
+        .or_else(|| request.peer_addr().map(|a| a.ip()));
+    RequestContext {
         request_id,
-        client_ip: client_ip(request),
+        client_ip,
         method: request.method().as_str(),
         path: request.path(),
-    };
-    let headers = request
-        .headers()
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_bytes()));
-    filter.check_head(&context, request.query_string(), headers)?;
+    }
+}
+
+/// The body as HTTP/1.1's framing headers declare it (actix-web's payload says
+/// no more before it is read).
+fn body_hint(request: &ServiceRequest) -> BodyHint {
     let declared = request
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let chunked = request.headers().contains_key(TRANSFER_ENCODING);
-    if declared.unwrap_or(0) == 0 && !chunked {
-        filter.check_missing_body(&context)?;
-        return Ok(Head::Complete);
+    match declared {
+        _ if request.headers().contains_key(TRANSFER_ENCODING) => BodyHint::Unknown,
+        Some(length) => BodyHint::Length(length),
+        None => BodyHint::Empty,
     }
-    Ok(Head::Body(declared))
-}
-
-/// The checks of a body: its length as it streams in, media type, JSON syntax,
-/// attacks, schema. The body is put back for the handlers.
-async fn check_body(
-    filter: &Filter,
-    request: &mut ServiceRequest,
-    request_id: &str,
-    declared: Option<u64>,
-) -> Result<(), Rejection> {
-    // Reading the body needs the request mutably: copy what the checks log.
-    let method = request.method().as_str().to_owned();
-    let path = request.path().to_owned();
-    let context = RequestContext {
-        request_id,
-        client_ip: client_ip(request),
-        method: &method,
-        path: &path,
-    };
-    filter.check_declared_length(declared)?;
-    let read = read_limited(request.take_payload(), filter.max_body());
-    let body = match filter.body_timeout() {
-        Some(timeout) => tokio::time::timeout(timeout, read)
-            .await
-            .map_err(|_| Rejection::BodyTimeout { timeout })??,
-        None => read.await?,
-    };
-    if body.is_empty() {
-        return filter.check_missing_body(&context);
-    }
-    let content_type = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    // Put the body back for the handlers before any early return.
-    request.set_payload(Payload::from(body.clone()));
-    filter.check_media_type(content_type.as_deref())?;
-    filter.check_json_body(&context, &body)
-}
-
-/// Read the body, stopping with 413 the moment it passes `limit`.
-async fn read_limited(mut payload: Payload, limit: usize) -> Result<Bytes, Rejection> {
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let Ok(chunk) = chunk else {
-            return Err(Rejection::InvalidJson {
-                message: "the body could not be read".to_owned(),
-            });
-        };
-        if body.len() + chunk.len() > limit {
-            return Err(Rejection::PayloadTooLarge { limit });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
 }

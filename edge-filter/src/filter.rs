@@ -61,6 +61,9 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// The media type of [`Rejection::problem_body`].
+    pub const CONTENT_TYPE: &'static str = edge_core::PROBLEM_JSON;
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -292,7 +295,7 @@ impl Filter {
     }
 
     /// Whether a request with this `Content-Type` may carry a body here (JSON only).
-    pub fn check_media_type(&self, content_type: Option<&str>) -> Result<(), Rejection> {
+    pub(crate) fn check_media_type(&self, content_type: Option<&str>) -> Result<(), Rejection> {
         let essence = content_type
             .unwrap_or("")
             .split(';')
@@ -310,7 +313,10 @@ impl Filter {
     }
 
     /// Refuse up front a body whose declared length is over the limit.
-    pub fn check_declared_length(&self, content_length: Option<u64>) -> Result<(), Rejection> {
+    pub(crate) fn check_declared_length(
+        &self,
+        content_length: Option<u64>,
+    ) -> Result<(), Rejection> {
         match content_length {
             Some(length) if length > self.inner.max_body as u64 => {
                 Err(Rejection::PayloadTooLarge {
@@ -340,7 +346,7 @@ impl Filter {
     }
 
     /// A route with a schema got no body.
-    pub fn check_missing_body(&self, context: &RequestContext<'_>) -> Result<(), Rejection> {
+    pub(crate) fn check_missing_body(&self, context: &RequestContext<'_>) -> Result<(), Rejection> {
         if self.inner.routes.has_schema(context.method, context.path) {
             return Err(Rejection::ValidationFailed(vec![FieldError {
                 field: "/".to_owned(),

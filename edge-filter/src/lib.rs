@@ -11,6 +11,7 @@ pub mod actix;
 mod core;
 mod error;
 mod filter;
+mod protocol;
 pub mod routes;
 pub mod security_log;
 #[cfg(feature = "tower")]
@@ -21,4 +22,5 @@ pub use core::normalize::normalize;
 pub use core::rules::{Category, Rule, RuleSet, default_rules};
 pub use error::ConfigError;
 pub use filter::{DEFAULT_BODY_TIMEOUT, Filter, FilterBuilder, Mode, Rejection, RequestContext};
+pub use protocol::{AfterHead, BodyHint};
 pub use security_log::{FIELD_BYTES, PATH_BYTES, SecurityEvent, SecurityLog, SecurityLogBuilder};

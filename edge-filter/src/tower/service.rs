@@ -7,11 +7,12 @@ use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, Request, Response};
 use http_body::Body;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::filter::{Filter, Rejection, RequestContext};
+use crate::protocol::{AfterHead, BodyHint};
 
 type PeerFn = std::sync::Arc<dyn Fn(&http::Extensions) -> Option<std::net::IpAddr> + Send + Sync>;
 
@@ -156,150 +157,111 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         // The client as an outer layer resolved it (behind trusted proxies), else the peer.
-        let peer = request
+        let client = request
             .extensions()
             .get::<edge_core::ClientIp>()
             .map(|c| c.ip())
             .or_else(|| (self.peer)(request.extensions()));
-        let declared = match check_head(&self.filter, &request, peer) {
-            Ok(Head::Complete) => return ResponseFuture::inner(self.inner.call(request)),
-            Ok(Head::Body(declared)) => declared,
+        let head = {
+            let headers = request
+                .headers()
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_bytes()));
+            let query = request.uri().query().unwrap_or("");
+            let context = context(
+                request.method(),
+                request.uri(),
+                request.headers(),
+                request.extensions(),
+                client,
+            );
+            self.filter
+                .check_request(&context, query, headers, body_hint(&request))
+        };
+        match head {
+            Ok(AfterHead::Done) => return ResponseFuture::inner(self.inner.call(request)),
+            Ok(AfterHead::ReadBody) => {}
             // (An async block, not `ready`: it holds no `S::Error`, so it is `Send`.)
             Err(rejection) => return ResponseFuture::boxed(async move { Ok(reject(rejection)) }),
-        };
+        }
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let filter = self.filter.clone();
         ResponseFuture::boxed(async move {
             let (parts, body) = request.into_parts();
-            match check_body(&filter, &parts, peer, body, declared).await {
-                Ok(body) => inner.call(Request::from_parts(parts, body)).await,
+            let checked = match filter.read_body(body.into_data_stream()).await {
+                Ok(body) => {
+                    let content_type = parts
+                        .headers
+                        .get(CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok());
+                    let context = context(
+                        &parts.method,
+                        &parts.uri,
+                        &parts.headers,
+                        &parts.extensions,
+                        client,
+                    );
+                    filter
+                        .check_request_body(&context, content_type, &body)
+                        .map(|()| body)
+                }
+                Err(rejection) => Err(rejection),
+            };
+            match checked {
+                Ok(body) => {
+                    inner
+                        .call(Request::from_parts(parts, ReqBody::from(body)))
+                        .await
+                }
                 Err(rejection) => Ok(reject(rejection)),
             }
         })
     }
 }
 
-/// What is left to check after the head.
-enum Head {
-    /// Nothing: the request has no body.
-    Complete,
-    /// The body, of this declared length (none when chunked).
-    Body(Option<u64>),
-}
-
-/// What the checks log about a request: the request id is edge-core's
+/// Who sent the request, for the security log. The request id is edge-core's
 /// [`RequestId`](edge_core::RequestId) extension (edge-log's access layer puts it
 /// there, generated or taken from the header), else `X-Request-Id`.
 fn context<'a>(
-    parts: (
-        &'a http::Method,
-        &'a http::Uri,
-        &'a http::HeaderMap,
-        &'a http::Extensions,
-    ),
-    peer: Option<std::net::IpAddr>,
+    method: &'a http::Method,
+    uri: &'a http::Uri,
+    headers: &'a http::HeaderMap,
+    extensions: &'a http::Extensions,
+    client_ip: Option<std::net::IpAddr>,
 ) -> RequestContext<'a> {
-    let (method, uri, headers, extensions) = parts;
     RequestContext {
         request_id: extensions
             .get::<edge_core::RequestId>()
             .map(edge_core::RequestId::as_str)
             .or_else(|| headers.get("x-request-id").and_then(|v| v.to_str().ok()))
             .unwrap_or(""),
-        client_ip: peer,
+        client_ip,
         method: method.as_str(),
         path: uri.path(),
     }
 }
 
-/// The checks of the request head: headers, path, query, parameters; and, for a
-/// request without a body, whether its route needs one.
-fn check_head<B: Body>(
-    filter: &Filter,
-    request: &Request<B>,
-    peer: Option<std::net::IpAddr>,
-) -> Result<Head, Rejection> {
-    let context = context(
-        (
-            request.method(),
-            request.uri(),
-            request.headers(),
-            request.extensions(),
-        ),
-        peer,
-    );
-    let headers = request
-        .headers()
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_bytes()));
-    filter.check_head(&context, request.uri().query().unwrap_or(""), headers)?;
-    // Whether there is a body is the body's own answer, never the framing
-    // headers': over HTTP/2 (and HTTP/3) a body needs neither.
+/// Whether there is a body is the body's own answer, never the framing headers':
+/// over HTTP/2 (and HTTP/3) a body needs neither.
+fn body_hint<B: Body>(request: &Request<B>) -> BodyHint {
     let body = request.body();
     let hint = body.size_hint().exact();
-    if body.is_end_stream() || hint == Some(0) {
-        filter.check_missing_body(&context)?;
-        return Ok(Head::Complete);
+    if body.is_end_stream() {
+        return BodyHint::Empty;
     }
     let declared = request
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .or(hint);
-    Ok(Head::Body(declared))
-}
-
-/// The checks of a body as it streams in: length, media type, JSON syntax,
-/// attacks, schema. Gives the body back, whole, for the inner service.
-async fn check_body<B>(
-    filter: &Filter,
-    parts: &http::request::Parts,
-    peer: Option<std::net::IpAddr>,
-    body: B,
-    declared: Option<u64>,
-) -> Result<B, Rejection>
-where
-    B: Body<Data = Bytes> + From<Bytes>,
-    B::Error: std::error::Error + Send + Sync + 'static,
-{
-    let context = context(
-        (&parts.method, &parts.uri, &parts.headers, &parts.extensions),
-        peer,
-    );
-    filter.check_declared_length(declared)?;
-    let collect = Limited::new(body, filter.max_body()).collect();
-    let collected = match filter.body_timeout() {
-        Some(timeout) => tokio::time::timeout(timeout, collect)
-            .await
-            .map_err(|_| Rejection::BodyTimeout { timeout })?,
-        None => collect.await,
-    };
-    let bytes = match collected {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            return Err(Rejection::PayloadTooLarge {
-                limit: filter.max_body(),
-            });
-        }
-        Err(_) => {
-            return Err(Rejection::InvalidJson {
-                message: "the body could not be read".to_owned(),
-            });
-        }
-    };
-    if bytes.is_empty() {
-        filter.check_missing_body(&context)?;
-        return Ok(B::from(bytes));
+        .and_then(|v| v.parse::<u64>().ok());
+    match (hint, declared) {
+        (Some(length), _) => BodyHint::Length(length),
+        // A declared length refuses an oversized body early; a declared 0 is
+        // not trusted over a body that says nothing.
+        (None, Some(length)) if length > 0 => BodyHint::Length(length),
+        _ => BodyHint::Unknown,
     }
-    let content_type = parts
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    filter.check_media_type(content_type)?;
-    filter.check_json_body(&context, &bytes)?;
-    Ok(B::from(bytes))
 }
 
 fn reject<B: From<String>>(rejection: Rejection) -> Response<B> {
@@ -307,7 +269,7 @@ fn reject<B: From<String>>(rejection: Rejection) -> Response<B> {
     *response.status_mut() = rejection.status();
     response.headers_mut().insert(
         CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
+        HeaderValue::from_static(Rejection::CONTENT_TYPE),
     );
     response.extensions_mut().insert(rejection);
     response

@@ -1,0 +1,119 @@
+//! The request protocol both adapters drive, in three steps the [`Filter`] owns:
+//!
+//! 1. [`Filter::check_request`]: the head's checks (header limits, path, query,
+//!    inspected headers, parameter rules) and what the adapter knows of the body
+//!    before reading it ([`BodyHint`]): a request without one is checked for a
+//!    route that needs one and is done; a declared length over the limit is
+//!    refused at once; otherwise the body must be read.
+//! 2. [`Filter::read_body`]: the body's chunks as they arrive, refused with 413 the
+//!    moment they pass the limit and with 408 when they stop arriving in time.
+//! 3. [`Filter::check_request_body`]: the body's checks (a missing body, the media
+//!    type, JSON syntax, attacks, the route's schema). The adapter then hands the
+//!    body on, whole, to the inner service.
+//!
+//! A rejection from any step is answered with [`Rejection::status`] and
+//! [`Rejection::problem_body`] (media type [`Rejection::CONTENT_TYPE`]), the
+//! rejection kept in the response's extensions.
+
+use crate::filter::{Filter, Rejection, RequestContext};
+
+/// What an adapter knows of a request's body before reading it. Whether there is
+/// a body is the body's own answer where the framework has one (HTTP/2 and /3
+/// bodies need no framing headers); else the framing headers'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyHint {
+    /// There is no body.
+    Empty,
+    /// A body of this length (declared, or known exactly).
+    Length(u64),
+    /// A body of unknown length (chunked, streamed).
+    Unknown,
+}
+
+/// What is left after [`Filter::check_request`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum AfterHead {
+    /// Nothing: call the inner service.
+    Done,
+    /// Read the body ([`Filter::read_body`]), then check it
+    /// ([`Filter::check_request_body`]).
+    ReadBody,
+}
+
+impl Filter {
+    /// Step 1 of the protocol: the head's checks and what is left to do.
+    pub fn check_request<'h>(
+        &self,
+        context: &RequestContext<'_>,
+        query: &str,
+        headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
+        body: BodyHint,
+    ) -> Result<AfterHead, Rejection> {
+        self.check_head(context, query, headers)?;
+        match body {
+            BodyHint::Empty | BodyHint::Length(0) => {
+                self.check_missing_body(context)?;
+                Ok(AfterHead::Done)
+            }
+            BodyHint::Length(length) => {
+                self.check_declared_length(Some(length))?;
+                Ok(AfterHead::ReadBody)
+            }
+            BodyHint::Unknown => Ok(AfterHead::ReadBody),
+        }
+    }
+
+    /// Step 2 of the protocol: read the body from its chunks, stopping with 413
+    /// the moment it passes the limit, with 408 when it does not arrive within the
+    /// body timeout, and with 400 when the stream fails.
+    #[cfg(any(feature = "tower", feature = "actix"))]
+    pub async fn read_body<E>(
+        &self,
+        chunks: impl futures_util::Stream<Item = Result<bytes::Bytes, E>>,
+    ) -> Result<bytes::Bytes, Rejection> {
+        let read = read_limited(chunks, self.max_body());
+        match self.body_timeout() {
+            Some(timeout) => tokio::time::timeout(timeout, read)
+                .await
+                .map_err(|_| Rejection::BodyTimeout { timeout })?,
+            None => read.await,
+        }
+    }
+
+    /// Step 3 of the protocol: the checks of the whole body.
+    pub fn check_request_body(
+        &self,
+        context: &RequestContext<'_>,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), Rejection> {
+        if body.is_empty() {
+            return self.check_missing_body(context);
+        }
+        self.check_media_type(content_type)?;
+        self.check_json_body(context, body)
+    }
+}
+
+#[cfg(any(feature = "tower", feature = "actix"))]
+async fn read_limited<E>(
+    chunks: impl futures_util::Stream<Item = Result<bytes::Bytes, E>>,
+    limit: usize,
+) -> Result<bytes::Bytes, Rejection> {
+    use futures_util::StreamExt;
+    let mut chunks = std::pin::pin!(chunks);
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = chunks.next().await {
+        let Ok(chunk) = chunk else {
+            return Err(Rejection::InvalidJson {
+                message: "the body could not be read".to_owned(),
+            });
+        };
+        if body.len() + chunk.len() > limit {
+            return Err(Rejection::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
