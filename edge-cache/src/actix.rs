@@ -25,7 +25,7 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forwar
 use actix_web::http::header as actix_header;
 use futures_util::future::{Either, LocalBoxFuture};
 
-use crate::{Accepts, Action, Cache, CacheStatus, Lookup, Miss, Reply};
+use crate::{Action, Begin, Cache, CacheStatus, Handling, Miss, Passing, Reply};
 
 /// `X-Cache` in actix-web's header types, made at compile time.
 const ACTIX_X_CACHE: actix_header::HeaderName = actix_header::HeaderName::from_static("x-cache");
@@ -113,50 +113,44 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let action = classify(&self.cache, &self.request_headers, &request);
-        if let Action::Read(read) = &action
-            && let Some(reply) = self.cache.lookup_now(read)
-        {
-            let response = request.into_response(to_actix(&reply));
-            return Either::Left(ready(Ok(response.map_into_right_body())));
-        }
+        let action = match self.cache.answer_now(action) {
+            Ok(reply) => {
+                let response = request.into_response(to_actix(&reply));
+                return Either::Left(ready(Ok(response.map_into_right_body())));
+            }
+            Err(action) => action,
+        };
         let service = Rc::clone(&self.service);
         let cache = self.cache.clone();
         Either::Right(Box::pin(async move {
-            match action {
-                Action::Read(read) => match cache.lookup(read).await {
-                    Lookup::Hit(reply) => {
-                        let response = to_actix(&reply);
-                        Ok(request.into_response(response).map_into_right_body())
-                    }
-                    Lookup::Miss(miss) => {
-                        let response = service.call(request).await?;
-                        finish_miss(&cache, miss, response).await
-                    }
-                },
-                Action::Write(write) => {
-                    let response = service.call(request).await?;
-                    let status = to_http_status(response.status());
-                    cache.after_write(&write, status).await;
-                    pass(
-                        &cache,
-                        write.accepts(),
-                        response,
-                        (CacheStatus::Bypass, write.announces_status()),
-                    )
-                    .await
+            let pending = match cache.begin(action).await {
+                Begin::Answer(reply) => {
+                    return Ok(request
+                        .into_response(to_actix(&reply))
+                        .map_into_right_body());
                 }
-                Action::Pass(skip) => {
-                    let response = service.call(request).await?;
-                    pass(
-                        &cache,
-                        skip.accepts(),
-                        response,
-                        (CacheStatus::Bypass, skip.announces_status()),
-                    )
-                    .await
-                }
+                Begin::CallInner(pending) => pending,
+            };
+            let response = service.call(request).await?;
+            let status = edge_core::http02::status_from_http02(response.status());
+            let headers = edge_core::http02::headers_from_http02(response.headers().iter());
+            let handling = cache
+                .respond(pending, status, &headers, body_length(&response))
+                .await;
+            match handling {
+                Handling::Store(miss) => store(miss, response, status, headers).await,
+                Handling::Pass(passing) => pass(&cache, passing, response, headers).await,
             }
         }))
+    }
+}
+
+/// The body's length when it is known before it is read.
+fn body_length<B: MessageBody>(response: &ServiceResponse<B>) -> Option<u64> {
+    match response.response().body().size() {
+        BodySize::Sized(n) => Some(n),
+        BodySize::None => Some(0),
+        BodySize::Stream => None,
     }
 }
 
@@ -205,14 +199,6 @@ fn copy_request_headers(
     }
 }
 
-fn to_http_status(status: actix_web::http::StatusCode) -> http::StatusCode {
-    edge_core::http02::status_from_http02(status)
-}
-
-fn to_http_headers(headers: &actix_header::HeaderMap) -> http::HeaderMap {
-    edge_core::http02::headers_from_http02(headers.iter())
-}
-
 fn copy_headers(from: &http::HeaderMap, to: &mut actix_header::HeaderMap) {
     let mut last: Option<actix_header::HeaderName> = None;
     for (name, value) in from {
@@ -258,7 +244,6 @@ fn x_cache_header(value: &http::HeaderValue) -> Option<ActixHeader> {
 }
 
 fn to_actix(reply: &Reply) -> HttpResponse {
-    reply.cache_status().record_in_span();
     let mut response = HttpResponse::with_body(actix_status(reply), BoxBody::new(reply.body()));
     put_headers(reply, response.headers_mut());
     response.extensions_mut().insert(reply.cache_status());
@@ -312,33 +297,22 @@ fn to_actix_lines(from: &http::HeaderMap) -> ActixLines {
         .collect()
 }
 
-async fn finish_miss<B>(
-    cache: &Cache,
+/// Read the body and store the response; answer with the cache's reply.
+async fn store<B>(
     miss: Miss,
     response: ServiceResponse<B>,
+    status: http::StatusCode,
+    headers: http::HeaderMap,
 ) -> Result<ServiceResponse<EitherBody<B, BoxBody>>, actix_web::Error>
 where
     B: MessageBody + 'static,
 {
-    let length = match response.response().body().size() {
-        BodySize::Sized(n) => Some(n),
-        BodySize::None => Some(0),
-        BodySize::Stream => None,
-    };
-    let status = to_http_status(response.status());
-    let headers = to_http_headers(response.headers());
-    if !miss.wants(status, &headers, length) {
-        let (status, accepts) = ((miss.status(), miss.announces_status()), miss.accepts());
-        drop(miss);
-        return pass(cache, accepts, response, status).await;
-    }
     let (request, response) = response.into_parts();
     let (head, body) = response.into_parts();
     let body = actix_web::body::to_bytes(body)
         .await
         .map_err(|e| actix_web::error::ErrorInternalServerError(e.into()))?;
     let reply = miss.complete(status, headers, body).await;
-    reply.cache_status().record_in_span();
     let mut response = head.set_body(BoxBody::new(reply.body()));
     *response.status_mut() = actix_status(&reply);
     put_headers(&reply, response.headers_mut());
@@ -349,32 +323,25 @@ where
 /// Hand on a response the cache does not store, gzipped when worth it.
 async fn pass<B>(
     cache: &Cache,
-    accepts: Accepts,
+    passing: Passing,
     mut response: ServiceResponse<B>,
-    (status, announce): (CacheStatus, bool),
+    mut headers: http::HeaderMap,
 ) -> Result<ServiceResponse<EitherBody<B, BoxBody>>, actix_web::Error>
 where
     B: MessageBody + 'static,
 {
-    status.record_in_span();
-    if announce {
+    if let Some(x_cache) = passing.x_cache() {
         response.headers_mut().insert(
             ACTIX_X_CACHE,
-            actix_header::HeaderValue::from_static(status.as_str()),
+            actix_header::HeaderValue::from_static(passing.cache_status().as_str()),
         );
+        headers.insert(crate::X_CACHE, x_cache);
     }
-    response.response_mut().extensions_mut().insert(status);
-    let length = match response.response().body().size() {
-        BodySize::Sized(n) => Some(n),
-        _ => None,
-    };
-    let http_status = to_http_status(response.status());
-    // Most responses are small or not asked compressed: no header conversion then.
-    if !cache.may_compress(accepts, http_status, length) {
-        return Ok(response.map_into_left_body());
-    }
-    let mut headers = to_http_headers(response.headers());
-    if !cache.should_compress(accepts, http_status, &headers, length) {
+    response
+        .response_mut()
+        .extensions_mut()
+        .insert(passing.cache_status());
+    if !passing.compress() {
         return Ok(response.map_into_left_body());
     }
     let (request, response) = response.into_parts();
@@ -398,6 +365,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::Accepts;
     use crate::core::entry::tests::sample;
 
     fn lines(headers: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {

@@ -596,6 +596,7 @@ impl Miss {
     /// with its ETag, gzip-encoded when accepted and worth it, or a 304 when the
     /// request's `If-None-Match` matches. The compressed form is made here, once.
     pub async fn complete(mut self, status: StatusCode, headers: HeaderMap, body: Bytes) -> Reply {
+        self.status.record_in_span();
         let inner = Arc::clone(&self.cache.inner);
         let now = inner.clock.unix_ms();
         let ttl = Directives::parse(&headers).shared_ttl(self.read.ttl);

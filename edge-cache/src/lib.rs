@@ -10,6 +10,7 @@ mod cache;
 mod config;
 mod core;
 mod error;
+mod protocol;
 mod route;
 mod stats;
 
@@ -32,6 +33,7 @@ pub use core::encoding::Accepts;
 pub use core::reply::{CacheStatus, Reply, X_CACHE};
 pub use edge_core::{Clock, ManualClock, SystemClock};
 pub use error::{ConfigError, TierError};
+pub use protocol::{Begin, Handling, Passing, Pending};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::RedisTier;

@@ -119,24 +119,24 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::entry::tests::sample;
+    use crate::core::entry::tests::{fields, sample};
 
     #[test]
     fn entries_survive_the_redis_encoding_and_garbage_is_refused() {
         let entry = sample();
         let bytes = entry.encode();
-        assert_eq!(Entry::decode(&bytes), Some(entry.clone()));
+        assert_eq!(Entry::decode(&bytes).map(fields), Some(fields(entry.clone())));
         for cut in 0..bytes.len() {
-            assert_eq!(Entry::decode(&bytes[..cut]), None, "cut at {cut}");
+            assert!(Entry::decode(&bytes[..cut]).is_none(), "cut at {cut}");
         }
         let mut longer = bytes;
         longer.push(0);
-        assert_eq!(Entry::decode(&longer), None);
+        assert!(Entry::decode(&longer).is_none());
         let plain = Entry {
             vary: None,
             gzip: None,
             ..entry
         };
-        assert_eq!(Entry::decode(&plain.encode()), Some(plain));
+        assert_eq!(Entry::decode(&plain.encode()).map(fields), Some(fields(plain)));
     }
 }

@@ -138,21 +138,13 @@ impl Reply {
         headers
     }
 
-    /// For adapters that speak other header types: the lines that are the same
-    /// for every reply from this entry and variant — all but `Age` and `X-Cache`,
-    /// which the adapter adds from [`Reply::age_secs`] and [`Reply::cache_status`]
-    /// — converted by `convert` the first time and kept with the entry, so a hit
-    /// clones them instead of converting. `None` (without calling `convert`) when
-    /// a conversion of another type was kept first.
-    ///
-    /// ```
-    /// # fn demo(reply: &edge_cache::Reply) {
-    /// let names: Option<&Vec<String>> = reply.converted_headers(|headers| {
-    ///     headers.keys().map(|name| name.as_str().to_owned()).collect()
-    /// });
-    /// # }
-    /// ```
-    pub fn converted_headers<T: Any + Send + Sync>(
+    /// For the actix adapter, which speaks other header types: the lines that
+    /// are the same for every reply from this entry and variant — all but `Age`
+    /// and `X-Cache` — converted by `convert` the first time and kept with the
+    /// entry, so a hit clones them instead of converting. `None` (without calling
+    /// `convert`) when a conversion of another type was kept first.
+    #[cfg_attr(not(feature = "actix"), allow(dead_code))]
+    pub(crate) fn converted_headers<T: Any + Send + Sync>(
         &self,
         convert: impl FnOnce(&HeaderMap) -> T,
     ) -> Option<&T> {

@@ -11,7 +11,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::body::{BoxError, CacheBody};
-use crate::{Accepts, Action, Cache, CacheStatus, Lookup, Miss, Reply, X_CACHE};
+use crate::{Begin, Cache, Handling, Miss, Passing, Reply, X_CACHE};
 
 /// Applies [`CacheService`] to a service.
 #[derive(Debug, Clone)]
@@ -124,51 +124,32 @@ where
             request.uri().query(),
             request.headers(),
         );
-        if let Action::Read(read) = &action
-            && let Some(reply) = self.cache.lookup_now(read)
-        {
-            return ResponseFuture::ready(Ok(from_reply(&reply)));
-        }
+        let action = match self.cache.answer_now(action) {
+            Ok(reply) => return ResponseFuture::ready(Ok(from_reply(&reply))),
+            Err(action) => action,
+        };
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let cache = self.cache.clone();
         ResponseFuture::boxed(async move {
-            match action {
-                Action::Read(read) => match cache.lookup(read).await {
-                    Lookup::Hit(reply) => Ok(from_reply(&reply)),
-                    Lookup::Miss(miss) => {
-                        let response = inner.call(request).await?;
-                        Ok(finish_miss(&cache, miss, response).await)
-                    }
-                },
-                Action::Write(write) => {
-                    let response = inner.call(request).await?;
-                    cache.after_write(&write, response.status()).await;
-                    Ok(pass(
-                        &cache,
-                        write.accepts(),
-                        response,
-                        (CacheStatus::Bypass, write.announces_status()),
-                    )
-                    .await)
-                }
-                Action::Pass(skip) => {
-                    let response = inner.call(request).await?;
-                    Ok(pass(
-                        &cache,
-                        skip.accepts(),
-                        response,
-                        (CacheStatus::Bypass, skip.announces_status()),
-                    )
-                    .await)
-                }
-            }
+            let pending = match cache.begin(action).await {
+                Begin::Answer(reply) => return Ok(from_reply(&reply)),
+                Begin::CallInner(pending) => pending,
+            };
+            let response = inner.call(request).await?;
+            let length = response.body().size_hint().exact();
+            let handling = cache
+                .respond(pending, response.status(), response.headers(), length)
+                .await;
+            Ok(match handling {
+                Handling::Store(miss) => store(miss, response).await,
+                Handling::Pass(passing) => pass(&cache, passing, response).await,
+            })
         })
     }
 }
 
 fn from_reply<B>(reply: &Reply) -> Response<CacheBody<B>> {
-    reply.cache_status().record_in_span();
     let mut response = Response::new(CacheBody::full(reply.body()));
     *response.status_mut() = reply.status();
     *response.headers_mut() = reply.headers();
@@ -176,17 +157,12 @@ fn from_reply<B>(reply: &Reply) -> Response<CacheBody<B>> {
     response
 }
 
-async fn finish_miss<B>(cache: &Cache, miss: Miss, response: Response<B>) -> Response<CacheBody<B>>
+/// Read the body and store the response; answer with the cache's reply.
+async fn store<B>(miss: Miss, response: Response<B>) -> Response<CacheBody<B>>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    let length = response.body().size_hint().exact();
-    if !miss.wants(response.status(), response.headers(), length) {
-        let (status, accepts) = ((miss.status(), miss.announces_status()), miss.accepts());
-        drop(miss);
-        return pass(cache, accepts, response, status).await;
-    }
     let (mut parts, body) = response.into_parts();
     match body.collect().await {
         Ok(collected) => {
@@ -200,34 +176,19 @@ where
             *response.extensions_mut() = extensions;
             response
         }
-        Err(error) => failed(
-            parts,
-            error.into(),
-            (miss.status(), miss.announces_status()),
-        ),
+        Err(error) => failed(parts, error.into(), miss.passing()),
     }
 }
 
 /// Hand on a response the cache does not store, gzipped when worth it.
-async fn pass<B>(
-    cache: &Cache,
-    accepts: Accepts,
-    response: Response<B>,
-    (status, announce): (CacheStatus, bool),
-) -> Response<CacheBody<B>>
+async fn pass<B>(cache: &Cache, passing: Passing, response: Response<B>) -> Response<CacheBody<B>>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    status.record_in_span();
-    let length = response.body().size_hint().exact();
-    let compress = cache.should_compress(accepts, response.status(), response.headers(), length);
     let (mut parts, body) = response.into_parts();
-    if announce {
-        parts.headers.insert(X_CACHE, status.header_value());
-    }
-    parts.extensions.insert(status);
-    if !compress {
+    label(&mut parts, passing);
+    if !passing.compress() {
         return Response::from_parts(parts, CacheBody::inner(body));
     }
     match body.collect().await {
@@ -236,18 +197,23 @@ where
             parts.headers.insert(CONTENT_LENGTH, body.len().into());
             Response::from_parts(parts, CacheBody::full(body))
         }
-        Err(error) => failed(parts, error.into(), (status, announce)),
+        Err(error) => failed(parts, error.into(), passing),
     }
+}
+
+fn label(parts: &mut http::response::Parts, passing: Passing) {
+    if let Some(x_cache) = passing.x_cache() {
+        parts.headers.insert(X_CACHE, x_cache);
+    }
+    parts.extensions.insert(passing.cache_status());
 }
 
 fn failed<B>(
     mut parts: http::response::Parts,
     error: BoxError,
-    (status, announce): (CacheStatus, bool),
+    passing: Passing,
 ) -> Response<CacheBody<B>> {
     parts.headers.remove(CONTENT_LENGTH);
-    if announce {
-        parts.headers.insert(X_CACHE, status.header_value());
-    }
+    label(&mut parts, passing);
     Response::from_parts(parts, CacheBody::failed(error))
 }
