@@ -21,13 +21,12 @@ use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{
     Extensions, Service, ServiceRequest, ServiceResponse, Transform, forward_ready,
 };
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderName, HeaderValue, USER_AGENT};
 use actix_web::web::Bytes;
 use actix_web::{HttpMessage, HttpRequest};
 use tracing::Instrument;
 
 use crate::{AccessLog, REQUEST_ID_HEADER, RequestId, RequestLog, SpanFields};
-use edge_core::{ClientIp, TrustedProxies};
 
 /// `X-Request-Id` in actix-web's header types, made at compile time (a `&str`
 /// name would be parsed and copied per lookup).
@@ -136,21 +135,23 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let headers = request.headers();
-        let id = RequestId::from_header(headers.get(ACTIX_REQUEST_ID).map(HeaderValue::as_bytes));
-        let client = client_ip(self.log.trusted_proxies(), &request);
-        let entry = self.log.begin(
+        let entry = self.log.start(
             request.method().as_str(),
             request.path(),
-            id.clone(),
-            headers
-                .get(actix_web::http::header::USER_AGENT)
-                .map(HeaderValue::as_bytes),
-            client,
+            headers.get(ACTIX_REQUEST_ID).map(HeaderValue::as_bytes),
+            headers.get(USER_AGENT).map(HeaderValue::as_bytes),
+            request.peer_addr().map(|a| a.ip()),
+            |name| {
+                headers
+                    .get_all(name.as_str())
+                    .filter_map(|v| v.to_str().ok())
+            },
         );
+        let id = entry.request_id().clone();
         let mut extensions = request.extensions_mut();
         extensions.insert(id.clone());
-        if let Some(client) = client {
-            extensions.insert(ClientIp(client));
+        if let Some(client) = entry.client_ip() {
+            extensions.insert(client);
         }
         drop(extensions);
         let span = entry.span().clone();
@@ -161,16 +162,6 @@ where
             fields_from: self.fields_from.clone(),
         }
     }
-}
-
-/// The client behind trusted proxies (the header is read only behind one).
-fn client_ip(proxies: &TrustedProxies, request: &ServiceRequest) -> Option<std::net::IpAddr> {
-    proxies.resolve_lines(request.peer_addr().map(|a| a.ip()), |name| {
-        request
-            .headers()
-            .get_all(name.as_str())
-            .filter_map(|v| v.to_str().ok())
-    })
 }
 
 pin_project_lite::pin_project! {

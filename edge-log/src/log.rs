@@ -68,9 +68,40 @@ impl AccessLog {
         &self.inner.proxies
     }
 
-    /// Start logging a request: its span (fields empty, for the other layers to
-    /// fill) and clock. `path` should exclude the query; `peer` is the client's
-    /// address (the middleware passes the one it resolved behind trusted proxies).
+    /// Step 1 of the protocol both adapters drive: start logging a request. Its
+    /// id is the `X-Request-Id` value the client sent (`id_header`, when it is a
+    /// valid id) or a new one; its client is resolved behind the trusted proxies
+    /// from the socket `peer` and the client-IP header's lines (`lines(name)`, read
+    /// only behind a trusted proxy). The adapter leaves
+    /// [`RequestLog::request_id`] and [`RequestLog::client_ip`] in the request's
+    /// extensions for the layers inside, runs them in [`RequestLog::span`], and on
+    /// the way out echoes the id, sets the status and wraps the body so that the
+    /// line is written when it ends.
+    pub fn start<'v, I>(
+        &self,
+        method: &str,
+        path: &str,
+        id_header: Option<&[u8]>,
+        user_agent: Option<&[u8]>,
+        peer: Option<IpAddr>,
+        lines: impl FnOnce(&http::HeaderName) -> I,
+    ) -> RequestLog
+    where
+        I: Iterator<Item = &'v str>,
+    {
+        let client = self.inner.proxies.resolve_lines(peer, lines);
+        self.begin(
+            method,
+            path,
+            RequestId::from_header(id_header),
+            user_agent,
+            client,
+        )
+    }
+
+    /// Start logging a request whose id and client are known: its span (fields
+    /// empty, for the other layers to fill) and clock. `path` should exclude the
+    /// query; `peer` is the client's address.
     pub fn begin(
         &self,
         method: &str,
@@ -215,6 +246,11 @@ impl RequestLog {
     /// The request id.
     pub fn request_id(&self) -> &RequestId {
         &self.request_id
+    }
+
+    /// The client's address, resolved behind the trusted proxies.
+    pub fn client_ip(&self) -> Option<edge_core::ClientIp> {
+        self.peer.map(edge_core::ClientIp)
     }
 
     /// The response status, once known.

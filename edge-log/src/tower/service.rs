@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use http::header::USER_AGENT;
 use http::{HeaderValue, Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -110,21 +111,18 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let headers = request.headers();
-        let id = RequestId::from_header(headers.get(REQUEST_ID_HEADER).map(HeaderValue::as_bytes));
-        let peer = (self.layer.peer_from)(request.extensions());
-        let client = self.layer.log.trusted_proxies().resolve_from(peer, headers);
-        let entry = self.layer.log.begin(
+        let entry = self.layer.log.start(
             request.method().as_str(),
             request.uri().path(),
-            id.clone(),
-            headers
-                .get(http::header::USER_AGENT)
-                .map(HeaderValue::as_bytes),
-            client,
+            headers.get(REQUEST_ID_HEADER).map(HeaderValue::as_bytes),
+            headers.get(USER_AGENT).map(HeaderValue::as_bytes),
+            (self.layer.peer_from)(request.extensions()),
+            |name| headers.get_all(name).iter().filter_map(|v| v.to_str().ok()),
         );
+        let id = entry.request_id().clone();
         request.extensions_mut().insert(id.clone());
-        if let Some(client) = client {
-            request.extensions_mut().insert(edge_core::ClientIp(client));
+        if let Some(client) = entry.client_ip() {
+            request.extensions_mut().insert(client);
         }
         let call = {
             let _entered = entry.span().enter();
