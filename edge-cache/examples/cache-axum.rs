@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::get;
-use edge_cache::tower::CacheLayer;
+use edge_cache::tower::ResponseCacheLayer;
 use edge_cache::{Cache, Route};
 
 #[tokio::main]
@@ -33,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }),
         )
         .route("/items", get(|| async { "the list\n" }))
-        .layer(CacheLayer::new(cache));
+        .layer(ResponseCacheLayer::new(cache));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("listening on http://127.0.0.1:3000");
     axum::serve(listener, app).await?;

@@ -101,7 +101,7 @@ async fn through_tower(cases: &[Case]) -> (Vec<Seen>, u64) {
     let backend = Arc::new(Backend::default());
     let calls = Arc::clone(&backend);
     let service = ServiceBuilder::new()
-        .layer(edge_cache::tower::CacheLayer::new(cache()))
+        .layer(edge_cache::tower::ResponseCacheLayer::new(cache()))
         .service_fn(move |request: Request<Full<Bytes>>| {
             let backend = Arc::clone(&backend);
             async move {

@@ -64,14 +64,14 @@ where
 {
     type Response = ServiceResponse<B>;
     type Error = actix_web::Error;
-    type Future = CountedResponse<S::Future>;
+    type Future = ResponseFuture<S::Future>;
 
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let count = QueryCount::new();
         request.extensions_mut().insert(count.clone());
-        CountedResponse {
+        ResponseFuture {
             inner: count_queries(count.clone(), self.service.call(request)),
             count: Some(count),
         }
@@ -82,22 +82,22 @@ pin_project_lite::pin_project! {
     /// The response future of [`QueryCounterMiddleware`]: the inner service's,
     /// run with the request's counter, which then goes into the response's
     /// extensions. A named type, not a boxed one: no allocation per request.
-    pub struct CountedResponse<F> {
+    pub struct ResponseFuture<F> {
         #[pin]
         inner: TaskLocalFuture<QueryCount, F>,
         count: Option<QueryCount>,
     }
 }
 
-impl<F> std::fmt::Debug for CountedResponse<F> {
+impl<F> std::fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CountedResponse")
+        f.debug_struct("ResponseFuture")
             .field("count", &self.count)
             .finish_non_exhaustive()
     }
 }
 
-impl<F, B> Future for CountedResponse<F>
+impl<F, B> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
 {

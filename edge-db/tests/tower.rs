@@ -5,7 +5,7 @@ mod common;
 use std::convert::Infallible;
 
 use edge_db::QueryCount;
-use edge_db::tower::QueryCountLayer;
+use edge_db::tower::QueryCounterLayer;
 use http::{Request, Response};
 use tower::{ServiceBuilder, ServiceExt};
 
@@ -13,7 +13,7 @@ use tower::{ServiceBuilder, ServiceExt};
 async fn counts_the_queries_of_each_request() {
     let (db, _) = common::migrated_db(2).await;
     let service = ServiceBuilder::new()
-        .layer(QueryCountLayer::new())
+        .layer(QueryCounterLayer::new())
         .service_fn(move |req: Request<u32>| {
             let db = db.clone();
             async move {

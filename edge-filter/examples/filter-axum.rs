@@ -12,7 +12,7 @@ use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::routing::{get, post};
 use edge_filter::routes::{Route, Routes};
-use edge_filter::tower::FilterLayer;
+use edge_filter::tower::RequestFilterLayer;
 use edge_filter::{Filter, SecurityLog};
 
 #[tokio::main]
@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/items", get(|| async { "[]\n" }))
         .route("/items", post(|| async { "created\n" }))
         .layer(
-            FilterLayer::new(filter)
+            RequestFilterLayer::new(filter)
                 .peer_from(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3004").await?;

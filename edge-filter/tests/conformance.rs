@@ -72,7 +72,7 @@ type Seen = (u16, Option<String>, String);
 
 async fn through_tower(cases: &[Case]) -> Vec<Seen> {
     let service = ServiceBuilder::new()
-        .layer(edge_filter::tower::FilterLayer::new(filter()))
+        .layer(edge_filter::tower::RequestFilterLayer::new(filter()))
         .service_fn(|request: Request<Full<Bytes>>| async move {
             let body = request.into_body().collect().await.unwrap().to_bytes();
             let text = format!("passed: {}", String::from_utf8_lossy(&body));

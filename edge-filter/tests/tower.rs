@@ -4,7 +4,7 @@ use std::convert::Infallible;
 
 use bytes::Bytes;
 use edge_filter::routes::{Param, Route, Routes};
-use edge_filter::tower::FilterLayer;
+use edge_filter::tower::RequestFilterLayer;
 use edge_filter::{Filter, Rejection};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -23,7 +23,7 @@ fn service()
                 .unwrap(),
         );
     ServiceBuilder::new()
-        .layer(FilterLayer::new(
+        .layer(RequestFilterLayer::new(
             Filter::builder().max_body(1024).routes(routes).build(),
         ))
         .service_fn(|req: Request<Full<Bytes>>| async move {
@@ -95,7 +95,7 @@ async fn header_limits_and_required_or_forbidden_headers() {
         .forbid_header("x-debug")
         .build();
     let service = ServiceBuilder::new()
-        .layer(FilterLayer::new(filter))
+        .layer(RequestFilterLayer::new(filter))
         .service_fn(|_req: Request<Full<Bytes>>| async {
             Ok::<_, Infallible>(Response::new(String::new()))
         });
@@ -160,7 +160,7 @@ async fn http2_app() -> std::net::SocketAddr {
             "/items",
             axum::routing::post(|body: String| async move { body }),
         )
-        .layer(FilterLayer::new(
+        .layer(RequestFilterLayer::new(
             Filter::builder().max_body(1024).routes(routes).build(),
         ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use edge_log::tower::AccessLogLayer;
+use edge_log::tower::AccessLoggerLayer;
 use edge_log::{AccessLog, FieldsLayer, LogWriter};
 use http::{Request, Response};
 use tower::{Layer, ServiceExt};
@@ -41,7 +41,7 @@ fn bench(c: &mut Criterion) {
     let log = AccessLog::builder()
         .writer(LogWriter::new(sink, 1 << 16))
         .build();
-    let logged = AccessLogLayer::new(log).layer(tower::service_fn(handler));
+    let logged = AccessLoggerLayer::new(log).layer(tower::service_fn(handler));
     let bare = tower::service_fn(handler);
     let request = || {
         Request::get("/api/resources/1")
@@ -57,7 +57,7 @@ fn bench(c: &mut Criterion) {
                 .unwrap()
         });
     });
-    group.bench_function("with AccessLogLayer", |b| {
+    group.bench_function("with AccessLoggerLayer", |b| {
         b.iter(|| {
             let response = runtime
                 .block_on(logged.clone().oneshot(black_box(request())))

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::routing::get;
-use edge_log::tower::AccessLogLayer;
+use edge_log::tower::AccessLoggerLayer;
 use edge_log::{AccessLog, FieldsLayer};
 use tracing_subscriber::prelude::*;
 
@@ -24,7 +24,7 @@ async fn main() -> std::io::Result<()> {
             }),
         )
         .layer(
-            AccessLogLayer::new(log)
+            AccessLoggerLayer::new(log)
                 .peer_from(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;

@@ -129,7 +129,7 @@ where
 {
     type Response = ServiceResponse<LoggedBody<B>>;
     type Error = actix_web::Error;
-    type Future = LoggedResponse<S::Future>;
+    type Future = ResponseFuture<S::Future>;
 
     forward_ready!(service);
 
@@ -155,7 +155,7 @@ where
         }
         drop(extensions);
         let span = entry.span().clone();
-        LoggedResponse {
+        ResponseFuture {
             inner: self.service.call(request).instrument(span),
             entry: Some(entry),
             id,
@@ -170,7 +170,7 @@ pin_project_lite::pin_project! {
     /// body wrapped to write the access line when it ends. A dropped future
     /// (client gone) still logs, as 499, when its [`RequestLog`] drops. A named
     /// type, not a boxed one: no allocation per request.
-    pub struct LoggedResponse<F> {
+    pub struct ResponseFuture<F> {
         #[pin]
         inner: tracing::instrument::Instrumented<F>,
         entry: Option<RequestLog>,
@@ -179,15 +179,15 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<F> std::fmt::Debug for LoggedResponse<F> {
+impl<F> std::fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoggedResponse")
+        f.debug_struct("ResponseFuture")
             .field("id", &self.id)
             .finish_non_exhaustive()
     }
 }
 
-impl<F, B> Future for LoggedResponse<F>
+impl<F, B> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
     B: MessageBody,

@@ -114,7 +114,7 @@ async fn through_tower(cases: &[Case]) -> Vec<Seen> {
     let captured = Captured::default();
     let log = log(&captured);
     let service = ServiceBuilder::new()
-        .layer(edge_log::tower::AccessLogLayer::new(log.clone()))
+        .layer(edge_log::tower::AccessLoggerLayer::new(log.clone()))
         .service_fn(|request: Request<String>| async move {
             let status = if request.uri().path() == "/missing" {
                 404

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use common::{TestLog, assert_every_field, record_like_the_other_layers, subscriber};
-use edge_log::tower::AccessLogLayer;
+use edge_log::tower::AccessLoggerLayer;
 use http::Request;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -30,7 +30,8 @@ fn app(log: &TestLog) -> Router {
             }),
         )
         .layer(
-            AccessLogLayer::new(log.log.clone()).peer_from(|_| Some("192.0.2.1".parse().unwrap())),
+            AccessLoggerLayer::new(log.log.clone())
+                .peer_from(|_| Some("192.0.2.1".parse().unwrap())),
         )
 }
 
@@ -104,7 +105,7 @@ async fn fields_come_from_response_extensions_without_any_subscriber() {
             }),
         )
         .layer(
-            AccessLogLayer::new(log.log.clone()).fields_from(|response, fields| {
+            AccessLoggerLayer::new(log.log.clone()).fields_from(|response, fields| {
                 fields.cache = response.extensions.get::<Served>().map(|s| s.0.to_owned());
                 fields.user = Some(response.status.as_u16().to_string());
             }),

@@ -6,7 +6,7 @@
 //! ```
 
 use actix_web::{App, HttpServer, web};
-use edge_ratelimit::actix::RateLimit;
+use edge_ratelimit::actix::RateLimiting;
 use edge_ratelimit::{KeyKind, Policy, RateLimiter};
 
 #[actix_web::main]
@@ -18,7 +18,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("listening on http://127.0.0.1:3003");
     HttpServer::new(move || {
         App::new()
-            .wrap(RateLimit::new(limiter.clone()))
+            .wrap(RateLimiting::new(limiter.clone()))
             .route("/", web::get().to(|| async { "hello\n" }))
     })
     .bind("127.0.0.1:3003")?

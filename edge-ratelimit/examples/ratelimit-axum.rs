@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::routing::get;
-use edge_ratelimit::tower::RateLimitLayer;
+use edge_ratelimit::tower::RateLimitingLayer;
 use edge_ratelimit::{KeyKind, Policy, RateLimiter};
 
 #[tokio::main]
@@ -19,7 +19,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .policy(Policy::new("ip", "5/10s".parse()?, KeyKind::ClientIp)?)
         .build()?;
     let app = Router::new().route("/", get(|| async { "hello\n" })).layer(
-        RateLimitLayer::new(limiter)
+        RateLimitingLayer::new(limiter)
             .peer_from(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3002").await?;

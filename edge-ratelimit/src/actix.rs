@@ -1,14 +1,14 @@
-//! actix-web middleware: [`RateLimit`] checks every request before the routes.
+//! actix-web middleware: [`RateLimiting`] checks every request before the routes.
 //!
 //! ```
 //! use actix_web::{App, web};
-//! use edge_ratelimit::{KeyKind, Policy, RateLimiter, actix::RateLimit};
+//! use edge_ratelimit::{KeyKind, Policy, RateLimiter, actix::RateLimiting};
 //!
 //! // Build the limiter once, outside `HttpServer::new`, so workers share it.
 //! let limiter = RateLimiter::builder()
 //!     .policy(Policy::new("ip", "600/1m".parse()?, KeyKind::ClientIp)?)
 //!     .build()?;
-//! let app = App::new().wrap(RateLimit::new(limiter)).route("/", web::get().to(|| async { "ok" }));
+//! let app = App::new().wrap(RateLimiting::new(limiter)).route("/", web::get().to(|| async { "ok" }));
 //! # Ok::<(), edge_ratelimit::ConfigError>(())
 //! ```
 
@@ -34,27 +34,27 @@ use crate::{Label, LimitHeader, RateLimitState, RateLimiter, Refusal, RequestInf
 type Subject = Arc<dyn Fn(&Extensions) -> Option<&str>>;
 type Key = Arc<dyn Fn(&ServiceRequest) -> Option<String>>;
 
-/// The middleware factory: `App::new().wrap(RateLimit::new(limiter))`.
+/// The middleware factory: `App::new().wrap(RateLimiting::new(limiter))`.
 #[derive(Clone)]
 #[must_use]
-pub struct RateLimit {
+pub struct RateLimiting {
     limiter: RateLimiter,
     subject: Subject,
     key: Key,
 }
 
-impl std::fmt::Debug for RateLimit {
+impl std::fmt::Debug for RateLimiting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RateLimit")
+        f.debug_struct("RateLimiting")
             .field("limiter", &self.limiter)
             .finish_non_exhaustive()
     }
 }
 
-impl RateLimit {
-    /// Check with `limiter`; no subject until [`RateLimit::subject_from`].
+impl RateLimiting {
+    /// Check with `limiter`; no subject until [`RateLimiting::subject_from`].
     pub fn new(limiter: RateLimiter) -> Self {
-        RateLimit {
+        RateLimiting {
             limiter,
             subject: Arc::new(|_: &Extensions| None),
             key: Arc::new(|_: &ServiceRequest| None),
@@ -77,40 +77,40 @@ impl RateLimit {
     }
 }
 
-impl<S, B> Transform<S, ServiceRequest> for RateLimit
+impl<S, B> Transform<S, ServiceRequest> for RateLimiting
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: 'static,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = actix_web::Error;
-    type Transform = RateLimitMiddleware<S>;
+    type Transform = RateLimitingMiddleware<S>;
     type InitError = ();
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(RateLimitMiddleware {
+        ready(Ok(RateLimitingMiddleware {
             service: Rc::new(service),
             config: Rc::new(self.clone()),
         }))
     }
 }
 
-/// The middleware built by [`RateLimit`].
-pub struct RateLimitMiddleware<S> {
+/// The middleware built by [`RateLimiting`].
+pub struct RateLimitingMiddleware<S> {
     service: Rc<S>,
-    config: Rc<RateLimit>,
+    config: Rc<RateLimiting>,
 }
 
-impl<S> std::fmt::Debug for RateLimitMiddleware<S> {
+impl<S> std::fmt::Debug for RateLimitingMiddleware<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RateLimitMiddleware")
+        f.debug_struct("RateLimitingMiddleware")
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }
 
-impl<S, B> Service<ServiceRequest> for RateLimitMiddleware<S>
+impl<S, B> Service<ServiceRequest> for RateLimitingMiddleware<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: 'static,
@@ -121,7 +121,7 @@ where
     /// called, and the response passes through a named future; a Redis check
     /// (a round trip) needs a boxed one.
     type Future = Either<
-        CheckedResponse<S::Future>,
+        ResponseFuture<S::Future>,
         LocalBoxFuture<'static, Result<Self::Response, Self::Error>>,
     >;
 
@@ -146,7 +146,7 @@ where
                 }
                 Step::Pass { state, label } => {
                     pass_inward(&request, state);
-                    Either::Left(CheckedResponse {
+                    Either::Left(ResponseFuture {
                         inner: self.service.call(request),
                         label,
                         config: Rc::clone(&self.config),
@@ -258,26 +258,26 @@ const fn header_name(header: LimitHeader) -> HeaderName {
 }
 
 pin_project_lite::pin_project! {
-    /// The response future of [`RateLimitMiddleware`] for a request checked
+    /// The response future of [`RateLimitingMiddleware`] for a request checked
     /// in process: the inner service's, then the verdict's headers. A named type,
     /// not a boxed one: no allocation per request.
-    pub struct CheckedResponse<F> {
+    pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
         label: Option<Verdict>,
-        config: Rc<RateLimit>,
+        config: Rc<RateLimiting>,
     }
 }
 
-impl<F> std::fmt::Debug for CheckedResponse<F> {
+impl<F> std::fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CheckedResponse")
+        f.debug_struct("ResponseFuture")
             .field("label", &self.label)
             .finish_non_exhaustive()
     }
 }
 
-impl<F, B> Future for CheckedResponse<F>
+impl<F, B> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
 {

@@ -1,7 +1,7 @@
 //! The actix-web middleware.
 
 use actix_web::{App, HttpResponse, test, web};
-use edge_ratelimit::actix::RateLimit;
+use edge_ratelimit::actix::RateLimiting;
 use edge_ratelimit::{KeyKind, ManualClock, Policy, RateLimitState, RateLimiter};
 
 #[actix_rt::test]
@@ -13,7 +13,7 @@ async fn headers_on_200s_and_429s() {
         .unwrap();
     let app = test::init_service(
         App::new()
-            .wrap(RateLimit::new(limiter))
+            .wrap(RateLimiting::new(limiter))
             .route("/", web::get().to(HttpResponse::Ok)),
     )
     .await;
@@ -54,8 +54,8 @@ async fn stacked_limiters_label_the_response_once_with_the_tightest_state() {
     ] {
         let app = test::init_service(
             App::new()
-                .wrap(RateLimit::new(limiter(inner.0, inner.1)))
-                .wrap(RateLimit::new(limiter(outer.0, outer.1)))
+                .wrap(RateLimiting::new(limiter(inner.0, inner.1)))
+                .wrap(RateLimiting::new(limiter(outer.0, outer.1)))
                 .route("/", web::get().to(HttpResponse::Ok)),
         )
         .await;

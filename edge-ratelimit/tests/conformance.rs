@@ -72,7 +72,7 @@ fn seen(status: u16, headers: impl Iterator<Item = (String, String)>, body: Stri
 async fn through_tower(cases: &[Case]) -> Vec<Seen> {
     let service = ServiceBuilder::new()
         .layer(
-            edge_ratelimit::tower::RateLimitLayer::new(limiter())
+            edge_ratelimit::tower::RateLimitingLayer::new(limiter())
                 .subject_from(|ext| ext.get::<String>().map(String::as_str)),
         )
         .service_fn(|_: Request<String>| async {
@@ -114,7 +114,7 @@ async fn through_actix(cases: &[Case]) -> Vec<Seen> {
     let app = test::init_service(
         App::new()
             .wrap(
-                edge_ratelimit::actix::RateLimit::new(limiter())
+                edge_ratelimit::actix::RateLimiting::new(limiter())
                     .subject_from(|ext| ext.get::<String>().map(String::as_str)),
             )
             .default_service(web::to(|| async {

@@ -166,13 +166,13 @@ async fn redis_down_fails_closed_local_or_open_and_recovers() {
 
 #[tokio::test]
 async fn the_tower_layer_checks_through_redis() {
-    use edge_ratelimit::tower::RateLimitLayer;
+    use edge_ratelimit::tower::RateLimitingLayer;
     use tower::{ServiceBuilder, ServiceExt};
 
     let url = harness::redis_url();
     let prefix = harness::unique_name("rl");
     let service = ServiceBuilder::new()
-        .layer(RateLimitLayer::new(limiter(
+        .layer(RateLimitingLayer::new(limiter(
             &url,
             &prefix,
             "1/1m",

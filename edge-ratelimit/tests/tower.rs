@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
-use edge_ratelimit::tower::RateLimitLayer;
+use edge_ratelimit::tower::RateLimitingLayer;
 use edge_ratelimit::{KeyKind, ManualClock, Policy, RateLimitState, RateLimiter};
 use http::{Request, Response, StatusCode};
 use tower::{ServiceBuilder, ServiceExt};
@@ -32,7 +32,7 @@ fn request(peer: &str, user: Option<&str>) -> Request<String> {
 async fn headers_on_200s_and_429s() {
     let service = ServiceBuilder::new()
         .layer(
-            RateLimitLayer::new(limiter())
+            RateLimitingLayer::new(limiter())
                 .subject_from(|ext| ext.get::<String>().map(String::as_str)),
         )
         .service_fn(|req: Request<String>| async move {
@@ -110,8 +110,8 @@ async fn stacked_limiters_report_the_tightest_policy() {
         .build()
         .unwrap();
     let service = ServiceBuilder::new()
-        .layer(RateLimitLayer::new(outer))
-        .layer(RateLimitLayer::new(inner))
+        .layer(RateLimitingLayer::new(outer))
+        .layer(RateLimitingLayer::new(inner))
         .service_fn(|_req: Request<String>| async {
             Ok::<_, Infallible>(Response::new(String::new()))
         });
@@ -129,7 +129,7 @@ async fn a_user_supplied_key_function_keys_custom_policies() {
         .unwrap();
     let service = ServiceBuilder::new()
         .layer(
-            RateLimitLayer::new(limiter)
+            RateLimitingLayer::new(limiter)
                 .key_from(|headers, _| headers.get("x-api-key")?.to_str().ok().map(str::to_owned)),
         )
         .service_fn(|_req: Request<String>| async {
@@ -179,8 +179,8 @@ async fn stacked_limiters_label_the_response_once_with_the_tightest_state() {
         (("ip", "5/1m"), ("user", "5/1m"), "ip"),
     ] {
         let service = ServiceBuilder::new()
-            .layer(RateLimitLayer::new(limiter(outer.0, outer.1)))
-            .layer(RateLimitLayer::new(limiter(inner.0, inner.1)))
+            .layer(RateLimitingLayer::new(limiter(outer.0, outer.1)))
+            .layer(RateLimitingLayer::new(limiter(inner.0, inner.1)))
             .service_fn(|_req: Request<String>| async {
                 Ok::<_, Infallible>(Response::new(String::new()))
             });
@@ -211,7 +211,7 @@ async fn stacked_limiters_label_the_response_once_with_the_tightest_state() {
 /// The statuses of `requests` sent one after another through `limiter`.
 async fn statuses(limiter: RateLimiter, requests: Vec<Request<String>>) -> Vec<StatusCode> {
     let service = ServiceBuilder::new()
-        .layer(RateLimitLayer::new(limiter))
+        .layer(RateLimitingLayer::new(limiter))
         .service_fn(|_: Request<String>| async {
             Ok::<_, Infallible>(Response::new(String::new()))
         });

@@ -9,9 +9,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::routing::get;
-use edge_filter::tower::FilterLayer;
+use edge_filter::tower::RequestFilterLayer;
 use edge_filter::{Filter, SecurityLog};
-use edge_log::tower::AccessLogLayer;
+use edge_log::tower::AccessLoggerLayer;
 use edge_log::{AccessLog, LogWriter, TrustedProxies};
 use serde_json::Value;
 
@@ -30,11 +30,11 @@ async fn access_and_security_lines_share_the_request_id_and_client() {
         .build();
     let app = Router::new()
         .route("/items", get(|| async { "[]" }))
-        .layer(FilterLayer::new(
+        .layer(RequestFilterLayer::new(
             Filter::builder().security_log(security.clone()).build(),
         ))
         .layer(
-            AccessLogLayer::new(access.clone())
+            AccessLoggerLayer::new(access.clone())
                 .peer_from(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

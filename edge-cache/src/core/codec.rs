@@ -125,7 +125,10 @@ mod tests {
     fn entries_survive_the_redis_encoding_and_garbage_is_refused() {
         let entry = sample();
         let bytes = entry.encode();
-        assert_eq!(Entry::decode(&bytes).map(fields), Some(fields(entry.clone())));
+        assert_eq!(
+            Entry::decode(&bytes).map(fields),
+            Some(fields(entry.clone()))
+        );
         for cut in 0..bytes.len() {
             assert!(Entry::decode(&bytes[..cut]).is_none(), "cut at {cut}");
         }
@@ -137,6 +140,9 @@ mod tests {
             gzip: None,
             ..entry
         };
-        assert_eq!(Entry::decode(&plain.encode()).map(fields), Some(fields(plain)));
+        assert_eq!(
+            Entry::decode(&plain.encode()).map(fields),
+            Some(fields(plain))
+        );
     }
 }

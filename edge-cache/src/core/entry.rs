@@ -69,7 +69,6 @@ impl Clone for Adapted {
     }
 }
 
-
 /// Per-entry bookkeeping counted against the byte budget besides its bytes.
 const OVERHEAD: usize = 160;
 

@@ -8,7 +8,7 @@ use http_body::{Body, Frame, SizeHint};
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pin_project_lite::pin_project! {
-    /// The response body of [`CacheService`](super::CacheService): the cache's
+    /// The response body of [`ResponseCache`](super::ResponseCache): the cache's
     /// own bytes, the inner service's body untouched, or the error that cut the
     /// inner body short while it was being read.
     #[derive(Debug)]

@@ -13,25 +13,25 @@ use tower_service::Service;
 use super::body::{BoxError, CacheBody};
 use crate::{Begin, Cache, Handling, Miss, Passing, Reply, X_CACHE};
 
-/// Applies [`CacheService`] to a service.
+/// Applies [`ResponseCache`] to a service.
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct CacheLayer {
+pub struct ResponseCacheLayer {
     cache: Cache,
 }
 
-impl CacheLayer {
+impl ResponseCacheLayer {
     /// Cache responses in `cache`.
     pub fn new(cache: Cache) -> Self {
-        CacheLayer { cache }
+        ResponseCacheLayer { cache }
     }
 }
 
-impl<S> Layer<S> for CacheLayer {
-    type Service = CacheService<S>;
+impl<S> Layer<S> for ResponseCacheLayer {
+    type Service = ResponseCache<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        CacheService {
+        ResponseCache {
             inner,
             cache: self.cache.clone(),
         }
@@ -40,13 +40,13 @@ impl<S> Layer<S> for CacheLayer {
 
 /// Caches the responses of the inner service; see the [module docs](super).
 #[derive(Debug, Clone)]
-pub struct CacheService<S> {
+pub struct ResponseCache<S> {
     inner: S,
     cache: Cache,
 }
 
 pin_project_lite::pin_project! {
-    /// The response future of [`CacheService`]: ready at once for a hit in
+    /// The response future of [`ResponseCache`]: ready at once for a hit in
     /// memory; boxed otherwise, since Redis lookups, the backend and stores are async.
     pub struct ResponseFuture<T, E> {
         #[pin]
@@ -101,7 +101,7 @@ impl<T, E> Future for ResponseFuture<T, E> {
     }
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CacheService<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ResponseCache<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send,

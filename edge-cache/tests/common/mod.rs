@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use edge_cache::tower::{CacheBody, CacheLayer};
+use edge_cache::tower::{CacheBody, ResponseCacheLayer};
 use edge_cache::{Cache, Route};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -135,7 +135,7 @@ pub fn service(cache: Cache) -> (Svc, Arc<Backend>) {
 pub fn service_with(cache: Cache, backend: Arc<Backend>) -> Svc {
     let state = backend;
     let svc = ServiceBuilder::new()
-        .layer(CacheLayer::new(cache))
+        .layer(ResponseCacheLayer::new(cache))
         .service_fn(move |request| {
             let state = Arc::clone(&state);
             async move { Ok::<_, Infallible>(handle(state, request).await) }

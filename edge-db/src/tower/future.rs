@@ -9,7 +9,7 @@ use tokio::task::futures::TaskLocalFuture;
 use crate::counter::QueryCount;
 
 pin_project! {
-    /// The response future of [`QueryCountService`](super::QueryCountService).
+    /// The response future of [`QueryCounter`](super::QueryCounter).
     pub struct ResponseFuture<F> {
         #[pin]
         inner: TaskLocalFuture<QueryCount, F>,

@@ -1,23 +1,23 @@
 use tower_layer::Layer;
 
-use super::QueryCountService;
+use super::QueryCounter;
 
-/// Wraps a service in [`QueryCountService`].
+/// Wraps a service in [`QueryCounter`].
 #[derive(Debug, Clone, Copy, Default)]
 #[must_use]
-pub struct QueryCountLayer;
+pub struct QueryCounterLayer;
 
-impl QueryCountLayer {
+impl QueryCounterLayer {
     /// A new layer.
     pub fn new() -> Self {
-        QueryCountLayer
+        QueryCounterLayer
     }
 }
 
-impl<S> Layer<S> for QueryCountLayer {
-    type Service = QueryCountService<S>;
+impl<S> Layer<S> for QueryCounterLayer {
+    type Service = QueryCounter<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        QueryCountService { inner }
+        QueryCounter { inner }
     }
 }

@@ -1,11 +1,11 @@
 //! Tower middleware installing a per-request [`QueryCount`](crate::QueryCount).
 //!
 //! ```
-//! use edge_db::tower::QueryCountLayer;
+//! use edge_db::tower::QueryCounterLayer;
 //! use tower::ServiceBuilder;
 //!
 //! let service = ServiceBuilder::new()
-//!     .layer(QueryCountLayer::new())
+//!     .layer(QueryCounterLayer::new())
 //!     .service_fn(|req: http::Request<String>| async move {
 //!         // Handlers read the counter from the request extensions.
 //!         let count = req.extensions().get::<edge_db::QueryCount>().cloned();
@@ -18,5 +18,5 @@ mod layer;
 mod service;
 
 pub use future::ResponseFuture;
-pub use layer::QueryCountLayer;
-pub use service::QueryCountService;
+pub use layer::QueryCounterLayer;
+pub use service::QueryCounter;

@@ -9,11 +9,11 @@ use crate::counter::{QueryCount, count_queries};
 /// Gives each request a [`QueryCount`] (in its extensions and its response's) and
 /// counts the queries made while the inner service handles it.
 #[derive(Debug, Clone)]
-pub struct QueryCountService<S> {
+pub struct QueryCounter<S> {
     pub(super) inner: S,
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for QueryCountService<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for QueryCounter<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
 {

@@ -16,28 +16,28 @@ use crate::protocol::{AfterHead, BodyHint};
 
 type PeerFn = std::sync::Arc<dyn Fn(&http::Extensions) -> Option<std::net::IpAddr> + Send + Sync>;
 
-/// Applies [`FilterService`] to a service.
+/// Applies [`RequestFilter`] to a service.
 #[derive(Clone)]
 #[must_use]
-pub struct FilterLayer {
+pub struct RequestFilterLayer {
     filter: Filter,
     peer: PeerFn,
 }
 
-impl std::fmt::Debug for FilterLayer {
+impl std::fmt::Debug for RequestFilterLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FilterLayer")
+        f.debug_struct("RequestFilterLayer")
             .field("filter", &self.filter)
             .finish_non_exhaustive()
     }
 }
 
-impl FilterLayer {
+impl RequestFilterLayer {
     /// Run `filter`'s checks. Request ids for the security log come from
     /// `X-Request-Id`; the client IP from a `SocketAddr` request extension until
-    /// [`FilterLayer::peer_from`] says otherwise.
+    /// [`RequestFilterLayer::peer_from`] says otherwise.
     pub fn new(filter: Filter) -> Self {
-        FilterLayer {
+        RequestFilterLayer {
             filter,
             peer: std::sync::Arc::new(|ext: &http::Extensions| {
                 ext.get::<SocketAddr>().map(SocketAddr::ip)
@@ -56,11 +56,11 @@ impl FilterLayer {
     }
 }
 
-impl<S> Layer<S> for FilterLayer {
-    type Service = FilterService<S>;
+impl<S> Layer<S> for RequestFilterLayer {
+    type Service = RequestFilter<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        FilterService {
+        RequestFilter {
             inner,
             filter: self.filter.clone(),
             peer: self.peer.clone(),
@@ -70,15 +70,15 @@ impl<S> Layer<S> for FilterLayer {
 
 /// Filters each request; see the [module docs](super).
 #[derive(Clone)]
-pub struct FilterService<S> {
+pub struct RequestFilter<S> {
     inner: S,
     filter: Filter,
     peer: PeerFn,
 }
 
-impl<S: std::fmt::Debug> std::fmt::Debug for FilterService<S> {
+impl<S: std::fmt::Debug> std::fmt::Debug for RequestFilter<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FilterService")
+        f.debug_struct("RequestFilter")
             .field("inner", &self.inner)
             .field("filter", &self.filter)
             .finish_non_exhaustive()
@@ -86,7 +86,7 @@ impl<S: std::fmt::Debug> std::fmt::Debug for FilterService<S> {
 }
 
 pin_project_lite::pin_project! {
-    /// The response future of [`FilterService`]: the inner service's own for a
+    /// The response future of [`RequestFilter`]: the inner service's own for a
     /// request without a body (checked before it runs); boxed when the body must
     /// be read first (or for a rejection).
     pub struct ResponseFuture<F, T, E> {
@@ -139,7 +139,7 @@ where
     }
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for FilterService<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequestFilter<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send,

@@ -1,12 +1,12 @@
-//! Tower middleware: [`AccessLogLayer`] takes or makes the request id, runs the
+//! Tower middleware: [`AccessLoggerLayer`] takes or makes the request id, runs the
 //! inner service inside the request span, echoes `X-Request-Id`, and writes the
 //! access line when the response body ends. Put it outermost.
 //!
 //! ```
 //! use std::net::SocketAddr;
-//! use edge_log::{AccessLog, tower::AccessLogLayer};
+//! use edge_log::{AccessLog, tower::AccessLoggerLayer};
 //!
-//! let layer = AccessLogLayer::new(AccessLog::builder().build())
+//! let layer = AccessLoggerLayer::new(AccessLog::builder().build())
 //!     // Where the client address is (axum: `ConnectInfo<SocketAddr>`).
 //!     .peer_from(|ext| ext.get::<SocketAddr>().map(|a| a.ip()));
 //! # drop(layer);
@@ -16,4 +16,4 @@ mod body;
 mod service;
 
 pub use body::LoggedBody;
-pub use service::{AccessLogLayer, AccessLogService, ResponseFuture};
+pub use service::{AccessLogger, AccessLoggerLayer, ResponseFuture};

@@ -1,4 +1,4 @@
-//! [`AccessLogLayer`] and [`AccessLogService`].
+//! [`AccessLoggerLayer`] and [`AccessLogger`].
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -21,24 +21,24 @@ type FieldsFrom = Arc<dyn Fn(&http::response::Parts, &mut SpanFields) + Send + S
 /// Logs every request to an [`AccessLog`].
 #[derive(Clone)]
 #[must_use]
-pub struct AccessLogLayer {
+pub struct AccessLoggerLayer {
     log: AccessLog,
     peer_from: PeerFrom,
     fields_from: Option<FieldsFrom>,
 }
 
-impl std::fmt::Debug for AccessLogLayer {
+impl std::fmt::Debug for AccessLoggerLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessLogLayer")
+        f.debug_struct("AccessLoggerLayer")
             .field("log", &self.log)
             .finish_non_exhaustive()
     }
 }
 
-impl AccessLogLayer {
+impl AccessLoggerLayer {
     /// Log to `log`; the client address is a `SocketAddr` request extension, if any.
     pub fn new(log: AccessLog) -> Self {
-        AccessLogLayer {
+        AccessLoggerLayer {
             log,
             peer_from: Arc::new(|ext| ext.get::<std::net::SocketAddr>().map(|a| a.ip())),
             fields_from: None,
@@ -50,12 +50,12 @@ impl AccessLogLayer {
     /// over span fields of the same name.
     ///
     /// ```
-    /// use edge_log::{AccessLog, tower::AccessLogLayer};
+    /// use edge_log::{AccessLog, tower::AccessLoggerLayer};
     ///
     /// #[derive(Clone)]
     /// struct CacheLabel(&'static str); // a type some inner layer puts in responses
     ///
-    /// let layer = AccessLogLayer::new(AccessLog::builder().build()).fields_from(|response, fields| {
+    /// let layer = AccessLoggerLayer::new(AccessLog::builder().build()).fields_from(|response, fields| {
     ///     fields.cache = response.extensions.get::<CacheLabel>().map(|c| c.0.to_owned());
     /// });
     /// # drop(layer);
@@ -78,25 +78,25 @@ impl AccessLogLayer {
     }
 }
 
-impl<S> Layer<S> for AccessLogLayer {
-    type Service = AccessLogService<S>;
+impl<S> Layer<S> for AccessLoggerLayer {
+    type Service = AccessLogger<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AccessLogService {
+        AccessLogger {
             inner,
             layer: self.clone(),
         }
     }
 }
 
-/// The service built by [`AccessLogLayer`].
+/// The service built by [`AccessLoggerLayer`].
 #[derive(Debug, Clone)]
-pub struct AccessLogService<S> {
+pub struct AccessLogger<S> {
     inner: S,
-    layer: AccessLogLayer,
+    layer: AccessLoggerLayer,
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AccessLogService<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AccessLogger<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Future: Send + 'static,
@@ -138,7 +138,7 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// The response future of [`AccessLogService`]: the inner service's, in the
+    /// The response future of [`AccessLogger`]: the inner service's, in the
     /// request span; then the request id is echoed and the body wrapped to write
     /// the access line when it ends. Errors become responses further out; the
     /// line is then written when the [`RequestLog`](crate::RequestLog) drops.

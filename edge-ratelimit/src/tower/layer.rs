@@ -4,15 +4,15 @@ use std::sync::Arc;
 use http::Extensions;
 use tower_layer::Layer;
 
-use super::RateLimit;
+use super::RateLimiting;
 use crate::RateLimiter;
 
 pub(super) type Extract<T> = Arc<dyn Fn(&Extensions) -> Option<T> + Send + Sync>;
 
-/// Applies [`RateLimit`] to a service.
+/// Applies [`RateLimiting`] to a service.
 #[derive(Clone)]
 #[must_use]
-pub struct RateLimitLayer {
+pub struct RateLimitingLayer {
     pub(super) limiter: RateLimiter,
     pub(super) peer: Extract<IpAddr>,
     pub(super) subject: SubjectFn,
@@ -24,19 +24,19 @@ pub(super) type SubjectFn = Arc<dyn Fn(&Extensions) -> Option<&str> + Send + Syn
 
 pub(super) type KeyFn = Arc<dyn Fn(&http::HeaderMap, &Extensions) -> Option<String> + Send + Sync>;
 
-impl std::fmt::Debug for RateLimitLayer {
+impl std::fmt::Debug for RateLimitingLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RateLimitLayer")
+        f.debug_struct("RateLimitingLayer")
             .field("limiter", &self.limiter)
             .finish_non_exhaustive()
     }
 }
 
-impl RateLimitLayer {
+impl RateLimitingLayer {
     /// A layer checking with `limiter`. The peer address is read from a
-    /// `SocketAddr` extension; there is no subject until [`RateLimitLayer::subject_from`].
+    /// `SocketAddr` extension; there is no subject until [`RateLimitingLayer::subject_from`].
     pub fn new(limiter: RateLimiter) -> Self {
-        RateLimitLayer {
+        RateLimitingLayer {
             limiter,
             peer: Arc::new(|ext: &Extensions| ext.get::<SocketAddr>().map(SocketAddr::ip)),
             subject: Arc::new(|_: &Extensions| None),
@@ -75,11 +75,11 @@ impl RateLimitLayer {
     }
 }
 
-impl<S> Layer<S> for RateLimitLayer {
-    type Service = RateLimit<S>;
+impl<S> Layer<S> for RateLimitingLayer {
+    type Service = RateLimiting<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RateLimit {
+        RateLimiting {
             inner,
             layer: self.clone(),
         }

@@ -5,7 +5,7 @@ use std::task::{Context, Poll};
 use http::{HeaderValue, Request, Response};
 use tower_service::Service;
 
-use super::RateLimitLayer;
+use super::RateLimitingLayer;
 use crate::{Label, RateLimitState, RateLimiter, Refusal, RequestInfo, Step, Verdict};
 
 /// A check that waits on Redis, then the inner service.
@@ -81,12 +81,12 @@ where
 
 /// Rate-limits each request; see the [module docs](super).
 #[derive(Clone, Debug)]
-pub struct RateLimit<S> {
+pub struct RateLimiting<S> {
     pub(super) inner: S,
-    pub(super) layer: RateLimitLayer,
+    pub(super) layer: RateLimitingLayer,
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimit<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimiting<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send,

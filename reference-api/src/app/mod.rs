@@ -13,14 +13,14 @@
 //!    request id.
 //! 4. `CanonicalUrl`: one spelling per URL for every layer inside and the router
 //!    (unreserved escapes decoded); see [`crate::canonical`].
-//! 5. `RateLimit` (edge-ratelimit), per client IP, plus the stricter login and
+//! 5. `RateLimiting` (edge-ratelimit), per client IP, plus the stricter login and
 //!    registration limits: before any other work, so floods are turned away cheaply.
 //! 6. `RequestFilter` (edge-filter): body size (413 while streaming), media type
 //!    (415), JSON syntax (400) and attack detection in path, query, headers and
 //!    body (403), written to the security log (apart from the access log).
 //! 7. On `/api`: `Auth` (edge-auth) validates the bearer token; only register,
 //!    login and refresh are public there.
-//! 8. On `/api`: `RateLimit` per user and per endpoint class (reads, writes),
+//! 8. On `/api`: `RateLimiting` per user and per endpoint class (reads, writes),
 //!    keyed by the authenticated subject (the client IP when anonymous).
 //! 9. On `/api`: `ResponseCache` (edge-cache) answers GETs of resources and list
 //!    pages from the cache (`ETag`, 304, gzip, `X-Cache`) and invalidates after
@@ -51,7 +51,7 @@ use edge_cache::actix::ResponseCache;
 use edge_db::actix::QueryCounter;
 use edge_filter::actix::RequestFilter;
 use edge_log::actix::AccessLogger;
-use edge_ratelimit::actix::RateLimit;
+use edge_ratelimit::actix::RateLimiting;
 
 pub use builders::{cache, filter, limiters, validation_routes, validator};
 
@@ -76,9 +76,9 @@ pub fn app(
 > {
     let max_body = usize::try_from(state.config.max_body).unwrap_or(usize::MAX);
     let authenticate = Auth::new(state.validator.clone());
-    let ip_limits = RateLimit::new(state.ip_limits.clone());
+    let ip_limits = RateLimiting::new(state.ip_limits.clone());
     let request_filter = RequestFilter::new(state.filter.clone());
-    let user_limits = RateLimit::new(state.user_limits.clone())
+    let user_limits = RateLimiting::new(state.user_limits.clone())
         .subject_from(|ext| ext.get::<Identity>().map(Identity::subject));
     let cache = ResponseCache::new(state.cache.clone());
     let access_log = AccessLogger::new(state.access_log.clone()).fields_from(access_fields);
