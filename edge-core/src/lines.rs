@@ -82,21 +82,21 @@ const DRAIN_INTERVAL: Duration = Duration::from_millis(5);
 
 impl LineWriter {
     /// Start a thread named `name` writing into `sink`, with room for `capacity`
-    /// waiting lines; `report` (if any) makes the line that reports drops.
+    /// waiting lines (at least 1); `report` (if any) makes the line that reports
+    /// drops. Fails when the thread cannot be started.
     pub fn spawn(
         name: &str,
         sink: impl LineSink,
         capacity: usize,
         report: Option<DropReport>,
-    ) -> LineWriter {
+    ) -> std::io::Result<LineWriter> {
         let (sender, receiver) = mpsc::sync_channel(capacity.max(1));
         let counts = Arc::new(Counts::default());
         let thread_counts = Arc::clone(&counts);
-        // Without a thread every line is dropped (and counted); requests go on.
-        let _ = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name(name.to_owned())
-            .spawn(move || write_lines(&receiver, sink, &thread_counts, report));
-        LineWriter { sender, counts }
+            .spawn(move || write_lines(&receiver, sink, &thread_counts, report))?;
+        Ok(LineWriter { sender, counts })
     }
 
     /// Queue one line (with its newline); drops and counts it if the queue is full.
@@ -236,7 +236,7 @@ mod tests {
     #[test]
     fn lines_are_written_in_order_and_flushed() {
         let sink = Shared::default();
-        let writer = LineWriter::spawn("test", WriteSink::new(sink.clone()), 16, None);
+        let writer = LineWriter::spawn("test", WriteSink::new(sink.clone()), 16, None).unwrap();
         for i in 0..10 {
             writer.write_line(format!("{i}\n").into_bytes());
         }
@@ -251,7 +251,7 @@ mod tests {
         let gate = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
         let sink = Shared::default();
         let stalled = WriteSink::new(Stalled(Arc::clone(&gate), sink.clone()));
-        let writer = LineWriter::spawn("test", stalled, 4, Some(report));
+        let writer = LineWriter::spawn("test", stalled, 4, Some(report)).unwrap();
         // Lines larger than the writer's buffer go straight to the (stalled) sink.
         let padding = "x".repeat(100 * 1024);
         let start = std::time::Instant::now();

@@ -42,7 +42,7 @@ fn body_of(size: usize, adversarial: bool) -> Vec<u8> {
 }
 
 fn inspect(c: &mut Criterion) {
-    let filter = Filter::builder().max_body(4 << 20).build();
+    let filter = Filter::builder().max_body(4 << 20).build().unwrap();
     let context = RequestContext {
         request_id: "bench",
         client_ip: None,

@@ -20,7 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let filter = Filter::builder()
         .max_body(64 * 1024)
         .security_log(log)
-        .build();
+        .build()?;
     println!("listening on http://127.0.0.1:3005");
     HttpServer::new(move || {
         App::new()

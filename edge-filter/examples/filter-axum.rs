@@ -32,7 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .max_body(64 * 1024)
         .security_log(log)
         .routes(routes)
-        .build();
+        .build()?;
     let app = Router::new()
         .route("/items", get(|| async { "[]\n" }))
         .route("/items", post(|| async { "created\n" }))

@@ -6,8 +6,9 @@
 //! use actix_web::{App, web};
 //! use edge_filter::{Filter, actix::RequestFilter};
 //!
-//! let filter = Filter::builder().max_body(64 * 1024).build();
+//! let filter = Filter::builder().max_body(64 * 1024).build()?;
 //! let app = App::new().wrap(RequestFilter::new(filter)).route("/", web::post().to(|| async { "ok" }));
+//! # Ok::<(), edge_filter::ConfigError>(())
 //! ```
 
 use std::future::{Ready, ready};

@@ -2,6 +2,7 @@
 //! then the body (size while streaming, media type, JSON syntax, every string) —
 //! with the security log and the detection-only mode. The adapters call these.
 
+use crate::ConfigError;
 use std::sync::Arc;
 
 use http::StatusCode;
@@ -449,9 +450,40 @@ impl FilterBuilder {
         self
     }
 
-    /// Build the filter.
-    pub fn build(self) -> Filter {
-        Filter {
+    /// Check the settings and build the filter.
+    pub fn build(self) -> Result<Filter, ConfigError> {
+        let invalid = |what: &str| Err(ConfigError::InvalidLimit(what.to_owned()));
+        if self.max_body == 0 {
+            return invalid("the body limit must be at least 1 byte");
+        }
+        if self.body_timeout.is_some_and(|t| t.is_zero()) {
+            return invalid("the body timeout must be longer than zero (or none)");
+        }
+        let limits = &self.header_limits;
+        if limits.max_count == 0 || limits.max_bytes == 0 {
+            return invalid("the header limits must allow at least one header");
+        }
+        let names = self
+            .headers
+            .iter()
+            .chain(&limits.required)
+            .chain(&limits.forbidden);
+        if let Some(name) = names
+            .clone()
+            .find(|n| http::HeaderName::from_bytes(n.as_bytes()).is_err())
+        {
+            return Err(ConfigError::InvalidHeaderName(name.clone()));
+        }
+        if let Some(both) = limits
+            .required
+            .iter()
+            .find(|n| limits.forbidden.contains(n))
+        {
+            return Err(ConfigError::InvalidHeaderName(format!(
+                "{both} (both required and forbidden)"
+            )));
+        }
+        Ok(Filter {
             inner: Arc::new(Inner {
                 inspector: self.inspector,
                 mode: self.mode,
@@ -462,6 +494,39 @@ impl FilterBuilder {
                 routes: self.routes,
                 header_limits: self.header_limits,
             }),
-        }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_that_would_refuse_everything_are_errors() {
+        let limit =
+            |builder: FilterBuilder| matches!(builder.build(), Err(ConfigError::InvalidLimit(_)));
+        assert!(limit(Filter::builder().max_body(0)));
+        assert!(limit(
+            Filter::builder().body_timeout(Some(std::time::Duration::ZERO))
+        ));
+        assert!(limit(Filter::builder().header_limits(0, 1024)));
+        let name = |builder: FilterBuilder| {
+            matches!(builder.build(), Err(ConfigError::InvalidHeaderName(_)))
+        };
+        assert!(name(Filter::builder().inspect_header("bad name")));
+        assert!(name(Filter::builder().require_header("x:y")));
+        assert!(name(
+            Filter::builder()
+                .require_header("x-key")
+                .forbid_header("X-Key")
+        ));
+        assert!(
+            Filter::builder()
+                .require_header("x-key")
+                .body_timeout(None)
+                .build()
+                .is_ok()
+        );
     }
 }

@@ -144,7 +144,7 @@ impl SecurityLogBuilder {
             rotation: Rotation { max_bytes, keep },
         };
         Ok(SecurityLog {
-            writer: LineWriter::spawn("edge-security-log", sink, queue, None),
+            writer: LineWriter::spawn("edge-security-log", sink, queue, None)?,
             path: Arc::new(path),
         })
     }

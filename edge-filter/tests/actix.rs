@@ -11,7 +11,7 @@ async fn echo(body: web::Bytes) -> HttpResponse {
 #[actix_rt::test]
 async fn checks_and_passes_bodies_on() {
     for mode in [Mode::Block, Mode::DetectOnly] {
-        let filter = Filter::builder().max_body(1024).mode(mode).build();
+        let filter = Filter::builder().max_body(1024).mode(mode).build().unwrap();
         let app = test::init_service(
             App::new()
                 .wrap(RequestFilter::new(filter))

@@ -39,7 +39,11 @@ fn filter() -> Filter {
                 }))
                 .unwrap(),
         );
-    Filter::builder().max_body(256).routes(routes).build()
+    Filter::builder()
+        .max_body(256)
+        .routes(routes)
+        .build()
+        .unwrap()
 }
 
 fn cases() -> Vec<Case> {

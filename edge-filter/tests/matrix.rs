@@ -35,7 +35,7 @@ fn category(result: Result<(), Rejection>) -> Option<Category> {
 
 #[test]
 fn each_category_in_each_location() {
-    let filter = Filter::builder().build();
+    let filter = Filter::builder().build().unwrap();
     for (expected, payload) in SAMPLES {
         let encoded = encode(payload);
         let path = format!("/files/{encoded}");

@@ -24,7 +24,11 @@ fn service()
         );
     ServiceBuilder::new()
         .layer(RequestFilterLayer::new(
-            Filter::builder().max_body(1024).routes(routes).build(),
+            Filter::builder()
+                .max_body(1024)
+                .routes(routes)
+                .build()
+                .unwrap(),
         ))
         .service_fn(|req: Request<Full<Bytes>>| async move {
             let body = req.into_body().collect().await.unwrap().to_bytes();
@@ -93,7 +97,8 @@ async fn header_limits_and_required_or_forbidden_headers() {
         .header_limits(5, 200)
         .require_header("x-api-version")
         .forbid_header("x-debug")
-        .build();
+        .build()
+        .unwrap();
     let service = ServiceBuilder::new()
         .layer(RequestFilterLayer::new(filter))
         .service_fn(|_req: Request<Full<Bytes>>| async {
@@ -161,7 +166,11 @@ async fn http2_app() -> std::net::SocketAddr {
             axum::routing::post(|body: String| async move { body }),
         )
         .layer(RequestFilterLayer::new(
-            Filter::builder().max_body(1024).routes(routes).build(),
+            Filter::builder()
+                .max_body(1024)
+                .routes(routes)
+                .build()
+                .unwrap(),
         ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();

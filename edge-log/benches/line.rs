@@ -17,8 +17,9 @@ fn bench(c: &mut Criterion) {
         .open("/dev/null")
         .expect("/dev/null");
     let log = AccessLog::builder()
-        .writer(LogWriter::new(sink, 1 << 16))
-        .build();
+        .writer(LogWriter::new(sink, 1 << 16).unwrap())
+        .build()
+        .unwrap();
     let mut group = c.benchmark_group("access line");
     group.bench_function("format json", |b| {
         let mut out = Vec::with_capacity(512);

@@ -39,8 +39,9 @@ fn bench(c: &mut Criterion) {
         .open("/dev/null")
         .unwrap();
     let log = AccessLog::builder()
-        .writer(LogWriter::new(sink, 1 << 16))
-        .build();
+        .writer(LogWriter::new(sink, 1 << 16).unwrap())
+        .build()
+        .unwrap();
     let logged = AccessLoggerLayer::new(log).layer(tower::service_fn(handler));
     let bare = tower::service_fn(handler);
     let request = || {

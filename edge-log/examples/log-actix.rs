@@ -9,9 +9,9 @@ use edge_log::{AccessLog, FieldsLayer, Health};
 use tracing_subscriber::prelude::*;
 
 #[actix_web::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::registry().with(FieldsLayer).init();
-    let log = AccessLog::builder().build();
+    let log = AccessLog::builder().build()?;
     let health = Health::new()
         .probe("upstream", || async { Ok(()) })
         .disabled("redis");

@@ -12,9 +12,9 @@ use edge_log::{AccessLog, FieldsLayer};
 use tracing_subscriber::prelude::*;
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::registry().with(FieldsLayer).init();
-    let log = AccessLog::builder().build();
+    let log = AccessLog::builder().build()?;
     let app = Router::new()
         .route(
             "/",
@@ -33,5 +33,6 @@ async fn main() -> std::io::Result<()> {
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .await
+    .await?;
+    Ok(())
 }

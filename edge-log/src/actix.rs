@@ -6,10 +6,11 @@
 //! use actix_web::{App, web};
 //! use edge_log::{AccessLog, actix::AccessLogger};
 //!
-//! let log = AccessLog::builder().build(); // once, outside `HttpServer::new`
+//! let log = AccessLog::builder().build()?; // once, outside `HttpServer::new`
 //! let app = App::new()
 //!     .wrap(AccessLogger::new(log))
 //!     .route("/", web::get().to(|| async { "ok" }));
+//! # Ok::<(), edge_log::ConfigError>(())
 //! ```
 
 use std::future::{Future, Ready, ready};
@@ -72,11 +73,12 @@ impl AccessLogger {
     /// #[derive(Clone)]
     /// struct User(String); // a type an auth layer puts in request extensions
     ///
-    /// let logger = AccessLogger::new(AccessLog::builder().build())
+    /// let logger = AccessLogger::new(AccessLog::builder().build()?)
     ///     .fields_from(|request, _response_extensions, fields| {
     ///         fields.user = request.extensions().get::<User>().map(|u| u.0.clone());
     ///     });
     /// # drop(logger);
+    /// # Ok::<(), edge_log::ConfigError>(())
     /// ```
     pub fn fields_from(
         mut self,

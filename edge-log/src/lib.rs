@@ -6,6 +6,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod error;
 pub mod fields;
 mod health;
 mod log;
@@ -22,6 +23,7 @@ pub mod tower;
 pub use edge_core::{
     ClientIp, MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, RequestId, TrustedProxies, is_well_formed,
 };
+pub use error::ConfigError;
 pub use fields::{FieldsLayer, RateLimitField, SpanFields};
 pub use health::{CheckState, Health, HealthReport};
 pub use log::{AccessLog, AccessLogBuilder, CLIENT_CLOSED_REQUEST, RequestLog};

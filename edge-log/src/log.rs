@@ -22,8 +22,9 @@ const MAX_USER_AGENT: usize = 256;
 /// ```
 /// use edge_log::{AccessLog, Format};
 ///
-/// let log = AccessLog::builder().format(Format::Json).build(); // to stdout
+/// let log = AccessLog::builder().format(Format::Json).build()?; // to stdout
 /// # drop(log);
+/// # Ok::<(), edge_log::ConfigError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct AccessLog {
@@ -188,18 +189,23 @@ impl AccessLogBuilder {
         self
     }
 
-    /// Start the writer thread (stdout unless [`writer`](Self::writer) was set).
-    pub fn build(self) -> AccessLog {
-        let writer = self
-            .writer
-            .unwrap_or_else(|| LogWriter::stdout(self.capacity));
-        AccessLog {
+    /// Check the settings and start the writer thread (stdout unless
+    /// [`writer`](Self::writer) was set).
+    pub fn build(self) -> Result<AccessLog, crate::ConfigError> {
+        if self.capacity == 0 {
+            return Err(crate::ConfigError::ZeroCapacity);
+        }
+        let writer = match self.writer {
+            Some(writer) => writer,
+            None => LogWriter::stdout(self.capacity).map_err(crate::ConfigError::Writer)?,
+        };
+        Ok(AccessLog {
             inner: Arc::new(Inner {
                 writer,
                 format: self.format,
                 proxies: self.proxies,
             }),
-        }
+        })
     }
 }
 
@@ -367,6 +373,15 @@ impl Drop for RequestLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_queue_of_no_lines_is_refused() {
+        assert!(matches!(
+            AccessLog::builder().capacity(0).build(),
+            Err(crate::ConfigError::ZeroCapacity)
+        ));
+        assert!(AccessLog::builder().capacity(1).build().is_ok());
+    }
 
     #[test]
     fn durations_are_written_to_the_microsecond() {

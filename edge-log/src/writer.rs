@@ -16,18 +16,20 @@ pub struct LogWriter(LineWriter);
 
 impl LogWriter {
     /// Lines to standard output, with room for `capacity` waiting lines.
-    pub fn stdout(capacity: usize) -> LogWriter {
+    pub fn stdout(capacity: usize) -> std::io::Result<LogWriter> {
         LogWriter::new(std::io::stdout(), capacity)
     }
 
-    /// Lines to `sink`, with room for `capacity` waiting lines.
-    pub fn new(sink: impl Write + Send + 'static, capacity: usize) -> LogWriter {
-        LogWriter(LineWriter::spawn(
+    /// Lines to `sink`, with room for `capacity` waiting lines (at least 1).
+    /// Fails when the writer thread cannot be started.
+    pub fn new(sink: impl Write + Send + 'static, capacity: usize) -> std::io::Result<LogWriter> {
+        let writer = LineWriter::spawn(
             "edge-log-writer",
             WriteSink::new(sink),
             capacity,
             Some(drop_report),
-        ))
+        )?;
+        Ok(LogWriter(writer))
     }
 
     /// Queue one line (with its newline); drops it if the queue is full.

@@ -57,9 +57,10 @@ fn cases() -> Vec<Case> {
 
 fn log(captured: &Captured) -> AccessLog {
     AccessLog::builder()
-        .writer(LogWriter::new(captured.clone(), 64))
+        .writer(LogWriter::new(captured.clone(), 64).unwrap())
         .trusted_proxies(TrustedProxies::new(["10.0.0.0/8".parse().unwrap()]))
         .build()
+        .unwrap()
 }
 
 /// The line as compared: time fields dropped, a generated id replaced by a marker.

@@ -60,8 +60,9 @@ fn bench(c: &mut Criterion) {
             .open("/dev/null")
             .unwrap();
         state.access_log = AccessLog::builder()
-            .writer(LogWriter::new(devnull, 1 << 16))
-            .build();
+            .writer(LogWriter::new(devnull, 1 << 16).unwrap())
+            .build()
+            .unwrap();
         let app = test::init_service(reference_api::app::app(state)).await;
         let credentials = json!({"username": "bench", "password": "correct horse battery"});
         let register = test::TestRequest::post()

@@ -58,6 +58,9 @@ pub enum StartError {
     /// The cache settings (or the Redis URL) are invalid.
     #[error("invalid cache configuration: {0}")]
     Cache(#[from] edge_cache::ConfigError),
+    /// The access log cannot start.
+    #[error("access log: {0}")]
+    AccessLog(#[from] edge_log::ConfigError),
     /// The security log cannot be opened.
     #[error("cannot open the security log {}: {source}", path.display())]
     SecurityLog {
@@ -156,7 +159,7 @@ pub async fn state(config: Config, database_url: String) -> Result<AppState, Sta
             config::LogFormat::Json => edge_log::Format::Json,
             config::LogFormat::Pretty => edge_log::Format::Pretty,
         })
-        .build();
+        .build()?;
     Ok(AppState {
         db,
         config: Arc::new(config),

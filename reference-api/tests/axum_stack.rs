@@ -22,16 +22,17 @@ async fn access_and_security_lines_share_the_request_id_and_client() {
     let (access_path, security_path) = (dir.join("access.log"), dir.join("security.log"));
     let security = SecurityLog::open(&security_path, 0, 100).unwrap();
     let access = AccessLog::builder()
-        .writer(LogWriter::new(
-            std::fs::File::create(&access_path).unwrap(),
-            100,
-        ))
+        .writer(LogWriter::new(std::fs::File::create(&access_path).unwrap(), 100).unwrap())
         .trusted_proxies(TrustedProxies::new(["127.0.0.1/32".parse().unwrap()]))
-        .build();
+        .build()
+        .unwrap();
     let app = Router::new()
         .route("/items", get(|| async { "[]" }))
         .layer(RequestFilterLayer::new(
-            Filter::builder().security_log(security.clone()).build(),
+            Filter::builder()
+                .security_log(security.clone())
+                .build()
+                .unwrap(),
         ))
         .layer(
             AccessLoggerLayer::new(access.clone())

@@ -10,10 +10,11 @@
 //! use tower::ServiceBuilder;
 //!
 //! let service = ServiceBuilder::new()
-//!     .layer(RequestFilterLayer::new(Filter::builder().max_body(64 * 1024).build()))
+//!     .layer(RequestFilterLayer::new(Filter::builder().max_body(64 * 1024).build()?))
 //!     .service_fn(|_req: http::Request<Full<Bytes>>| async {
 //!         Ok::<_, std::convert::Infallible>(http::Response::new(String::from("ok")))
 //!     });
+//! # Ok::<(), edge_filter::ConfigError>(())
 //! ```
 
 mod service;

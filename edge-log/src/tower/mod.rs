@@ -6,10 +6,11 @@
 //! use std::net::SocketAddr;
 //! use edge_log::{AccessLog, tower::AccessLoggerLayer};
 //!
-//! let layer = AccessLoggerLayer::new(AccessLog::builder().build())
+//! let layer = AccessLoggerLayer::new(AccessLog::builder().build()?)
 //!     // Where the client address is (axum: `ConnectInfo<SocketAddr>`).
 //!     .peer_from(|ext| ext.get::<SocketAddr>().map(|a| a.ip()));
 //! # drop(layer);
+//! # Ok::<(), edge_log::ConfigError>(())
 //! ```
 
 mod body;

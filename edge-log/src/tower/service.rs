@@ -55,10 +55,11 @@ impl AccessLoggerLayer {
     /// #[derive(Clone)]
     /// struct CacheLabel(&'static str); // a type some inner layer puts in responses
     ///
-    /// let layer = AccessLoggerLayer::new(AccessLog::builder().build()).fields_from(|response, fields| {
+    /// let layer = AccessLoggerLayer::new(AccessLog::builder().build()?).fields_from(|response, fields| {
     ///     fields.cache = response.extensions.get::<CacheLabel>().map(|c| c.0.to_owned());
     /// });
     /// # drop(layer);
+    /// # Ok::<(), edge_log::ConfigError>(())
     /// ```
     pub fn fields_from(
         mut self,

@@ -33,8 +33,9 @@ impl TestLog {
     pub fn new() -> TestLog {
         let captured = Captured::default();
         let log = AccessLog::builder()
-            .writer(LogWriter::new(captured.clone(), 1024))
-            .build();
+            .writer(LogWriter::new(captured.clone(), 1024).unwrap())
+            .build()
+            .unwrap();
         TestLog { log, captured }
     }
 

@@ -181,11 +181,11 @@ pub fn filter(
         crate::config::FilterMode::Block => Mode::Block,
         crate::config::FilterMode::Detect => Mode::DetectOnly,
     };
-    Ok(Filter::builder()
+    Filter::builder()
         .max_body(usize::try_from(config.max_body).unwrap_or(usize::MAX))
         .body_timeout(Some(config.body_timeout))
         .mode(mode)
         .security_log(security_log)
         .routes(validation_routes()?)
-        .build())
+        .build()
 }
