@@ -76,6 +76,14 @@ impl Identity {
     }
 }
 
+/// Middlewares that key by caller read an `Identity` by its type (e.g.
+/// edge-ratelimit's `subject::<Identity>()`).
+impl edge_core::Subject for Identity {
+    fn subject(&self) -> &str {
+        &self.0.subject
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ pub mod lines;
 pub mod path;
 mod problem;
 mod request_id;
+mod subject;
 pub mod text;
 
 pub use client_ip::{ClientIp, ClientIpHeader, TrustedProxies};
@@ -23,3 +24,4 @@ pub use lines::{LineSink, LineWriter, WriteSink};
 pub use path::{PathTemplate, TemplateError};
 pub use problem::{PROBLEM_JSON, Problem};
 pub use request_id::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, RequestId, is_well_formed};
+pub use subject::Subject;

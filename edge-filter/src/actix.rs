@@ -31,53 +31,31 @@ const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 use crate::filter::{Filter, Rejection, RequestContext};
 use crate::protocol::{AfterHead, BodyHint};
 
-/// How the middleware finds a request's id for the security log: borrowed from
-/// the request's headers or extensions, no copy per request.
-type RequestIdFn = Rc<dyn for<'r> Fn(&'r HeaderMap, &'r Extensions) -> Option<&'r str>>;
-
 /// The middleware factory: `App::new().wrap(RequestFilter::new(filter))`.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct RequestFilter {
     filter: Filter,
-    request_id: RequestIdFn,
-}
-
-impl std::fmt::Debug for RequestFilter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RequestFilter")
-            .field("filter", &self.filter)
-            .finish_non_exhaustive()
-    }
 }
 
 impl RequestFilter {
     /// Run `filter`'s checks. The security log's request id is edge-core's
     /// [`RequestId`](edge_core::RequestId) extension (left by edge-log's access
-    /// logger), else `X-Request-Id`, until [`RequestFilter::request_id_from`] says
-    /// otherwise; its client IP is the [`ClientIp`](edge_core::ClientIp)
-    /// extension (resolved behind trusted proxies), else the socket peer.
+    /// logger), else `X-Request-Id`; its client IP is the
+    /// [`ClientIp`](edge_core::ClientIp) extension (resolved behind trusted
+    /// proxies), else the socket peer.
     pub fn new(filter: Filter) -> Self {
-        RequestFilter {
-            filter,
-            request_id: Rc::new(|headers: &HeaderMap, extensions: &Extensions| {
-                extensions
-                    .get::<edge_core::RequestId>()
-                    .map(edge_core::RequestId::as_str)
-                    .or_else(|| headers.get(X_REQUEST_ID).and_then(|v| v.to_str().ok()))
-            }),
-        }
+        RequestFilter { filter }
     }
+}
 
-    /// How to find the request id for the security log, in the request's headers
-    /// or extensions.
-    pub fn request_id_from(
-        mut self,
-        request_id: impl for<'r> Fn(&'r HeaderMap, &'r Extensions) -> Option<&'r str> + 'static,
-    ) -> Self {
-        self.request_id = Rc::new(request_id);
-        self
-    }
+/// A request's id for the security log, borrowed: no copy per request.
+fn request_id<'r>(headers: &'r HeaderMap, extensions: &'r Extensions) -> &'r str {
+    extensions
+        .get::<edge_core::RequestId>()
+        .map(edge_core::RequestId::as_str)
+        .or_else(|| headers.get(X_REQUEST_ID).and_then(|v| v.to_str().ok()))
+        .unwrap_or_default()
 }
 
 impl<S, B> Transform<S, ServiceRequest> for RequestFilter
@@ -133,8 +111,7 @@ where
         let pass: Passed<B> = ServiceResponse::map_into_left_body;
         let head = {
             let extensions = request.extensions();
-            let request_id = (self.config.request_id)(request.headers(), &extensions);
-            let request_id = request_id.unwrap_or_default();
+            let request_id = request_id(request.headers(), &extensions);
             let context = context(&request, request_id);
             let headers = request
                 .headers()

@@ -26,12 +26,20 @@ use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use actix_web::{HttpMessage, HttpResponse};
 use futures_util::future::{Either, LocalBoxFuture};
 
-use edge_core::ClientIp;
+use edge_core::{ClientIp, Subject};
 
 use crate::{Label, LimitHeader, RateLimitState, RateLimiter, Refusal, RequestInfo, Step, Verdict};
 
 /// Borrows the subject from the extensions: no copy per request.
-type Subject = Arc<dyn Fn(&Extensions) -> Option<&str>>;
+type SubjectFn = for<'a> fn(&'a Extensions) -> Option<&'a str>;
+
+fn no_subject(_: &Extensions) -> Option<&str> {
+    None
+}
+
+fn read_subject<T: Subject>(extensions: &Extensions) -> Option<&str> {
+    extensions.get::<T>().map(T::subject)
+}
 type Key = Arc<dyn Fn(&ServiceRequest) -> Option<String>>;
 
 /// The middleware factory: `App::new().wrap(RateLimiting::new(limiter))`.
@@ -39,7 +47,7 @@ type Key = Arc<dyn Fn(&ServiceRequest) -> Option<String>>;
 #[must_use]
 pub struct RateLimiting {
     limiter: RateLimiter,
-    subject: Subject,
+    subject: SubjectFn,
     key: Key,
 }
 
@@ -52,11 +60,11 @@ impl std::fmt::Debug for RateLimiting {
 }
 
 impl RateLimiting {
-    /// Check with `limiter`; no subject until [`RateLimiting::subject_from`].
+    /// Check with `limiter`; no subject until [`RateLimiting::subject`].
     pub fn new(limiter: RateLimiter) -> Self {
         RateLimiting {
             limiter,
-            subject: Arc::new(|_: &Extensions| None),
+            subject: no_subject,
             key: Arc::new(|_: &ServiceRequest| None),
         }
     }
@@ -68,11 +76,11 @@ impl RateLimiting {
         self
     }
 
-    /// Where the authenticated subject is found in the request extensions (e.g.
-    /// `|ext| ext.get::<edge_auth::Identity>().map(|i| i.subject())`), borrowed
-    /// from them.
-    pub fn subject_from(mut self, subject: impl Fn(&Extensions) -> Option<&str> + 'static) -> Self {
-        self.subject = Arc::new(subject);
+    /// Key `Subject` policies by the authenticated caller: the `T` an auth layer
+    /// left in the request's extensions (edge-auth's `Identity`, or any type
+    /// implementing edge-core's [`Subject`]), borrowed from them.
+    pub fn subject<T: Subject>(mut self) -> Self {
+        self.subject = read_subject::<T>;
         self
     }
 }

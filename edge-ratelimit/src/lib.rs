@@ -23,7 +23,7 @@ pub use core::limiter::{FailMode, RateLimiter};
 pub use core::policy::{KeyKind, Policy, Quota, Scope};
 pub use core::protocol::{HeaderLines, Label, LimitHeader, Refusal, Step};
 pub use edge_core::{ClientIp, ClientIpHeader, TrustedProxies};
-pub use edge_core::{Clock, ManualClock, SystemClock};
+pub use edge_core::{Clock, ManualClock, Subject, SystemClock};
 pub use error::{ConfigError, StoreError};
 #[cfg(feature = "redis")]
 pub use store::redis::RedisStore;

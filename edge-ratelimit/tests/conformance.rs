@@ -10,6 +10,16 @@ use edge_ratelimit::{KeyKind, ManualClock, Policy, RateLimiter, Scope};
 use http::{Request, Response};
 use tower::{ServiceBuilder, ServiceExt};
 
+/// The authenticated caller, as an auth layer would leave it.
+#[derive(Clone)]
+struct User(String);
+
+impl edge_ratelimit::Subject for User {
+    fn subject(&self) -> &str {
+        &self.0
+    }
+}
+
 /// One request: method, peer, authenticated subject.
 type Case = (&'static str, &'static str, Option<&'static str>);
 
@@ -71,10 +81,7 @@ fn seen(status: u16, headers: impl Iterator<Item = (String, String)>, body: Stri
 
 async fn through_tower(cases: &[Case]) -> Vec<Seen> {
     let service = ServiceBuilder::new()
-        .layer(
-            edge_ratelimit::tower::RateLimitingLayer::new(limiter())
-                .subject_from(|ext| ext.get::<String>().map(String::as_str)),
-        )
+        .layer(edge_ratelimit::tower::RateLimitingLayer::new(limiter()).subject::<User>())
         .service_fn(|_: Request<String>| async {
             let mut response = Response::new(String::from("handled"));
             response
@@ -93,7 +100,7 @@ async fn through_tower(cases: &[Case]) -> Vec<Seen> {
             .extensions_mut()
             .insert(peer.parse::<SocketAddr>().unwrap());
         if let Some(subject) = subject {
-            request.extensions_mut().insert((*subject).to_owned());
+            request.extensions_mut().insert(User((*subject).to_owned()));
         }
         let response = service.clone().oneshot(request).await.unwrap();
         let headers = response
@@ -113,10 +120,7 @@ async fn through_tower(cases: &[Case]) -> Vec<Seen> {
 async fn through_actix(cases: &[Case]) -> Vec<Seen> {
     let app = test::init_service(
         App::new()
-            .wrap(
-                edge_ratelimit::actix::RateLimiting::new(limiter())
-                    .subject_from(|ext| ext.get::<String>().map(String::as_str)),
-            )
+            .wrap(edge_ratelimit::actix::RateLimiting::new(limiter()).subject::<User>())
             .default_service(web::to(|| async {
                 HttpResponse::Ok()
                     .insert_header(("x-handler", "yes"))
@@ -132,7 +136,7 @@ async fn through_actix(cases: &[Case]) -> Vec<Seen> {
             .peer_addr(peer.parse().unwrap())
             .to_request();
         if let Some(subject) = subject {
-            request.extensions_mut().insert((*subject).to_owned());
+            request.extensions_mut().insert(User((*subject).to_owned()));
         }
         let response = test::call_service(&app, request).await;
         let status = response.status().as_u16();

@@ -8,6 +8,16 @@ use edge_ratelimit::{KeyKind, ManualClock, Policy, RateLimitState, RateLimiter};
 use http::{Request, Response, StatusCode};
 use tower::{ServiceBuilder, ServiceExt};
 
+/// The authenticated caller, as an auth layer would leave it.
+#[derive(Clone)]
+struct User(String);
+
+impl edge_ratelimit::Subject for User {
+    fn subject(&self) -> &str {
+        &self.0
+    }
+}
+
 fn limiter() -> RateLimiter {
     RateLimiter::builder()
         .policy(Policy::new("ip", "2/1m".parse().unwrap(), KeyKind::ClientIp).unwrap())
@@ -23,7 +33,7 @@ fn request(peer: &str, user: Option<&str>) -> Request<String> {
         .extensions_mut()
         .insert(peer.parse::<SocketAddr>().unwrap());
     if let Some(user) = user {
-        request.extensions_mut().insert(user.to_owned());
+        request.extensions_mut().insert(User(user.to_owned()));
     }
     request
 }
@@ -31,10 +41,7 @@ fn request(peer: &str, user: Option<&str>) -> Request<String> {
 #[tokio::test]
 async fn headers_on_200s_and_429s() {
     let service = ServiceBuilder::new()
-        .layer(
-            RateLimitingLayer::new(limiter())
-                .subject_from(|ext| ext.get::<String>().map(String::as_str)),
-        )
+        .layer(RateLimitingLayer::new(limiter()).subject::<User>())
         .service_fn(|req: Request<String>| async move {
             let seen = req
                 .extensions()

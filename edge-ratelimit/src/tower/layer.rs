@@ -6,6 +6,7 @@ use tower_layer::Layer;
 
 use super::RateLimiting;
 use crate::RateLimiter;
+use edge_core::Subject;
 
 pub(super) type Extract<T> = Arc<dyn Fn(&Extensions) -> Option<T> + Send + Sync>;
 
@@ -20,7 +21,15 @@ pub struct RateLimitingLayer {
 }
 
 /// Borrows the subject from the extensions: no copy per request.
-pub(super) type SubjectFn = Arc<dyn Fn(&Extensions) -> Option<&str> + Send + Sync>;
+pub(super) type SubjectFn = for<'a> fn(&'a Extensions) -> Option<&'a str>;
+
+fn no_subject(_: &Extensions) -> Option<&str> {
+    None
+}
+
+fn read_subject<T: Subject>(extensions: &Extensions) -> Option<&str> {
+    extensions.get::<T>().map(T::subject)
+}
 
 pub(super) type KeyFn = Arc<dyn Fn(&http::HeaderMap, &Extensions) -> Option<String> + Send + Sync>;
 
@@ -34,12 +43,12 @@ impl std::fmt::Debug for RateLimitingLayer {
 
 impl RateLimitingLayer {
     /// A layer checking with `limiter`. The peer address is read from a
-    /// `SocketAddr` extension; there is no subject until [`RateLimitingLayer::subject_from`].
+    /// `SocketAddr` extension; there is no subject until [`RateLimitingLayer::subject`].
     pub fn new(limiter: RateLimiter) -> Self {
         RateLimitingLayer {
             limiter,
             peer: Arc::new(|ext: &Extensions| ext.get::<SocketAddr>().map(SocketAddr::ip)),
-            subject: Arc::new(|_: &Extensions| None),
+            subject: no_subject,
             key: Arc::new(|_: &http::HeaderMap, _: &Extensions| None),
         }
     }
@@ -63,14 +72,11 @@ impl RateLimitingLayer {
         self
     }
 
-    /// Where the authenticated subject is found (e.g. an auth layer's identity:
-    /// `|ext| ext.get::<edge_auth::Identity>().map(|i| i.subject())`), borrowed
-    /// from the extensions.
-    pub fn subject_from(
-        mut self,
-        subject: impl Fn(&Extensions) -> Option<&str> + Send + Sync + 'static,
-    ) -> Self {
-        self.subject = Arc::new(subject);
+    /// Key `Subject` policies by the authenticated caller: the `T` an auth layer
+    /// left in the request's extensions (edge-auth's `Identity`, or any type
+    /// implementing edge-core's [`Subject`]), borrowed from them.
+    pub fn subject<T: Subject>(mut self) -> Self {
+        self.subject = read_subject::<T>;
         self
     }
 }

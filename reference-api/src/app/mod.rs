@@ -78,8 +78,7 @@ pub fn app(
     let authenticate = Auth::new(state.validator.clone());
     let ip_limits = RateLimiting::new(state.ip_limits.clone());
     let request_filter = RequestFilter::new(state.filter.clone());
-    let user_limits = RateLimiting::new(state.user_limits.clone())
-        .subject_from(|ext| ext.get::<Identity>().map(Identity::subject));
+    let user_limits = RateLimiting::new(state.user_limits.clone()).subject::<Identity>();
     let cache = ResponseCache::new(state.cache.clone());
     let access_log = AccessLogger::new(state.access_log.clone()).fields_from(access_fields);
     App::new()
