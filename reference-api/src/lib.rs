@@ -13,11 +13,11 @@ pub mod canonical;
 pub mod config;
 pub mod db;
 pub mod embedded_pg;
+pub mod operations;
 pub mod passwords;
 pub mod problem;
 pub mod routes;
 pub mod state;
-pub mod validate;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,22 +4,21 @@
 
 use edge_auth::Validator;
 use edge_cache::{Cache, RedisTier};
-use edge_filter::routes::{Param, Route, Routes};
 use edge_filter::{Filter, Mode, SecurityLog};
 use edge_ratelimit::{KeyKind, Policy, RateLimiter, RedisStore, Scope};
-use http::Method;
-use serde_json::json;
 
 use crate::config::Config;
+use crate::operations::{self, Access, Caching, IpLimit, validation_routes};
 
 /// The access-token validator: `iss` = `--jwt-issuer`, HS256 with the JWT secret,
-/// and the public routes under `/api`.
+/// and the public operations under `/api` (from the operation table).
 pub fn validator(config: &Config, secret: &[u8]) -> Result<Validator, edge_auth::ConfigError> {
-    Validator::builder(config.jwt_issuer.clone())
-        .hmac_secret(secret)
-        .public_route(&Method::POST, "/api/auth/register")
-        .public_route(&Method::POST, "/api/auth/login")
-        .public_route(&Method::POST, "/api/auth/refresh")
+    operations::api()
+        .filter(|op| op.access == Access::Public)
+        .fold(
+            Validator::builder(config.jwt_issuer.clone()).hmac_secret(secret),
+            |builder, op| builder.public_route(&op.method, op.path),
+        )
         .build()
 }
 
@@ -44,20 +43,24 @@ pub fn limiters(
             None => builder,
         }
     };
+    // The login and registration limits: on the operation the table marks, failing
+    // closed by default (password guessing must not go unlimited).
+    let own_limit = |name: &str, quota, limit| -> Result<Policy, edge_ratelimit::ConfigError> {
+        let policy = Policy::new(name, quota, KeyKind::ClientIp)?
+            .fail_mode(config.rate_limit_login_fail_mode);
+        match operations::with_ip_limit(limit) {
+            Some(op) => policy.method(op.method.as_str()).route(op.path),
+            None => Ok(policy),
+        }
+    };
     let ip = with_store(RateLimiter::builder())
         .policy(Policy::new("ip", config.rate_limit_ip, KeyKind::ClientIp)?)
-        .policy(
-            Policy::new("login", config.rate_limit_login, KeyKind::ClientIp)?
-                .method("POST")
-                .route("/api/auth/login")?
-                .fail_mode(config.rate_limit_login_fail_mode),
-        )
-        .policy(
-            Policy::new("register", config.rate_limit_register, KeyKind::ClientIp)?
-                .method("POST")
-                .route("/api/auth/register")?
-                .fail_mode(config.rate_limit_login_fail_mode),
-        )
+        .policy(own_limit("login", config.rate_limit_login, IpLimit::Login)?)
+        .policy(own_limit(
+            "register",
+            config.rate_limit_register,
+            IpLimit::Register,
+        )?)
         .build()?;
     let user = with_store(RateLimiter::builder())
         .policy(Policy::new(
@@ -82,94 +85,25 @@ pub fn limiters(
 /// Changing a resource invalidates it and every list page; nothing else is
 /// cached. With a Redis URL, entries and invalidations are shared by every instance.
 pub fn cache(config: &Config) -> Result<Cache, edge_cache::ConfigError> {
-    let builder = Cache::builder()
+    let mut builder = Cache::builder()
         .default_ttl(config.cache_ttl)
-        .cache_unlisted(false)
-        .route(
-            edge_cache::Route::new("/api/resources/{id}")
-                .share_authorized()
-                .announce_status(config.cache_status_header)
-                .invalidates("/api/resources"),
-        )
-        .route(
-            edge_cache::Route::new("/api/resources")
-                .share_authorized()
-                .announce_status(config.cache_status_header),
-        );
+        .cache_unlisted(false);
+    for op in operations::OPERATIONS {
+        let Caching::Shared { invalidates } = op.caching else {
+            continue;
+        };
+        let mut route = edge_cache::Route::new(op.path)
+            .share_authorized()
+            .announce_status(config.cache_status_header);
+        if let Some(path) = invalidates {
+            route = route.invalidates(path);
+        }
+        builder = builder.route(route);
+    }
     match config.redis_url.as_deref() {
         Some(url) => builder.redis(RedisTier::new(url)?).build(),
         None => builder.build(),
     }
-}
-
-/// Parameter rules and body schemas of every endpoint (SPEC §4).
-pub fn validation_routes() -> Result<Routes, edge_filter::ConfigError> {
-    let credentials = json!({
-        "type": "object",
-        "properties": {
-            "username": {"type": "string", "minLength": 3, "maxLength": 32, "pattern": "^[A-Za-z0-9_.-]+$"},
-            "password": {"type": "string", "minLength": 8, "maxLength": 128}
-        },
-        "required": ["username", "password"],
-        "additionalProperties": false
-    });
-    // Login checks shape only: malformed names get the same 401 as wrong passwords.
-    let login = json!({
-        "type": "object",
-        "properties": {
-            "username": {"type": "string", "maxLength": 256},
-            "password": {"type": "string", "maxLength": 1024}
-        },
-        "required": ["username", "password"],
-        "additionalProperties": false
-    });
-    let refresh_token = json!({
-        "type": "object",
-        "properties": {"refresh_token": {"type": "string", "minLength": 1, "maxLength": 512}},
-        "required": ["refresh_token"],
-        "additionalProperties": false
-    });
-    let resource = json!({
-        "type": "object",
-        "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": 200},
-            "description": {"type": ["string", "null"], "maxLength": 10000},
-            "tags": {
-                "type": ["array", "null"],
-                "maxItems": 20,
-                "uniqueItems": true,
-                "items": {"type": "string", "minLength": 1, "maxLength": 32}
-            },
-            "data": {"type": ["object", "null"]}
-        },
-        "required": ["name"],
-        "additionalProperties": false
-    });
-    let id = || Param::path("id").integer(1, i64::MAX);
-    Ok(Routes::new()
-        .route(Route::new("POST", "/api/auth/register")?.schema(&credentials)?)
-        .route(Route::new("POST", "/api/auth/login")?.schema(&login)?)
-        .route(Route::new("POST", "/api/auth/refresh")?.schema(&refresh_token)?)
-        .route(Route::new("POST", "/api/auth/logout")?.schema(&refresh_token)?)
-        .route(Route::new("POST", "/api/resources")?.schema(&resource)?)
-        .route(
-            Route::new("GET", "/api/resources")?
-                .param(Param::query("limit").integer(1, 100))
-                .param(Param::query("cursor").text(1, 64, Some("[A-Za-z0-9_-]+"))?),
-        )
-        .route(Route::new("GET", "/api/resources/{id}")?.param(id()))
-        .route(
-            Route::new("PUT", "/api/resources/{id}")?
-                .param(id())
-                .schema(&resource)?,
-        )
-        .route(Route::new("DELETE", "/api/resources/{id}")?.param(id()))
-        .route(
-            Route::new("GET", "/api/resources/{id}/audit")?
-                .param(id())
-                .param(Param::query("limit").integer(1, 100))
-                .param(Param::query("cursor").text(1, 64, Some("[A-Za-z0-9_-]+"))?),
-        ))
 }
 
 /// Size, media-type, parameter, schema and attack checks, with findings going to `security_log`.

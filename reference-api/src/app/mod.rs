@@ -53,11 +53,12 @@ use edge_filter::actix::RequestFilter;
 use edge_log::actix::AccessLogger;
 use edge_ratelimit::actix::RateLimiting;
 
-pub use builders::{cache, filter, limiters, validation_routes, validator};
+pub use crate::operations::validation_routes;
+pub use builders::{cache, filter, limiters, validator};
 
 use crate::canonical::CanonicalUrl;
+use crate::operations;
 use crate::problem::{ApiError, Code};
-use crate::routes::{auth, health, openapi, resources};
 use crate::state::AppState;
 use access::access_fields;
 use problems::{Problems, json_error, no_route};
@@ -81,54 +82,50 @@ pub fn app(
     let user_limits = RateLimiting::new(state.user_limits.clone()).subject::<Identity>();
     let cache = ResponseCache::new(state.cache.clone());
     let access_log = AccessLogger::new(state.access_log.clone()).fields_from(access_fields);
-    App::new()
-        .app_data(web::Data::new(state))
-        .app_data(
-            web::JsonConfig::default()
-                .limit(max_body)
-                .error_handler(|err, _| json_error(&err).into()),
-        )
-        .app_data(
-            web::PathConfig::default().error_handler(|err, _| {
+    let mut app =
+        App::new()
+            .app_data(web::Data::new(state))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(max_body)
+                    .error_handler(|err, _| json_error(&err).into()),
+            )
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
                 ApiError::new(Code::InvalidParameter, err.to_string()).into()
-            }),
-        )
-        .app_data(
-            web::QueryConfig::default().error_handler(|err, _| {
+            }))
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
                 ApiError::new(Code::InvalidParameter, err.to_string()).into()
-            }),
-        )
-        .wrap(request_filter)
-        .wrap(ip_limits)
-        .wrap(CanonicalUrl)
-        .wrap(Problems)
-        .wrap(QueryCounter::new())
-        .wrap(access_log)
-        .default_service(web::to(no_route))
-        // Resources (not bare routes) so that a known path with another method is 405.
-        .service(web::resource("/healthz").get(health::healthz))
-        .service(web::resource("/openapi.json").get(openapi::openapi_json))
-        .service(
-            web::scope("/api")
-                .wrap(cache)
-                .wrap(user_limits)
-                .wrap(authenticate)
-                .service(web::resource("/auth/register").post(auth::register))
-                .service(web::resource("/auth/login").post(auth::login))
-                .service(web::resource("/auth/refresh").post(auth::refresh))
-                .service(web::resource("/auth/logout").post(auth::logout))
-                .service(web::resource("/auth/me").get(auth::me))
-                .service(
-                    web::resource("/resources")
-                        .post(resources::create)
-                        .get(resources::list),
-                )
-                .service(
-                    web::resource("/resources/{id}")
-                        .get(resources::get)
-                        .put(resources::replace)
-                        .delete(resources::delete),
-                )
-                .service(web::resource("/resources/{id}/audit").get(resources::audit_trail)),
-        )
+            }))
+            .wrap(request_filter)
+            .wrap(ip_limits)
+            .wrap(CanonicalUrl)
+            .wrap(Problems)
+            .wrap(QueryCounter::new())
+            .wrap(access_log)
+            .default_service(web::to(no_route));
+    // Every operation from the table: those under `/api` behind authentication,
+    // the per-user limits and the cache; `/healthz` and `/openapi.json` outside.
+    let mut api = web::scope("/api")
+        .wrap(cache)
+        .wrap(user_limits)
+        .wrap(authenticate);
+    for (path, routes) in operations::resources(operations::api()) {
+        let path = path.strip_prefix("/api").unwrap_or(path);
+        api = api.service(
+            routes
+                .into_iter()
+                .fold(web::resource(path), actix_web::Resource::route),
+        );
+    }
+    let outside = operations::OPERATIONS
+        .iter()
+        .filter(|op| !op.path.starts_with("/api/"));
+    for (path, routes) in operations::resources(outside) {
+        app = app.service(
+            routes
+                .into_iter()
+                .fold(web::resource(path), actix_web::Resource::route),
+        );
+    }
+    app.service(api)
 }

@@ -4,15 +4,14 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use edge_auth::{Identity, RefreshError};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::db::users::{self, User};
 use crate::problem::{ApiError, Code, Problem};
 use crate::state::AppState;
-use crate::validate;
 
-/// `{username, password}`.
+/// `{username, password}`, checked by the input filter (the operation table's
+/// schemas): handlers receive it valid.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CredentialsBody {
     /// 3-32 of `[A-Za-z0-9_.-]`, unique case-insensitively.
@@ -71,9 +70,9 @@ pub struct TokenPair {
     responses((status = 201, body = Account), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn register(
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: web::Json<CredentialsBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let credentials = validate::credentials(&body)?;
+    let credentials = body.into_inner();
     let hash = state.passwords.hash(credentials.password).await?;
     let conn = state.db.conn().await?;
     // Every account starts as a user: only an operator grants admin (`grant-admin`).
@@ -96,9 +95,9 @@ pub async fn register(
     responses((status = 200, body = TokenPair), (status = 401, body = Problem), (status = 422, body = Problem)))]
 pub async fn login(
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: web::Json<CredentialsBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let credentials = validate::login(&body)?;
+    let credentials = body.into_inner();
     let conn = state.db.conn().await?;
     let user = users::by_username(&conn, &credentials.username).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
@@ -118,9 +117,9 @@ pub async fn login(
     responses((status = 200, body = TokenPair), (status = 401, body = Problem)))]
 pub async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: web::Json<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let presented = validate::refresh_token(&body)?;
+    let presented = body.into_inner().refresh_token;
     let (subject, next) = state
         .refresh
         .rotate(&presented)
@@ -151,9 +150,9 @@ pub async fn refresh(
 pub async fn logout(
     state: web::Data<AppState>,
     caller: Identity,
-    body: web::Json<Value>,
+    body: web::Json<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let presented = validate::refresh_token(&body)?;
+    let presented = body.into_inner().refresh_token;
     // Only the caller's own session: another account's refresh token is as
     // unknown here as a made-up one.
     let revoked = state

@@ -14,14 +14,13 @@ use crate::db::resources::{self, Resource};
 use crate::problem::{ApiError, Code, Problem};
 use crate::routes::auth::caller_id;
 use crate::state::AppState;
-use crate::validate;
 
 /// The role that may change anyone's resources.
 const ADMIN: &str = "admin";
 
-/// A resource body (create and full replacement).
+/// A resource body (create and full replacement), checked by the input filter
+/// (the operation table's schema) but for the size of `data`.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ResourceBody {
     /// 1-200 characters.
     pub name: String,
@@ -43,7 +42,7 @@ pub const PAGE_BYTES: usize = 1 << 20;
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListParams {
     /// Items per page, 1-100 (default 20).
-    pub limit: Option<String>,
+    pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
@@ -105,20 +104,33 @@ fn page_body<T: Serialize>(
     Ok(body)
 }
 
-/// The `limit` parameter: 1-100, default 20.
-fn page_limit(params: &ListParams) -> Result<i64, ApiError> {
-    match params.limit.as_deref() {
-        None => Ok(20),
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| {
-                ApiError::new(
-                    Code::InvalidParameter,
-                    "`limit` must be an integer from 1 to 100",
-                )
-            }),
+/// The `limit` parameter (1-100, checked by the input filter), default 20.
+fn page_limit(params: &ListParams) -> i64 {
+    params.limit.unwrap_or(20)
+}
+
+/// The most bytes `data` may take, serialized.
+const MAX_DATA_BYTES: usize = 64 * 1024;
+
+impl ResourceBody {
+    /// The fields to store, once `data` is within 64 KiB as JSON: the one rule
+    /// of the body that a JSON Schema cannot state.
+    fn into_fields(self) -> Result<resources::Fields, ApiError> {
+        if let Some(data) = &self.data {
+            let size = serde_json::to_vec(data).map_or(usize::MAX, |v| v.len());
+            if size > MAX_DATA_BYTES {
+                return Err(ApiError::validation(vec![crate::problem::FieldError {
+                    field: "/data".to_owned(),
+                    message: format!("must be at most {MAX_DATA_BYTES} bytes as JSON (got {size})"),
+                }]));
+            }
+        }
+        Ok(resources::Fields {
+            name: self.name,
+            description: self.description,
+            tags: self.tags.unwrap_or_default(),
+            data: self.data,
+        })
     }
 }
 
@@ -129,9 +141,9 @@ fn page_limit(params: &ListParams) -> Result<i64, ApiError> {
 pub async fn create(
     state: web::Data<AppState>,
     caller: Identity,
-    body: web::Json<Value>,
+    body: web::Json<ResourceBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let fields = validate::resource(&body)?;
+    let fields = body.into_inner().into_fields()?;
     let owner = caller_id(&caller)?;
     let created = state
         .db
@@ -157,7 +169,7 @@ pub async fn list(
     state: web::Data<AppState>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = page_limit(&params)?;
+    let limit = page_limit(&params);
     let before = params.cursor.as_deref().map(decode_cursor).transpose()?;
     let shared = state.db.shared().await?;
     let rows = resources::page(&shared, before, limit).await?;
@@ -168,11 +180,8 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/resources/{id}", tag = "resources", security(("bearer" = [])),
     params(("id" = i64, Path, description = "A positive 64-bit integer")),
     responses((status = 200, body = Resource, headers(("ETag" = String), ("X-Cache" = String))), (status = 304), (status = 400, body = Problem), (status = 404, body = Problem)))]
-pub async fn get(
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let id = validate::resource_id(&id)?;
+pub async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
     let shared = state.db.shared().await?;
     let resource = resources::get(&shared, id).await?.ok_or_else(not_found)?;
     with_etag(StatusCode::OK, &resource)
@@ -189,11 +198,11 @@ pub async fn replace(
     state: web::Data<AppState>,
     request: HttpRequest,
     caller: Identity,
-    id: web::Path<String>,
-    body: web::Json<Value>,
+    id: web::Path<i64>,
+    body: web::Json<ResourceBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = validate::resource_id(&id)?;
-    let fields = validate::resource(&body)?;
+    let id = id.into_inner();
+    let fields = body.into_inner().into_fields()?;
     let actor = caller_id(&caller)?;
     let if_match = if_match_of(&request);
     let replaced = state
@@ -220,9 +229,9 @@ pub async fn delete(
     state: web::Data<AppState>,
     request: HttpRequest,
     caller: Identity,
-    id: web::Path<String>,
+    id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = validate::resource_id(&id)?;
+    let id = id.into_inner();
     let actor = caller_id(&caller)?;
     let if_match = if_match_of(&request);
     state
@@ -248,11 +257,11 @@ pub async fn delete(
 pub async fn audit_trail(
     state: web::Data<AppState>,
     caller: Identity,
-    id: web::Path<String>,
+    id: web::Path<i64>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = validate::resource_id(&id)?;
-    let limit = page_limit(&params)?;
+    let id = id.into_inner();
+    let limit = page_limit(&params);
     let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
     let conn = state.db.conn().await?;
     // The owner is in the first snapshot, so the trail stays readable after a delete.

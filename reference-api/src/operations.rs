@@ -1,0 +1,417 @@
+//! The API's operations, one row each: the one table that drives the routes the
+//! app registers, the routes that need no token, the login and registration
+//! limits, the cached routes, and the parameter rules and body schemas the input
+//! filter enforces (so handlers receive checked, typed input and check nothing
+//! again).
+
+use actix_web::web;
+use edge_filter::routes::{Param, Route, Routes};
+use http::Method;
+use serde_json::{Value, json};
+
+use crate::routes::{auth, health, openapi, resources};
+
+/// Who may call an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token needed.
+    Public,
+    /// A valid bearer token.
+    Bearer,
+}
+
+/// A per-IP limit only this operation meets, on top of the general one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpLimit {
+    /// `--rate-limit-login`.
+    Login,
+    /// `--rate-limit-register`.
+    Register,
+}
+
+/// How the response cache treats an operation's path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caching {
+    /// Not cached.
+    None,
+    /// GETs answered from one entry shared by every authorized caller; a write
+    /// to the path invalidates it and, when named, the entries of another path.
+    Shared {
+        /// Another path a write here invalidates (the list, after a change to one item).
+        invalidates: Option<&'static str>,
+    },
+}
+
+/// A parameter rule the input filter enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamRule {
+    /// The `{id}` path segment: a positive 64-bit integer.
+    Id,
+    /// The `limit` query parameter: 1 to 100.
+    Limit,
+    /// The `cursor` query parameter: an opaque 1-64 character token.
+    Cursor,
+}
+
+/// One operation of the API.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    /// The method.
+    pub method: Method,
+    /// The path template (edge-core's `{name}` syntax).
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// Its own per-IP limit, if any.
+    pub ip_limit: Option<IpLimit>,
+    /// How the cache treats it (GETs).
+    pub caching: Caching,
+    /// Its parameter rules.
+    pub params: &'static [ParamRule],
+    /// The JSON Schema its body must meet, if it takes one.
+    pub body: Option<fn() -> Value>,
+    /// The handler, as an actix-web route of this method.
+    pub handler: fn() -> actix_web::Route,
+}
+
+const PAGE: &[ParamRule] = &[ParamRule::Limit, ParamRule::Cursor];
+const ID: &[ParamRule] = &[ParamRule::Id];
+const ID_PAGE: &[ParamRule] = &[ParamRule::Id, ParamRule::Limit, ParamRule::Cursor];
+
+/// An operation with the defaults: bearer token, no own limit, not cached, no
+/// parameters, no body.
+const fn operation(
+    method: Method,
+    path: &'static str,
+    handler: fn() -> actix_web::Route,
+) -> Operation {
+    Operation {
+        method,
+        path,
+        access: Access::Public,
+        ip_limit: None,
+        caching: Caching::None,
+        params: &[],
+        body: None,
+        handler,
+    }
+    .bearer()
+}
+
+impl Operation {
+    const fn public(mut self) -> Self {
+        self.access = Access::Public;
+        self
+    }
+
+    const fn bearer(mut self) -> Self {
+        self.access = Access::Bearer;
+        self
+    }
+
+    const fn ip_limit(mut self, limit: IpLimit) -> Self {
+        self.ip_limit = Some(limit);
+        self
+    }
+
+    const fn cached(mut self, invalidates: Option<&'static str>) -> Self {
+        self.caching = Caching::Shared { invalidates };
+        self
+    }
+
+    const fn params(mut self, params: &'static [ParamRule]) -> Self {
+        self.params = params;
+        self
+    }
+
+    const fn body(mut self, schema: fn() -> Value) -> Self {
+        self.body = Some(schema);
+        self
+    }
+}
+
+/// Every operation (SPEC §4).
+pub const OPERATIONS: &[Operation] = &[
+    operation(Method::GET, "/healthz", || web::get().to(health::healthz)).public(),
+    operation(Method::GET, "/openapi.json", || {
+        web::get().to(openapi::openapi_json)
+    })
+    .public(),
+    operation(Method::POST, "/api/auth/register", || {
+        web::post().to(auth::register)
+    })
+    .public()
+    .ip_limit(IpLimit::Register)
+    .body(credentials_schema),
+    operation(Method::POST, "/api/auth/login", || {
+        web::post().to(auth::login)
+    })
+    .public()
+    .ip_limit(IpLimit::Login)
+    .body(login_schema),
+    operation(Method::POST, "/api/auth/refresh", || {
+        web::post().to(auth::refresh)
+    })
+    .public()
+    .body(refresh_schema),
+    operation(Method::POST, "/api/auth/logout", || {
+        web::post().to(auth::logout)
+    })
+    .body(refresh_schema),
+    operation(Method::GET, "/api/auth/me", || web::get().to(auth::me)),
+    operation(Method::POST, "/api/resources", || {
+        web::post().to(resources::create)
+    })
+    .body(resource_schema),
+    operation(Method::GET, "/api/resources", || {
+        web::get().to(resources::list)
+    })
+    .cached(None)
+    .params(PAGE),
+    operation(Method::GET, "/api/resources/{id}", || {
+        web::get().to(resources::get)
+    })
+    .cached(Some("/api/resources"))
+    .params(ID),
+    operation(Method::PUT, "/api/resources/{id}", || {
+        web::put().to(resources::replace)
+    })
+    .params(ID)
+    .body(resource_schema),
+    operation(Method::DELETE, "/api/resources/{id}", || {
+        web::delete().to(resources::delete)
+    })
+    .params(ID),
+    operation(Method::GET, "/api/resources/{id}/audit", || {
+        web::get().to(resources::audit_trail)
+    })
+    .params(ID_PAGE),
+];
+
+/// The operations under `/api` (behind authentication, the per-user limits
+/// and the cache).
+pub fn api() -> impl Iterator<Item = &'static Operation> {
+    OPERATIONS.iter().filter(|op| op.path.starts_with("/api/"))
+}
+
+/// The operation with this per-IP limit.
+pub fn with_ip_limit(limit: IpLimit) -> Option<&'static Operation> {
+    OPERATIONS.iter().find(|op| op.ip_limit == Some(limit))
+}
+
+/// Each path once, in table order, with its operations' routes: what the app
+/// registers as one resource per path (so a known path with another method is 405).
+pub fn resources<'a>(
+    operations: impl Iterator<Item = &'a Operation>,
+) -> Vec<(&'static str, Vec<actix_web::Route>)> {
+    let mut paths: Vec<(&'static str, Vec<actix_web::Route>)> = Vec::new();
+    for op in operations {
+        match paths.iter_mut().find(|(path, _)| *path == op.path) {
+            Some((_, routes)) => routes.push((op.handler)()),
+            None => paths.push((op.path, vec![(op.handler)()])),
+        }
+    }
+    paths
+}
+
+/// The input filter's rules: every operation's parameters and body schema.
+pub fn validation_routes() -> Result<Routes, edge_filter::ConfigError> {
+    let mut routes = Routes::new();
+    for op in OPERATIONS {
+        if op.params.is_empty() && op.body.is_none() {
+            continue;
+        }
+        let mut route = Route::new(op.method.as_str(), op.path)?;
+        for rule in op.params {
+            route = route.param(param(*rule)?);
+        }
+        if let Some(schema) = op.body {
+            route = route.schema(&schema())?;
+        }
+        routes = routes.route(route);
+    }
+    Ok(routes)
+}
+
+fn param(rule: ParamRule) -> Result<Param, edge_filter::ConfigError> {
+    Ok(match rule {
+        ParamRule::Id => Param::path("id").integer(1, i64::MAX),
+        ParamRule::Limit => Param::query("limit").integer(1, 100),
+        ParamRule::Cursor => Param::query("cursor").text(1, 64, Some("[A-Za-z0-9_-]+"))?,
+    })
+}
+
+/// `{username, password}` of registration: username 3-32 of `[A-Za-z0-9_.-]`,
+/// password 8-128 characters.
+fn credentials_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "username": {"type": "string", "minLength": 3, "maxLength": 32, "pattern": "^[A-Za-z0-9_.-]+$"},
+            "password": {"type": "string", "minLength": 8, "maxLength": 128}
+        },
+        "required": ["username", "password"],
+        "additionalProperties": false
+    })
+}
+
+/// Login checks shape only: malformed names get the same 401 as wrong passwords.
+fn login_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "username": {"type": "string", "maxLength": 256},
+            "password": {"type": "string", "maxLength": 1024}
+        },
+        "required": ["username", "password"],
+        "additionalProperties": false
+    })
+}
+
+/// `{refresh_token}` of refresh and logout.
+fn refresh_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {"refresh_token": {"type": "string", "minLength": 1, "maxLength": 512}},
+        "required": ["refresh_token"],
+        "additionalProperties": false
+    })
+}
+
+/// A resource body. The size of `data` (at most 64 KiB as JSON) is the one rule
+/// a schema cannot state; the create and replace handlers check it.
+fn resource_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "description": {"type": ["string", "null"], "maxLength": 10000},
+            "tags": {
+                "type": ["array", "null"],
+                "maxItems": 20,
+                "uniqueItems": true,
+                "items": {"type": "string", "minLength": 1, "maxLength": 32}
+            },
+            "data": {"type": ["object", "null"]}
+        },
+        "required": ["name"],
+        "additionalProperties": false
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use edge_filter::{Filter, Rejection, RequestContext};
+
+    use super::*;
+
+    fn filter() -> Filter {
+        Filter::builder()
+            .routes(validation_routes().unwrap())
+            .build()
+            .unwrap()
+    }
+
+    /// The fields a body fails on, as the filter reports them.
+    fn failures(filter: &Filter, method: &str, path: &str, body: &Value) -> Vec<String> {
+        let context = RequestContext {
+            request_id: "",
+            client_ip: None,
+            method,
+            path,
+        };
+        let body = serde_json::to_vec(body).unwrap();
+        match filter.check_request_body(&context, Some("application/json"), &body) {
+            Ok(()) => Vec::new(),
+            Err(Rejection::ValidationFailed(errors)) => {
+                errors.into_iter().map(|e| e.field).collect()
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn resource_bodies_report_every_violation() {
+        let fields = failures(
+            &filter(),
+            "POST",
+            "/api/resources",
+            &json!({"name": "", "description": 5, "tags": ["a", "a", "", 7], "data": [1], "extra": true}),
+        );
+        for expected in ["/name", "/description", "/tags", "/data"] {
+            assert!(
+                fields.iter().any(|f| f.starts_with(expected)),
+                "{expected} missing from {fields:?}"
+            );
+        }
+        assert!(
+            fields.iter().any(|f| f == "/" || f.contains("extra")),
+            "{fields:?}"
+        );
+    }
+
+    #[test]
+    fn good_bodies_pass_and_limits_hold() {
+        let filter = filter();
+        let put = |body: Value| failures(&filter, "PUT", "/api/resources/7", &body);
+        assert!(put(json!({"name": "n", "tags": ["x", "y"], "data": {"k": 1}})).is_empty());
+        assert!(put(json!({"name": "x".repeat(200)})).is_empty());
+        assert!(!put(json!({"name": "x".repeat(201)})).is_empty());
+        let register = |body: Value| failures(&filter, "POST", "/api/auth/register", &body);
+        assert!(!register(json!({"username": "al", "password": "12345678"})).is_empty());
+        assert!(!register(json!({"username": "al ice", "password": "12345678"})).is_empty());
+        assert!(!register(json!({"username": "alice", "password": "1234567"})).is_empty());
+        assert!(register(json!({"username": "a.l-i_ce", "password": "12345678"})).is_empty());
+        // Login checks shape only.
+        let login = |body: Value| failures(&filter, "POST", "/api/auth/login", &body);
+        assert!(login(json!({"username": "al", "password": "x"})).is_empty());
+        assert!(!login(json!({"username": "al"})).is_empty());
+    }
+
+    #[test]
+    fn ids_are_positive_64_bit_integers() {
+        let filter = filter();
+        let check = |path: &str| {
+            let context = RequestContext {
+                request_id: "",
+                client_ip: None,
+                method: "GET",
+                path,
+            };
+            filter.check_head(&context, "", std::iter::empty())
+        };
+        assert!(check("/api/resources/42").is_ok());
+        for bad in ["0", "-1", "abc", "9223372036854775808", "05"] {
+            assert!(
+                matches!(
+                    check(&format!("/api/resources/{bad}")),
+                    Err(Rejection::InvalidParameter(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_path_is_one_resource_and_the_special_limits_have_one_route() {
+        let registered = resources(OPERATIONS.iter());
+        let mut paths: Vec<_> = registered.iter().map(|(path, _)| *path).collect();
+        let count = paths.len();
+        paths.dedup();
+        assert_eq!(paths.len(), count);
+        assert_eq!(
+            with_ip_limit(IpLimit::Login).map(|op| op.path),
+            Some("/api/auth/login")
+        );
+        assert_eq!(
+            with_ip_limit(IpLimit::Register).map(|op| op.path),
+            Some("/api/auth/register")
+        );
+        // Cached operations are GETs.
+        for op in OPERATIONS {
+            if op.caching != Caching::None {
+                assert_eq!(op.method, Method::GET, "{}", op.path);
+            }
+        }
+    }
+}
