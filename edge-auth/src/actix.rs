@@ -96,7 +96,11 @@ where
                 Either::Left(self.service.call(request).map_ok(pass))
             }
             Decision::Rejected(error) => {
-                let response = rejection(&error, self.validator.realm());
+                let response = {
+                    let extensions = request.extensions();
+                    let id = extensions.get::<edge_core::RequestId>();
+                    rejection(&error, self.validator.realm(), id)
+                };
                 Either::Right(ready(Ok(request
                     .into_response(response)
                     .map_into_right_body())))
@@ -106,7 +110,7 @@ where
 }
 
 /// The rejection as an actix-web response, the error kept in its extensions.
-fn rejection(error: &AuthError, realm: &str) -> HttpResponse {
+fn rejection(error: &AuthError, realm: &str, id: Option<&edge_core::RequestId>) -> HttpResponse {
     let status = edge_core::http02::status_to_http02(error.status());
     let mut builder = HttpResponse::build(status);
     builder.insert_header((
@@ -119,7 +123,7 @@ fn rejection(error: &AuthError, realm: &str) -> HttpResponse {
     {
         builder.insert_header((WWW_AUTHENTICATE, challenge));
     }
-    let mut response = builder.body(response::problem_body(error));
+    let mut response = builder.body(response::problem_body(error, id));
     response.extensions_mut().insert(error.clone());
     response
 }
@@ -130,7 +134,9 @@ impl ResponseError for AuthError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        rejection(self, "edge")
+        // Raised by a handler or extractor: the application renders it with the
+        // request id it knows (this body has none).
+        rejection(self, "edge", None)
     }
 }
 

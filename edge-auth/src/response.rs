@@ -19,19 +19,25 @@ pub fn www_authenticate(error: &AuthError, realm: &str) -> HeaderValue {
 }
 
 /// The RFC 9457 problem body for `error` (the application may add a request id).
-pub fn problem_body(error: &AuthError) -> String {
+pub fn problem_body(error: &AuthError, request_id: Option<&edge_core::RequestId>) -> String {
     let code = if error.status() == http::StatusCode::FORBIDDEN {
         "forbidden"
     } else {
         "unauthorized"
     };
-    edge_core::Problem::new(error.status(), code, error.description()).to_json()
+    edge_core::Problem::new(error.status(), code, error.description())
+        .request_id(request_id)
+        .to_json()
 }
 
 /// The complete rejection response. The error is also put into the response's
 /// extensions so outer layers can re-render it.
-pub fn rejection<B: From<String>>(error: &AuthError, realm: &str) -> Response<B> {
-    let mut response = Response::new(B::from(problem_body(error)));
+pub fn rejection<B: From<String>>(
+    error: &AuthError,
+    realm: &str,
+    request_id: Option<&edge_core::RequestId>,
+) -> Response<B> {
+    let mut response = Response::new(B::from(problem_body(error, request_id)));
     *response.status_mut() = error.status();
     let headers = response.headers_mut();
     headers.insert(
@@ -69,9 +75,11 @@ mod tests {
             expired,
             "Bearer realm=\"edge\", error=\"invalid_token\", error_description=\"the token expired\""
         );
-        let response: Response<String> = rejection(&AuthError::forbidden("no"), "edge");
+        let id = edge_core::RequestId::from_header(Some(b"req-1"));
+        let response: Response<String> = rejection(&AuthError::forbidden("no"), "edge", Some(&id));
         assert_eq!(response.status(), 403);
         assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
         assert!(response.body().contains("\"code\":\"forbidden\""));
+        assert!(response.body().contains("\"request_id\":\"req-1\""));
     }
 }

@@ -62,6 +62,17 @@ impl Problem {
         self
     }
 
+    /// The `request_id` member, when the request has an id (edge-core's
+    /// [`RequestId`](crate::RequestId) extension, which edge-log's access logger
+    /// leaves): every crate's rejection carries it, so a client's report can be
+    /// joined to the log lines.
+    pub fn request_id(self, id: Option<&crate::RequestId>) -> Problem {
+        match id {
+            Some(id) => self.member("request_id", Value::from(id.as_str())),
+            None => self,
+        }
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -136,5 +147,10 @@ mod tests {
         assert!(body.starts_with("{\"type\":"));
         assert_eq!(problem.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(problem.code(), "validation_failed");
+        let id = crate::RequestId::from_header(Some(b"abc-123"));
+        let with_id = Problem::new(StatusCode::FORBIDDEN, "forbidden", "no").request_id(Some(&id));
+        assert!(with_id.to_json().ends_with(",\"request_id\":\"abc-123\"}"));
+        let without = Problem::new(StatusCode::FORBIDDEN, "forbidden", "no").request_id(None);
+        assert!(!without.to_json().contains("request_id"));
     }
 }

@@ -168,7 +168,7 @@ fn reject<B>(request: ServiceRequest, rejection: Rejection) -> ServiceResponse<E
             CONTENT_TYPE,
             HeaderValue::from_static(Rejection::CONTENT_TYPE),
         ))
-        .body(rejection.problem_body());
+        .body(rejection.problem_body(request.extensions().get()));
     response.extensions_mut().insert(rejection);
     request.into_response(response).map_into_right_body()
 }

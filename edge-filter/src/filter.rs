@@ -124,9 +124,10 @@ impl Rejection {
         }
     }
 
-    /// The RFC 9457 problem body (the application may add a request id).
-    pub fn problem_body(&self) -> String {
-        self.problem().to_json()
+    /// The RFC 9457 problem body, with the request's id when it has one
+    /// (edge-core's [`RequestId`](edge_core::RequestId) extension).
+    pub fn problem_body(&self, request_id: Option<&edge_core::RequestId>) -> String {
+        self.problem().request_id(request_id).to_json()
     }
 
     /// The RFC 9457 problem (edge-core's), with `errors` for `validation_failed`.

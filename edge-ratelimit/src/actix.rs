@@ -144,10 +144,10 @@ where
             self.config.limiter.check_local(&info)
         };
         if let Some(verdict) = local {
-            let step = self
-                .config
-                .limiter
-                .step(verdict, request.extensions().get());
+            let step = {
+                let extensions = request.extensions();
+                (self.config.limiter).step(verdict, extensions.get(), extensions.get())
+            };
             return match step {
                 Step::Refuse(refusal) => {
                     Either::Right(Box::pin(ready(Ok(refused(request, refusal)))))
@@ -172,7 +172,10 @@ where
                 let info = request_info(&request, limiter, subject.as_deref(), custom.as_deref());
                 limiter.check(&info).await
             };
-            let step = limiter.step(verdict, request.extensions().get());
+            let step = {
+                let extensions = request.extensions();
+                limiter.step(verdict, extensions.get(), extensions.get())
+            };
             match step {
                 Step::Refuse(refusal) => Ok(refused(request, refusal)),
                 Step::Pass { state, label } => {

@@ -68,28 +68,6 @@ impl Code {
         }
     }
 
-    /// A short, human-readable summary that does not change between occurrences.
-    pub fn title(self) -> &'static str {
-        match self {
-            Code::InvalidJson => "Invalid JSON",
-            Code::InvalidParameter => "Invalid parameter",
-            Code::Unauthorized => "Unauthorized",
-            Code::Forbidden => "Forbidden",
-            Code::RequestBlocked => "Request blocked",
-            Code::NotFound => "Not found",
-            Code::MethodNotAllowed => "Method not allowed",
-            Code::RequestTimeout => "Request timeout",
-            Code::Conflict => "Conflict",
-            Code::PreconditionFailed => "Precondition failed",
-            Code::PayloadTooLarge => "Payload too large",
-            Code::UnsupportedMediaType => "Unsupported media type",
-            Code::ValidationFailed => "Validation failed",
-            Code::RateLimited => "Too many requests",
-            Code::Internal => "Internal server error",
-            Code::ServiceUnavailable => "Service unavailable",
-        }
-    }
-
     /// The code as it appears in the `code` member.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -148,8 +126,9 @@ pub struct Problem {
     /// A URI naming the problem type: `urn:edge:problem:{code}`.
     #[serde(rename = "type")]
     pub type_uri: String,
-    /// The code's fixed summary.
-    pub title: &'static str,
+    /// The status's reason phrase (`Unprocessable Entity`), the same for every
+    /// occurrence of a code.
+    pub title: String,
     /// The HTTP status.
     pub status: u16,
     /// What went wrong in this occurrence.
@@ -206,16 +185,20 @@ impl ApiError {
         }
     }
 
-    /// The problem for this error in the request `request_id`.
-    pub fn to_problem(&self, request_id: &str) -> Problem {
-        Problem {
-            type_uri: format!("urn:edge:problem:{}", self.code.as_str()),
-            title: self.code.title(),
-            status: self.code.status().as_u16(),
-            detail: self.detail.clone(),
-            code: self.code,
-            request_id: request_id.to_owned(),
-            errors: self.errors.clone(),
+    /// The problem for this error in the request `request_id`: rendered by
+    /// edge-core like every crate's rejection, so the API's own errors and the
+    /// crates' read alike (`type`, the status's reason as `title`, `status`,
+    /// `detail`, `code`, `request_id`, and `errors` for 422).
+    pub fn to_problem(&self, request_id: &str) -> edge_core::Problem {
+        let status = http::StatusCode::from_u16(self.code.status().as_u16())
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let problem = edge_core::Problem::new(status, self.code.as_str(), self.detail.clone())
+            .member("request_id", request_id.into());
+        match &self.errors {
+            Some(errors) => {
+                problem.member("errors", serde_json::to_value(errors).unwrap_or_default())
+            }
+            None => problem,
         }
     }
 }
@@ -321,7 +304,7 @@ mod tests {
             message: "too long".into(),
         }])
         .to_problem("req-1");
-        let json = serde_json::to_value(problem).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&problem.to_json()).unwrap();
         for member in [
             "type",
             "title",

@@ -26,7 +26,8 @@ async fn unknown_routes_and_methods_are_problems() {
     assert_eq!(body["code"], "not_found");
     assert_eq!(body["status"], 404);
     assert_eq!(body["type"], "urn:edge:problem:not_found");
-    assert_eq!(body["title"], "Not found");
+    // The status's reason phrase, as in every crate's rejections.
+    assert_eq!(body["title"], "Not Found");
     assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
     assert_eq!(body["request_id"], request_id.as_str());
 
@@ -67,4 +68,49 @@ async fn request_ids_are_echoed_when_safe_and_replaced_when_not() {
     let a = client.get(api.url("/healthz")).send().await.unwrap();
     let b = client.get(api.url("/healthz")).send().await.unwrap();
     assert_ne!(a.headers()["x-request-id"], b.headers()["x-request-id"]);
+}
+
+/// The auth, rate-limit and filter middlewares' rejections reach the client as
+/// the crates rendered them (edge-core's problem, with the request id), in the
+/// same shape as the API's own errors.
+#[tokio::test]
+async fn rejections_made_by_the_crates_carry_the_request_id() {
+    let api = Api::with_fresh_database(&["--rate-limit-ip", "4/1m"]).await;
+    let client = reqwest::Client::new();
+
+    // edge-auth: no token.
+    let response = client.get(api.url("/api/auth/me")).send().await.unwrap();
+    assert!(response.headers().contains_key("www-authenticate"));
+    let (status, id, body) = problem(response).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
+    assert_eq!(body["title"], "Unauthorized");
+    assert_eq!(body["request_id"], id.as_str());
+
+    // edge-filter: an attack in the query.
+    let (status, id, body) = problem(
+        client
+            .get(api.url("/healthz?q=1%27%20OR%20%271%27%3D%271"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("request_blocked")));
+    assert_eq!(body["request_id"], id.as_str());
+
+    // edge-ratelimit: past the per-IP limit.
+    let mut limited = None;
+    for _ in 0..6 {
+        let response = client.get(api.url("/healthz")).send().await.unwrap();
+        if response.status() == 429 {
+            limited = Some(response);
+            break;
+        }
+    }
+    let response = limited.expect("the fifth request is limited");
+    assert!(response.headers().contains_key("retry-after"));
+    let (_, id, body) = problem(response).await;
+    assert_eq!(body["code"], "rate_limited");
+    assert_eq!(body["title"], "Too Many Requests");
+    assert_eq!(body["request_id"], id.as_str());
 }

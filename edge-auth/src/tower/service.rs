@@ -38,7 +38,8 @@ where
                 ResponseFuture::pass(self.inner.call(request))
             }
             Decision::Rejected(error) => {
-                ResponseFuture::reject(response::rejection(&error, self.validator.realm()))
+                let id = request.extensions().get::<edge_core::RequestId>();
+                ResponseFuture::reject(response::rejection(&error, self.validator.realm(), id))
             }
         }
     }

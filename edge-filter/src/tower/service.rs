@@ -182,7 +182,10 @@ where
             Ok(AfterHead::Done) => return ResponseFuture::inner(self.inner.call(request)),
             Ok(AfterHead::ReadBody) => {}
             // (An async block, not `ready`: it holds no `S::Error`, so it is `Send`.)
-            Err(rejection) => return ResponseFuture::boxed(async move { Ok(reject(rejection)) }),
+            Err(rejection) => {
+                let response = reject(rejection, request.extensions().get());
+                return ResponseFuture::boxed(async move { Ok(response) });
+            }
         }
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -214,7 +217,7 @@ where
                         .call(Request::from_parts(parts, ReqBody::from(body)))
                         .await
                 }
-                Err(rejection) => Ok(reject(rejection)),
+                Err(rejection) => Ok(reject(rejection, parts.extensions.get())),
             }
         })
     }
@@ -264,8 +267,11 @@ fn body_hint<B: Body>(request: &Request<B>) -> BodyHint {
     }
 }
 
-fn reject<B: From<String>>(rejection: Rejection) -> Response<B> {
-    let mut response = Response::new(B::from(rejection.problem_body()));
+fn reject<B: From<String>>(
+    rejection: Rejection,
+    request_id: Option<&edge_core::RequestId>,
+) -> Response<B> {
+    let mut response = Response::new(B::from(rejection.problem_body(request_id)));
     *response.status_mut() = rejection.status();
     response.headers_mut().insert(
         CONTENT_TYPE,

@@ -47,7 +47,10 @@ impl Verdict {
 }
 
 /// The refusal status and problem+json body for a verdict that refuses.
-pub(crate) fn rejection(verdict: &Verdict) -> Option<(http::StatusCode, String)> {
+pub(crate) fn rejection(
+    verdict: &Verdict,
+    request_id: Option<&edge_core::RequestId>,
+) -> Option<(http::StatusCode, String)> {
     use http::StatusCode;
     let (status, code, detail) = match verdict {
         Verdict::Limited {
@@ -70,7 +73,9 @@ pub(crate) fn rejection(verdict: &Verdict) -> Option<(http::StatusCode, String)>
     };
     Some((
         status,
-        edge_core::Problem::new(status, code, detail).to_json(),
+        edge_core::Problem::new(status, code, detail)
+            .request_id(request_id)
+            .to_json(),
     ))
 }
 

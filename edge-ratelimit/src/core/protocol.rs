@@ -144,9 +144,16 @@ impl FixedHeaders {
 
 impl RateLimiter {
     /// Step 2 of the protocol: refuse the request, or pass it inward. `outer` is
-    /// the [`RateLimitState`] an enclosing limiter left in the request's extensions.
-    pub fn step(&self, verdict: Verdict, outer: Option<&RateLimitState>) -> Step {
-        if let Some((status, body)) = crate::core::decision::rejection(&verdict) {
+    /// the [`RateLimitState`] an enclosing limiter left in the request's
+    /// extensions; `request_id`, edge-core's [`RequestId`](edge_core::RequestId)
+    /// extension, goes into a refusal's body.
+    pub fn step(
+        &self,
+        verdict: Verdict,
+        outer: Option<&RateLimitState>,
+        request_id: Option<&edge_core::RequestId>,
+    ) -> Step {
+        if let Some((status, body)) = crate::core::decision::rejection(&verdict, request_id) {
             let label = self.label(&verdict, None).unwrap_or_default();
             return Step::Refuse(Box::new(Refusal {
                 status,
@@ -333,7 +340,7 @@ mod tests {
             },
             retry_after_secs: 7,
         };
-        let Step::Refuse(refusal) = limiter.step(limited, None) else {
+        let Step::Refuse(refusal) = limiter.step(limited, None, None) else {
             panic!("a limited verdict is refused");
         };
         assert_eq!(refusal.status, StatusCode::TOO_MANY_REQUESTS);

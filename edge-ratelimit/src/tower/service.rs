@@ -112,7 +112,11 @@ where
             layer.limiter.check_local(&info)
         };
         if let Some(verdict) = local {
-            return match layer.limiter.step(verdict, request.extensions().get()) {
+            let extensions = request.extensions();
+            return match layer
+                .limiter
+                .step(verdict, extensions.get(), extensions.get())
+            {
                 Step::Refuse(refusal) => ResponseFuture::new(State::Refused {
                     response: Some(refused(refusal)),
                 }),
@@ -143,7 +147,8 @@ where
                     );
                     limiter.check(&info).await
                 };
-                match limiter.step(verdict, request.extensions().get()) {
+                let extensions = request.extensions();
+                match limiter.step(verdict, extensions.get(), extensions.get()) {
                     Step::Refuse(refusal) => Ok(refused(refusal)),
                     Step::Pass { state, label } => {
                         pass_inward(&mut request, state);

@@ -17,46 +17,14 @@ use futures_util::future::MapOk;
 
 use crate::problem::{ApiError, Code, PROBLEM_JSON};
 
-fn filter_error(rejection: &Rejection) -> ApiError {
-    let code = match rejection {
-        Rejection::PayloadTooLarge { .. } => Code::PayloadTooLarge,
-        Rejection::BodyTimeout { .. } => Code::RequestTimeout,
-        Rejection::UnsupportedMediaType => Code::UnsupportedMediaType,
-        Rejection::InvalidJson { .. } => Code::InvalidJson,
-        // SPEC §4 has no 431: header-limit violations are bad parameters (400).
-        Rejection::InvalidParameter(_) | Rejection::InvalidHeaders { .. } => Code::InvalidParameter,
-        Rejection::ValidationFailed(errors) => {
-            return ApiError::validation(
-                errors
-                    .iter()
-                    .map(|e| crate::problem::FieldError {
-                        field: e.field.clone(),
-                        message: e.message.clone(),
-                    })
-                    .collect(),
-            );
-        }
-        _ => Code::RequestBlocked,
-    };
-    ApiError::new(code, rejection.detail())
-}
-
-fn rate_limit_error(verdict: &Verdict) -> ApiError {
-    match verdict {
-        Verdict::Limited {
-            state,
-            retry_after_secs,
-        } => ApiError::new(
-            Code::RateLimited,
-            format!(
-                "the {} limit of {} requests is used up; retry in {retry_after_secs} s",
-                state.policy, state.limit
-            ),
-        ),
-        _ => ApiError::new(
-            Code::ServiceUnavailable,
-            "rate limiting is unavailable; retry shortly",
-        ),
+/// The filter's rejections the API answers differently from the crate: header
+/// limits are a bad parameter (400) here, as SPEC §4 has no 431.
+fn filter_error(rejection: &Rejection) -> Option<ApiError> {
+    match rejection {
+        Rejection::InvalidHeaders {
+            too_large: true, ..
+        } => Some(ApiError::new(Code::InvalidParameter, rejection.detail())),
+        _ => None,
     }
 }
 
@@ -173,33 +141,30 @@ fn render_problem<B: MessageBody + 'static>(
     if status.as_u16() < 400 {
         return response;
     }
-    let api_error = response
-        .response()
-        .error()
-        .and_then(|e| e.as_error::<ApiError>())
-        .cloned()
-        .or_else(|| {
-            response
-                .response()
-                .extensions()
-                .get::<AuthError>()
-                .cloned()
-                .map(ApiError::from)
-        })
-        .or_else(|| {
-            response
-                .response()
-                .extensions()
-                .get::<Verdict>()
-                .map(rate_limit_error)
-        })
-        .or_else(|| {
-            response
-                .response()
-                .extensions()
-                .get::<Rejection>()
-                .map(filter_error)
-        });
+    // A crate's rejection (auth, limits, filter) already is a problem with the
+    // request id, rendered by edge-core like ours: it goes out as it is.
+    let from_crate = {
+        let extensions = response.response().extensions();
+        extensions.contains::<AuthError>()
+            || extensions.contains::<Verdict>()
+            || extensions.contains::<Rejection>()
+    };
+    let api_error = match response.response().error() {
+        // Raised by a handler or an extractor: ours, or edge-auth's (a missing
+        // identity, a forbidden change), rendered here with the request id.
+        Some(error) => error
+            .as_error::<ApiError>()
+            .cloned()
+            .or_else(|| error.as_error::<AuthError>().cloned().map(ApiError::from)),
+        None => response
+            .response()
+            .extensions()
+            .get::<Rejection>()
+            .and_then(filter_error),
+    };
+    if api_error.is_none() && from_crate {
+        return response;
+    }
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -218,7 +183,7 @@ fn render_problem<B: MessageBody + 'static>(
             ApiError::new(code, detail)
         }
     };
-    let body = serde_json::to_vec(&error.to_problem(request_id)).unwrap_or_default();
+    let body = error.to_problem(request_id).to_json();
     response.map_body(|head, _| {
         head.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
