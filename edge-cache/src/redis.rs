@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 
 use crate::core::entry::Entry;
 use crate::{ConfigError, TierError};
@@ -89,14 +89,8 @@ impl RedisTier {
     /// by itself; each operation is bounded by [`RedisTier::timeout`] (default
     /// 250 ms). Must be called within a Tokio runtime.
     pub fn new(url: &str) -> Result<RedisTier, ConfigError> {
-        let client =
-            redis::Client::open(url).map_err(|e| ConfigError::InvalidRedisUrl(e.to_string()))?;
         let timeout = Duration::from_millis(250);
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(1);
-        let connection = ConnectionManager::new_lazy_with_config(client.clone(), config)
+        let (client, connection) = edge_core::redis::lazy_connection(url, timeout)
             .map_err(|e| ConfigError::InvalidRedisUrl(e.to_string()))?;
         Ok(RedisTier {
             client,

@@ -14,6 +14,9 @@ pub mod http02;
 pub mod lines;
 pub mod path;
 mod problem;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 mod request_id;
 mod subject;
 pub mod text;

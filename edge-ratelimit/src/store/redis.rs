@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 
 use super::{Acquired, Hit, window_outcome};
 use crate::core::window::Observed;
@@ -74,14 +74,8 @@ impl RedisStore {
     /// by itself; each check is bounded by [`RedisStore::timeout`] (default 250 ms).
     /// Must be called within a Tokio runtime.
     pub fn new(url: &str) -> Result<RedisStore, ConfigError> {
-        let client =
-            redis::Client::open(url).map_err(|e| ConfigError::InvalidRedisUrl(e.to_string()))?;
         let timeout = Duration::from_millis(250);
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(1);
-        let connection = ConnectionManager::new_lazy_with_config(client, config)
+        let (_, connection) = edge_core::redis::lazy_connection(url, timeout)
             .map_err(|e| ConfigError::InvalidRedisUrl(e.to_string()))?;
         Ok(RedisStore {
             connection,
