@@ -43,7 +43,7 @@ pub struct ValidatorBuilder {
     role_claim: String,
     clock: Arc<dyn Clock>,
     cache_capacity: usize,
-    public: PublicRoutes,
+    public: Vec<(Option<String>, String)>,
     realm: String,
 }
 
@@ -61,7 +61,7 @@ impl Validator {
             role_claim: "role".to_owned(),
             clock: Arc::new(SystemClock),
             cache_capacity: 10_000,
-            public: PublicRoutes::default(),
+            public: Vec::new(),
             realm: "edge".to_owned(),
         }
     }
@@ -136,16 +136,17 @@ impl ValidatorBuilder {
         self
     }
 
-    /// Let requests to `path` through without a token, any method. A trailing `*`
-    /// makes it a prefix (`/docs/*`).
-    pub fn public(mut self, path: &str) -> Self {
-        self.public.add(None, path);
+    /// Let requests to the route `template` through without a token, any method
+    /// (edge-core's template syntax: `/healthz`, `/items/{id}`, `/docs/{*rest}`).
+    pub fn public(mut self, template: &str) -> Self {
+        self.public.push((None, template.to_owned()));
         self
     }
 
-    /// Let `method` requests to `path` through without a token.
-    pub fn public_route(mut self, method: &Method, path: &str) -> Self {
-        self.public.add(Some(method.as_str()), path);
+    /// Let `method` requests to the route `template` through without a token.
+    pub fn public_route(mut self, method: &Method, template: &str) -> Self {
+        self.public
+            .push((Some(method.as_str().to_owned()), template.to_owned()));
         self
     }
 
@@ -206,7 +207,7 @@ impl ValidatorBuilder {
             max_token_len: self.max_token_len,
             clock: self.clock,
             cache: NonZeroUsize::new(self.cache_capacity).map(TokenCache::new),
-            public: self.public,
+            public: PublicRoutes::compile(&self.public)?,
             realm: self.realm,
         }))
     }

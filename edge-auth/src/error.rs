@@ -29,6 +29,9 @@ pub enum ConfigError {
     /// A key or key set could not be loaded.
     #[error("invalid key: {0}")]
     InvalidKey(String),
+    /// A public route is not a route template (edge-core's syntax).
+    #[error(transparent)]
+    InvalidRoute(#[from] edge_core::TemplateError),
 }
 
 /// Why a request was not authenticated or not authorized.
