@@ -263,9 +263,22 @@ fn apply<B>(response: &mut HttpResponse<B>, label: Label) {
     }
 }
 
-/// A [`LimitHeader`] as actix-web's header name, made at compile time.
-const fn header_name(header: LimitHeader) -> HeaderName {
-    HeaderName::from_static(header.as_str())
+/// A [`LimitHeader`] as actix-web's header name, made at compile time (a name
+/// parsed per request costs more than the rest of the line).
+fn header_name(header: LimitHeader) -> HeaderName {
+    const LIMIT: HeaderName = HeaderName::from_static(LimitHeader::Limit.as_str());
+    const REMAINING: HeaderName = HeaderName::from_static(LimitHeader::Remaining.as_str());
+    const RESET: HeaderName = HeaderName::from_static(LimitHeader::Reset.as_str());
+    const RATELIMIT: HeaderName = HeaderName::from_static(LimitHeader::RateLimit.as_str());
+    const POLICY: HeaderName = HeaderName::from_static(LimitHeader::RateLimitPolicy.as_str());
+    match header {
+        LimitHeader::Limit => LIMIT,
+        LimitHeader::Remaining => REMAINING,
+        LimitHeader::Reset => RESET,
+        LimitHeader::RateLimit => RATELIMIT,
+        LimitHeader::RateLimitPolicy => POLICY,
+        LimitHeader::RetryAfter => actix_web::http::header::RETRY_AFTER,
+    }
 }
 
 pin_project_lite::pin_project! {

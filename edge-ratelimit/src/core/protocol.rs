@@ -60,9 +60,23 @@ impl LimitHeader {
         }
     }
 
-    /// The header's name as an `http` 1 name, made at compile time.
-    pub const fn name(self) -> http::HeaderName {
-        http::HeaderName::from_static(self.as_str())
+    /// The header's name as an `http` 1 name (made at compile time: a name
+    /// parsed per request costs more than the rest of the line).
+    pub fn name(self) -> http::HeaderName {
+        use http::HeaderName;
+        const LIMIT: HeaderName = HeaderName::from_static(LimitHeader::Limit.as_str());
+        const REMAINING: HeaderName = HeaderName::from_static(LimitHeader::Remaining.as_str());
+        const RESET: HeaderName = HeaderName::from_static(LimitHeader::Reset.as_str());
+        const RATELIMIT: HeaderName = HeaderName::from_static(LimitHeader::RateLimit.as_str());
+        const POLICY: HeaderName = HeaderName::from_static(LimitHeader::RateLimitPolicy.as_str());
+        match self {
+            LimitHeader::Limit => LIMIT,
+            LimitHeader::Remaining => REMAINING,
+            LimitHeader::Reset => RESET,
+            LimitHeader::RateLimit => RATELIMIT,
+            LimitHeader::RateLimitPolicy => POLICY,
+            LimitHeader::RetryAfter => http::header::RETRY_AFTER,
+        }
     }
 }
 
