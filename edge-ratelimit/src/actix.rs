@@ -149,9 +149,11 @@ where
                 (self.config.limiter).step(verdict, extensions.get(), extensions.get())
             };
             return match step {
-                Step::Refuse(refusal) => {
-                    Either::Right(Box::pin(ready(Ok(refused(request, refusal)))))
-                }
+                Step::Refuse(refusal) => Either::Right(Box::pin(ready(Ok(refused(
+                    request,
+                    &self.config.limiter,
+                    refusal,
+                ))))),
                 Step::Pass { state, label } => {
                     pass_inward(&request, state);
                     Either::Left(ResponseFuture {
@@ -177,7 +179,7 @@ where
                 limiter.step(verdict, extensions.get(), extensions.get())
             };
             match step {
-                Step::Refuse(refusal) => Ok(refused(request, refusal)),
+                Step::Refuse(refusal) => Ok(refused(request, limiter, refusal)),
                 Step::Pass { state, label } => {
                     pass_inward(&request, state);
                     let mut response = service.call(request).await?.map_into_left_body();
@@ -224,7 +226,11 @@ fn request_info<'a>(
 }
 
 /// A [`Refusal`] as the request's response.
-fn refused<B>(request: ServiceRequest, refusal: Box<Refusal>) -> ServiceResponse<EitherBody<B>> {
+fn refused<B>(
+    request: ServiceRequest,
+    limiter: &RateLimiter,
+    refusal: Box<Refusal>,
+) -> ServiceResponse<EitherBody<B>> {
     let status = edge_core::http02::status_to_http02(refusal.status);
     let mut response = HttpResponse::build(status)
         .insert_header((
@@ -232,7 +238,7 @@ fn refused<B>(request: ServiceRequest, refusal: Box<Refusal>) -> ServiceResponse
             HeaderValue::from_static(Refusal::CONTENT_TYPE),
         ))
         .body(refusal.body);
-    apply(&mut response, refusal.label);
+    apply(&mut response, limiter, refusal.label);
     response.extensions_mut().insert(refusal.verdict);
     request.into_response(response).map_into_right_body()
 }
@@ -246,18 +252,18 @@ fn pass_inward(request: &ServiceRequest, state: Option<RateLimitState>) {
 fn finish<B>(response: &mut ServiceResponse<B>, limiter: &RateLimiter, verdict: &Verdict) {
     let label = limiter.label(verdict, response.response().extensions().get());
     if let Some(label) = label {
-        apply(response.response_mut(), label);
+        apply(response.response_mut(), limiter, label);
     }
 }
 
 /// Leave the label's state in the response's extensions and set its headers.
-fn apply<B>(response: &mut HttpResponse<B>, label: Label) {
+fn apply<B>(response: &mut HttpResponse<B>, limiter: &RateLimiter, label: Label) {
     if let Some(state) = label.state {
         response.extensions_mut().insert(state);
     }
     let headers = response.headers_mut();
     for (header, value) in label.headers {
-        if let Ok(value) = HeaderValue::from_maybe_shared(value) {
+        if let Some(value) = limiter.values02().value(value) {
             headers.insert(header_name(header), value);
         }
     }

@@ -1,6 +1,6 @@
 //! [`RateLimiterBuilder`]: configuration of a [`RateLimiter`].
 
-use crate::core::protocol::FixedHeaders;
+use crate::core::protocol::FixedValues;
 use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -165,7 +165,9 @@ impl RateLimiterBuilder {
         };
         let names: Vec<Arc<str>> = self.policies.iter().map(|p| Arc::clone(&p.name)).collect();
         Ok(RateLimiter::from_inner(Inner {
-            fixed: FixedHeaders::of(&self.policies, &names),
+            values: FixedValues::of(&self.policies, &names),
+            #[cfg(feature = "actix")]
+            values02: FixedValues::of(&self.policies, &names),
             names,
             policies: self.policies,
             proxies: self.proxies,

@@ -21,7 +21,7 @@ pub use core::decision::{RateLimitState, Verdict};
 pub use core::key::{RequestInfo, client_ip};
 pub use core::limiter::{FailMode, RateLimiter};
 pub use core::policy::{KeyKind, Policy, Quota, Scope};
-pub use core::protocol::{HeaderLines, Label, LimitHeader, Refusal, Step};
+pub use core::protocol::{HeaderLines, Label, LimitHeader, LimitValue, Refusal, Step};
 pub use edge_core::{ClientIp, ClientIpHeader, TrustedProxies};
 pub use edge_core::{Clock, ManualClock, Subject, SystemClock};
 pub use error::{ConfigError, StoreError};

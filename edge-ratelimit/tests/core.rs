@@ -165,7 +165,10 @@ async fn the_most_restrictive_policy_is_reported() {
             .headers
             .iter()
             .find(|(n, _)| n.as_str() == name)
-            .map(|(_, v)| String::from_utf8(v.to_vec()).unwrap())
+            .map(|(_, v)| {
+                let value = limiter.header_value(v.clone()).unwrap();
+                value.to_str().unwrap().to_owned()
+            })
             .unwrap()
     };
     assert_eq!(get("x-ratelimit-limit"), "3");

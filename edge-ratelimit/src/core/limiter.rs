@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::core::decision::{RateLimitState, Verdict, ceil_secs};
 use crate::core::key::{RequestInfo, client_ip, counted_address};
 use crate::core::policy::{KeyKind, Policy};
-use crate::core::protocol::FixedHeaders;
+use crate::core::protocol::FixedValues;
 use crate::store::memory::MemoryStore;
 use crate::store::{Acquired, Hit, KeyValue};
 use edge_core::Clock;
@@ -67,7 +67,10 @@ pub(crate) struct Inner {
     pub(crate) policies: Vec<Policy>,
     pub(crate) names: Vec<Arc<str>>,
     /// Each policy's header values that never change, in policy order.
-    pub(crate) fixed: Vec<FixedHeaders>,
+    pub(crate) values: FixedValues<http::HeaderValue>,
+    /// The same in actix-web's `http` 0.2 types.
+    #[cfg(feature = "actix")]
+    pub(crate) values02: FixedValues<actix_web::http::header::HeaderValue>,
     pub(crate) proxies: TrustedProxies,
     pub(crate) ipv6_prefix: u8,
     pub(crate) clock: Arc<dyn Clock>,
@@ -276,14 +279,22 @@ impl RateLimiter {
         }
     }
 
-    /// The fixed header values of the policy `state` describes.
-    pub(crate) fn fixed_headers(&self, state: &RateLimitState) -> Option<&FixedHeaders> {
-        let inner = &*self.inner;
-        let index = inner
+    /// The index of the policy `state` describes, when it is one of this
+    /// limiter's (its name is this limiter's shared one).
+    pub(crate) fn policy_index(&self, state: &RateLimitState) -> Option<usize> {
+        self.inner
             .names
             .iter()
-            .position(|name| Arc::ptr_eq(name, &state.policy))?;
-        inner.fixed.get(index)
+            .position(|name| Arc::ptr_eq(name, &state.policy))
+    }
+
+    pub(crate) fn values(&self) -> &FixedValues<http::HeaderValue> {
+        &self.inner.values
+    }
+
+    #[cfg(feature = "actix")]
+    pub(crate) fn values02(&self) -> &FixedValues<actix_web::http::header::HeaderValue> {
+        &self.inner.values02
     }
 
     /// The policies, in the order they were added.

@@ -13,7 +13,6 @@
 
 use std::sync::{Arc, OnceLock};
 
-use bytes::Bytes;
 use http::StatusCode;
 
 use crate::core::decision::{RateLimitState, Verdict, ceil_secs, policy_value, ratelimit_value};
@@ -80,10 +79,25 @@ impl LimitHeader {
     }
 }
 
-/// The header lines that describe a verdict. Values are shared bytes, so that
-/// an adapter wraps them in its own `HeaderValue` type without a copy
-/// (`HeaderValue::from_maybe_shared`); the values fixed per policy are made once.
-pub type HeaderLines = smallvec::SmallVec<[(LimitHeader, Bytes); 6]>;
+/// One rate-limit header's value, for an adapter to turn into its own
+/// `HeaderValue` ([`RateLimiter::header_value`] for `http` 1): the values that
+/// never change (a policy's limit and `RateLimit-Policy`, small numbers) come
+/// from tables the limiter made once, so a response costs no formatting, copy
+/// or validation for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitValue {
+    /// The limit of the limiter's policy at this index.
+    Limit(usize),
+    /// The `RateLimit-Policy` value of the limiter's policy at this index.
+    Policy(usize),
+    /// A number.
+    Number(u64),
+    /// Text made for this response (the `RateLimit` field).
+    Text(String),
+}
+
+/// The header lines that describe a verdict.
+pub type HeaderLines = smallvec::SmallVec<[(LimitHeader, LimitValue); 6]>;
 
 /// What to do with a checked request.
 #[derive(Debug)]
@@ -131,32 +145,101 @@ pub struct Label {
     pub headers: HeaderLines,
 }
 
-/// The header values of one policy that never change, made once.
-#[derive(Debug)]
-pub(crate) struct FixedHeaders {
-    limit: Bytes,
-    policy: Bytes,
+/// A header value type (`http` 1's, or actix-web's `http` 0.2 one) and its
+/// table of small numbers, made once per process.
+pub(crate) trait ValueType: Clone + Sized + 'static {
+    fn number(n: u64) -> Self;
+    fn text(text: String) -> Option<Self>;
+    /// The numbers up to [`SMALL_NUMBERS`], shared (a clone is a reference count).
+    fn small_numbers() -> &'static [Self];
 }
 
-impl FixedHeaders {
-    /// The fixed values of every policy of a limiter, in policy order.
-    pub(crate) fn of(policies: &[crate::Policy], names: &[Arc<str>]) -> Vec<FixedHeaders> {
-        policies
+/// The largest number the small-number tables hold: every reset of windows up
+/// to 17 minutes and the remaining count of quotas up to 1024.
+const SMALL_NUMBERS: u64 = 1024;
+
+impl ValueType for http::HeaderValue {
+    fn number(n: u64) -> Self {
+        http::HeaderValue::from(n)
+    }
+
+    fn text(text: String) -> Option<Self> {
+        http::HeaderValue::try_from(text).ok()
+    }
+
+    fn small_numbers() -> &'static [Self] {
+        static SMALL: OnceLock<Vec<http::HeaderValue>> = OnceLock::new();
+        SMALL.get_or_init(|| (0..=SMALL_NUMBERS).map(Self::number).collect())
+    }
+}
+
+#[cfg(feature = "actix")]
+impl ValueType for actix_web::http::header::HeaderValue {
+    fn number(n: u64) -> Self {
+        actix_web::http::header::HeaderValue::from(n)
+    }
+
+    fn text(text: String) -> Option<Self> {
+        actix_web::http::header::HeaderValue::try_from(text).ok()
+    }
+
+    fn small_numbers() -> &'static [Self] {
+        static SMALL: OnceLock<Vec<actix_web::http::header::HeaderValue>> = OnceLock::new();
+        SMALL.get_or_init(|| (0..=SMALL_NUMBERS).map(Self::number).collect())
+    }
+}
+
+/// Each policy's values that never change, in one header value type.
+#[derive(Debug)]
+pub(crate) struct FixedValues<V> {
+    limit: Vec<V>,
+    policy: Vec<Option<V>>,
+}
+
+impl<V: ValueType> FixedValues<V> {
+    pub(crate) fn of(policies: &[crate::Policy], names: &[Arc<str>]) -> Self {
+        let (limit, policy) = policies
             .iter()
             .zip(names)
             .map(|(policy, name)| {
                 let limit = policy.quota.limit();
                 let window = ceil_secs(policy.quota.period_ms());
-                FixedHeaders {
-                    limit: decimal(limit.into()),
-                    policy: Bytes::from(policy_value(name, limit, window)),
-                }
+                (
+                    number::<V>(limit.into()),
+                    V::text(policy_value(name, limit, window)),
+                )
             })
-            .collect()
+            .unzip();
+        FixedValues { limit, policy }
+    }
+
+    /// `value` as a `V` (`None` for text that is not a valid header value).
+    pub(crate) fn value(&self, value: LimitValue) -> Option<V> {
+        match value {
+            LimitValue::Limit(i) => self.limit.get(i).cloned(),
+            LimitValue::Policy(i) => self.policy.get(i).cloned().flatten(),
+            LimitValue::Number(n) => Some(number::<V>(n)),
+            LimitValue::Text(text) => V::text(text),
+        }
     }
 }
 
+/// `n` as a `V`: shared from the table when small, made otherwise.
+fn number<V: ValueType>(n: u64) -> V {
+    usize::try_from(n)
+        .ok()
+        .and_then(|i| V::small_numbers().get(i))
+        .cloned()
+        .unwrap_or_else(|| V::number(n))
+}
+
 impl RateLimiter {
+    /// A header line's value as an `http` 1 `HeaderValue` (`None` for text that
+    /// is not a valid header value).
+    pub fn header_value(&self, value: LimitValue) -> Option<http::HeaderValue> {
+        self.values().value(value)
+    }
+
     /// Step 2 of the protocol: refuse the request, or pass it inward. `outer` is
     /// the [`RateLimitState`] an enclosing limiter left in the request's
     /// extensions; `request_id`, edge-core's [`RequestId`](edge_core::RequestId)
@@ -199,27 +282,37 @@ impl RateLimiter {
             return Some(Label::default());
         };
         crate::core::decision::record_in_span(state);
-        let fixed = self.fixed_headers(state);
+        // The limiter's own policy (not one of another limiter): its fixed values.
+        let own = self.policy_index(state);
         let mut headers = HeaderLines::new();
         headers.push((
             LimitHeader::Limit,
-            fixed.map_or_else(|| decimal(state.limit.into()), |f| f.limit.clone()),
+            own.map_or(LimitValue::Number(state.limit.into()), LimitValue::Limit),
         ));
-        headers.push((LimitHeader::Remaining, decimal(state.remaining.into())));
-        headers.push((LimitHeader::Reset, decimal(state.reset_secs)));
-        headers.push((LimitHeader::RateLimit, Bytes::from(ratelimit_value(state))));
+        headers.push((
+            LimitHeader::Remaining,
+            LimitValue::Number(state.remaining.into()),
+        ));
+        headers.push((LimitHeader::Reset, LimitValue::Number(state.reset_secs)));
+        headers.push((
+            LimitHeader::RateLimit,
+            LimitValue::Text(ratelimit_value(state)),
+        ));
         headers.push((
             LimitHeader::RateLimitPolicy,
-            fixed.map_or_else(
-                || Bytes::from(policy_value(&state.policy, state.limit, state.window_secs)),
-                |f| f.policy.clone(),
+            own.map_or_else(
+                || LimitValue::Text(policy_value(&state.policy, state.limit, state.window_secs)),
+                LimitValue::Policy,
             ),
         ));
         if let Verdict::Limited {
             retry_after_secs, ..
         } = verdict
         {
-            headers.push((LimitHeader::RetryAfter, decimal(*retry_after_secs)));
+            headers.push((
+                LimitHeader::RetryAfter,
+                LimitValue::Number(*retry_after_secs),
+            ));
         }
         Some(Label {
             state: Some(state.clone()),
@@ -242,28 +335,6 @@ fn keep_inner(other: Option<&RateLimitState>, ours: &Verdict) -> bool {
         (Some(_), Verdict::Unlimited | Verdict::Unavailable) => true,
         (None, _) => false,
     }
-}
-
-/// The largest number [`decimal`] keeps made: every reset of windows up to 17
-/// minutes and the remaining count of quotas up to 1024.
-const SMALL_DECIMALS: u64 = 1024;
-
-/// `n` in decimal; those up to [`SMALL_DECIMALS`] made once and shared (a clone
-/// is a reference count), larger ones allocated.
-fn decimal(n: u64) -> Bytes {
-    static SMALL: OnceLock<Vec<Bytes>> = OnceLock::new();
-    let small = SMALL.get_or_init(|| {
-        (0..=SMALL_DECIMALS)
-            .map(|n| Bytes::copy_from_slice(edge_core::text::Decimal::new(n).as_str().as_bytes()))
-            .collect()
-    });
-    usize::try_from(n)
-        .ok()
-        .and_then(|i| small.get(i))
-        .map_or_else(
-            || Bytes::copy_from_slice(edge_core::text::Decimal::new(n).as_str().as_bytes()),
-            Bytes::clone,
-        )
 }
 
 #[cfg(test)]
@@ -305,11 +376,14 @@ mod tests {
         assert!(!keep_inner(None, &loose));
     }
 
-    fn lines(label: &Label) -> Vec<(&'static str, String)> {
+    fn lines(limiter: &RateLimiter, label: &Label) -> Vec<(&'static str, String)> {
         label
             .headers
             .iter()
-            .map(|(h, v)| (h.as_str(), String::from_utf8(v.to_vec()).unwrap()))
+            .map(|(h, v)| {
+                let value = limiter.header_value(v.clone()).unwrap();
+                (h.as_str(), value.to_str().unwrap().to_owned())
+            })
             .collect()
     }
 
@@ -344,7 +418,7 @@ mod tests {
             let label = limiter
                 .label(&Verdict::Allowed(state.clone()), None)
                 .unwrap();
-            assert_eq!(lines(&label), expected);
+            assert_eq!(lines(&limiter, &label), expected);
             assert_eq!(label.state, Some(state));
         }
         let limited = Verdict::Limited {
@@ -360,7 +434,7 @@ mod tests {
         assert_eq!(refusal.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(refusal.body.contains("\"code\":\"rate_limited\""));
         assert_eq!(
-            lines(&refusal.label).last().unwrap(),
+            lines(&limiter, &refusal.label).last().unwrap(),
             &("retry-after", "7".to_owned())
         );
         assert!(
@@ -380,10 +454,10 @@ mod tests {
     }
 
     #[test]
-    fn decimals_small_and_large() {
-        assert_eq!(decimal(0), "0");
-        assert_eq!(decimal(1024), "1024");
-        assert_eq!(decimal(1025), "1025");
-        assert_eq!(decimal(u64::MAX), u64::MAX.to_string().as_str());
+    fn numbers_small_and_large() {
+        for n in [0, 1, 999, 1024, 1025, u64::MAX] {
+            let value: http::HeaderValue = number(n);
+            assert_eq!(value.to_str().unwrap(), n.to_string());
+        }
     }
 }

@@ -118,7 +118,7 @@ where
                 .step(verdict, extensions.get(), extensions.get())
             {
                 Step::Refuse(refusal) => ResponseFuture::new(State::Refused {
-                    response: Some(refused(refusal)),
+                    response: Some(refused(&layer.limiter, refusal)),
                 }),
                 Step::Pass { state, label } => {
                     pass_inward(&mut request, state);
@@ -149,7 +149,7 @@ where
                 };
                 let extensions = request.extensions();
                 match limiter.step(verdict, extensions.get(), extensions.get()) {
-                    Step::Refuse(refusal) => Ok(refused(refusal)),
+                    Step::Refuse(refusal) => Ok(refused(&limiter, refusal)),
                     Step::Pass { state, label } => {
                         pass_inward(&mut request, state);
                         let mut response = inner.call(request).await?;
@@ -194,14 +194,14 @@ fn request_info<'a, B>(
 }
 
 /// A [`Refusal`] as a response.
-fn refused<B: From<String>>(refusal: Box<Refusal>) -> Response<B> {
+fn refused<B: From<String>>(limiter: &RateLimiter, refusal: Box<Refusal>) -> Response<B> {
     let mut response = Response::new(B::from(refusal.body));
     *response.status_mut() = refusal.status;
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static(Refusal::CONTENT_TYPE),
     );
-    apply(&mut response, refusal.label);
+    apply(&mut response, limiter, refusal.label);
     response.extensions_mut().insert(refusal.verdict);
     response
 }
@@ -214,17 +214,17 @@ fn pass_inward<B>(request: &mut Request<B>, state: Option<RateLimitState>) {
 
 fn finish<B>(response: &mut Response<B>, limiter: &RateLimiter, verdict: &Verdict) {
     if let Some(label) = limiter.label(verdict, response.extensions().get()) {
-        apply(response, label);
+        apply(response, limiter, label);
     }
 }
 
-fn apply<B>(response: &mut Response<B>, label: Label) {
+fn apply<B>(response: &mut Response<B>, limiter: &RateLimiter, label: Label) {
     if let Some(state) = label.state {
         response.extensions_mut().insert(state);
     }
     let headers = response.headers_mut();
     for (header, value) in label.headers {
-        if let Ok(value) = HeaderValue::from_maybe_shared(value) {
+        if let Some(value) = limiter.header_value(value) {
             headers.insert(header.name(), value);
         }
     }
