@@ -130,7 +130,9 @@ impl Operation {
     }
 }
 
-/// Every operation (SPEC §4).
+/// Every operation (SPEC §4). Lookups that go through the table's order (the
+/// cache's routes, the filter's rules) meet the most requested path first: one
+/// resource by id, then the list.
 pub const OPERATIONS: &[Operation] = &[
     operation(Method::GET, "/healthz", || web::get().to(health::healthz)).public(),
     operation(Method::GET, "/openapi.json", || {
@@ -159,15 +161,6 @@ pub const OPERATIONS: &[Operation] = &[
     })
     .body(refresh_schema),
     operation(Method::GET, "/api/auth/me", || web::get().to(auth::me)),
-    operation(Method::POST, "/api/resources", || {
-        web::post().to(resources::create)
-    })
-    .body(resource_schema),
-    operation(Method::GET, "/api/resources", || {
-        web::get().to(resources::list)
-    })
-    .cached(None)
-    .params(PAGE),
     operation(Method::GET, "/api/resources/{id}", || {
         web::get().to(resources::get)
     })
@@ -186,6 +179,15 @@ pub const OPERATIONS: &[Operation] = &[
         web::get().to(resources::audit_trail)
     })
     .params(ID_PAGE),
+    operation(Method::POST, "/api/resources", || {
+        web::post().to(resources::create)
+    })
+    .body(resource_schema),
+    operation(Method::GET, "/api/resources", || {
+        web::get().to(resources::list)
+    })
+    .cached(None)
+    .params(PAGE),
 ];
 
 /// The operations under `/api` (behind authentication, the per-user limits
