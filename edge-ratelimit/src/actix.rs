@@ -144,10 +144,10 @@ where
             self.config.limiter.check_local(&info)
         };
         if let Some(verdict) = local {
-            let step = {
-                let extensions = request.extensions();
-                (self.config.limiter).step(verdict, extensions.get(), extensions.get())
-            };
+            let step = self
+                .config
+                .limiter
+                .step(verdict, request.extensions().get());
             return match step {
                 Step::Refuse(refusal) => Either::Right(Box::pin(ready(Ok(refused(
                     request,
@@ -174,10 +174,7 @@ where
                 let info = request_info(&request, limiter, subject.as_deref(), custom.as_deref());
                 limiter.check(&info).await
             };
-            let step = {
-                let extensions = request.extensions();
-                limiter.step(verdict, extensions.get(), extensions.get())
-            };
+            let step = limiter.step(verdict, request.extensions().get());
             match step {
                 Step::Refuse(refusal) => Ok(refused(request, limiter, refusal)),
                 Step::Pass { state, label } => {
@@ -237,7 +234,7 @@ fn refused<B>(
             CONTENT_TYPE,
             HeaderValue::from_static(Refusal::CONTENT_TYPE),
         ))
-        .body(refusal.body);
+        .body(refusal.body(request.extensions().get()));
     apply(&mut response, limiter, refusal.label);
     response.extensions_mut().insert(refusal.verdict);
     request.into_response(response).map_into_right_body()

@@ -46,6 +46,15 @@ impl Verdict {
     }
 }
 
+/// The status of a verdict that refuses.
+pub(crate) fn refusal_status(verdict: &Verdict) -> Option<http::StatusCode> {
+    match verdict {
+        Verdict::Limited { .. } => Some(http::StatusCode::TOO_MANY_REQUESTS),
+        Verdict::Unavailable => Some(http::StatusCode::SERVICE_UNAVAILABLE),
+        Verdict::Allowed(_) | Verdict::Unlimited => None,
+    }
+}
+
 /// The refusal status and problem+json body for a verdict that refuses.
 pub(crate) fn rejection(
     verdict: &Verdict,

@@ -122,8 +122,6 @@ pub enum Step {
 pub struct Refusal {
     /// 429 or 503.
     pub status: StatusCode,
-    /// The problem+json body.
-    pub body: String,
     /// The verdict: kept in the response's extensions.
     pub verdict: Verdict,
     /// The state (kept in the response's extensions) and the headers.
@@ -133,6 +131,15 @@ pub struct Refusal {
 impl Refusal {
     /// The body's media type.
     pub const CONTENT_TYPE: &'static str = edge_core::PROBLEM_JSON;
+
+    /// The problem+json body, with the request's id when it has one (edge-core's
+    /// [`RequestId`](edge_core::RequestId) extension). Made only for a refusal:
+    /// an allowed request never looks the id up.
+    pub fn body(&self, request_id: Option<&edge_core::RequestId>) -> String {
+        crate::core::decision::rejection(&self.verdict, request_id)
+            .map(|(_, body)| body)
+            .unwrap_or_default()
+    }
 }
 
 /// How a response is described: the state to leave in its extensions (for an
@@ -242,19 +249,12 @@ impl RateLimiter {
 
     /// Step 2 of the protocol: refuse the request, or pass it inward. `outer` is
     /// the [`RateLimitState`] an enclosing limiter left in the request's
-    /// extensions; `request_id`, edge-core's [`RequestId`](edge_core::RequestId)
-    /// extension, goes into a refusal's body.
-    pub fn step(
-        &self,
-        verdict: Verdict,
-        outer: Option<&RateLimitState>,
-        request_id: Option<&edge_core::RequestId>,
-    ) -> Step {
-        if let Some((status, body)) = crate::core::decision::rejection(&verdict, request_id) {
+    /// extensions.
+    pub fn step(&self, verdict: Verdict, outer: Option<&RateLimitState>) -> Step {
+        if let Some(status) = crate::core::decision::refusal_status(&verdict) {
             let label = self.label(&verdict, None).unwrap_or_default();
             return Step::Refuse(Box::new(Refusal {
                 status,
-                body,
                 verdict,
                 label,
             }));
@@ -428,11 +428,11 @@ mod tests {
             },
             retry_after_secs: 7,
         };
-        let Step::Refuse(refusal) = limiter.step(limited, None, None) else {
+        let Step::Refuse(refusal) = limiter.step(limited, None) else {
             panic!("a limited verdict is refused");
         };
         assert_eq!(refusal.status, StatusCode::TOO_MANY_REQUESTS);
-        assert!(refusal.body.contains("\"code\":\"rate_limited\""));
+        assert!(refusal.body(None).contains("\"code\":\"rate_limited\""));
         assert_eq!(
             lines(&limiter, &refusal.label).last().unwrap(),
             &("retry-after", "7".to_owned())

@@ -112,13 +112,9 @@ where
             layer.limiter.check_local(&info)
         };
         if let Some(verdict) = local {
-            let extensions = request.extensions();
-            return match layer
-                .limiter
-                .step(verdict, extensions.get(), extensions.get())
-            {
+            return match layer.limiter.step(verdict, request.extensions().get()) {
                 Step::Refuse(refusal) => ResponseFuture::new(State::Refused {
-                    response: Some(refused(&layer.limiter, refusal)),
+                    response: Some(refused(&layer.limiter, refusal, request.extensions().get())),
                 }),
                 Step::Pass { state, label } => {
                     pass_inward(&mut request, state);
@@ -147,9 +143,10 @@ where
                     );
                     limiter.check(&info).await
                 };
-                let extensions = request.extensions();
-                match limiter.step(verdict, extensions.get(), extensions.get()) {
-                    Step::Refuse(refusal) => Ok(refused(&limiter, refusal)),
+                match limiter.step(verdict, request.extensions().get()) {
+                    Step::Refuse(refusal) => {
+                        Ok(refused(&limiter, refusal, request.extensions().get()))
+                    }
                     Step::Pass { state, label } => {
                         pass_inward(&mut request, state);
                         let mut response = inner.call(request).await?;
@@ -194,8 +191,12 @@ fn request_info<'a, B>(
 }
 
 /// A [`Refusal`] as a response.
-fn refused<B: From<String>>(limiter: &RateLimiter, refusal: Box<Refusal>) -> Response<B> {
-    let mut response = Response::new(B::from(refusal.body));
+fn refused<B: From<String>>(
+    limiter: &RateLimiter,
+    refusal: Box<Refusal>,
+    request_id: Option<&edge_core::RequestId>,
+) -> Response<B> {
+    let mut response = Response::new(B::from(refusal.body(request_id)));
     *response.status_mut() = refusal.status;
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
