@@ -95,7 +95,10 @@ async fn rejections_made_by_the_crates_carry_the_request_id() {
             .unwrap(),
     )
     .await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("request_blocked")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("request_blocked"))
+    );
     assert_eq!(body["request_id"], id.as_str());
 
     // edge-ratelimit: past the per-IP limit.

@@ -38,9 +38,8 @@ mod tests {
 
     #[test]
     fn exact_template_rest_and_method_matching() {
-        let route = |method: Option<&str>, template: &str| {
-            (method.map(str::to_owned), template.to_owned())
-        };
+        let route =
+            |method: Option<&str>, template: &str| (method.map(str::to_owned), template.to_owned());
         let routes = PublicRoutes::compile(&[
             route(None, "/healthz"),
             route(Some("post"), "/api/auth/login"),
