@@ -1,6 +1,7 @@
 //! [`RateLimiterBuilder`]: configuration of a [`RateLimiter`].
 
 use crate::core::protocol::FixedValues;
+use crate::store::RateLimitStore;
 use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::sync::atomic::AtomicU64;
 
 use ipnet::IpNet;
 
-use crate::core::limiter::{Backend, FailMode, Inner, RateLimiter};
+use crate::core::limiter::{FailMode, Inner, RateLimiter};
 use crate::store::memory::MemoryStore;
 use crate::{ConfigError, Policy};
 use edge_core::{ClientIpHeader, TrustedProxies};
@@ -43,8 +44,7 @@ enum BackendChoice {
     Memory,
     #[cfg(feature = "gcra")]
     Gcra,
-    #[cfg(feature = "redis")]
-    Redis(crate::store::redis::RedisStore),
+    Store(Arc<dyn RateLimitStore>),
 }
 
 impl RateLimiter {
@@ -126,8 +126,14 @@ impl RateLimiterBuilder {
 
     /// Keep the counters in Redis so every instance shares them.
     #[cfg(feature = "redis")]
-    pub fn redis(mut self, store: crate::RedisStore) -> Self {
-        self.backend = BackendChoice::Redis(store);
+    pub fn redis(self, store: crate::RedisStore) -> Self {
+        self.store(store)
+    }
+
+    /// Keep the counters in `store` (your own [`RateLimitStore`]) instead of the
+    /// in-process sliding window, which stays the fallback of [`FailMode::Local`].
+    pub fn store(mut self, store: impl RateLimitStore) -> Self {
+        self.backend = BackendChoice::Store(Arc::new(store));
         self
     }
 
@@ -153,15 +159,14 @@ impl RateLimiterBuilder {
             return Err(ConfigError::InvalidIpv6Prefix(self.ipv6_prefix));
         }
         let max_keys = NonZeroUsize::new(self.max_keys).ok_or(ConfigError::ZeroCapacity)?;
-        let backend = match self.backend {
-            BackendChoice::Memory => Backend::Memory,
+        let store: Option<Arc<dyn RateLimitStore>> = match self.backend {
+            BackendChoice::Memory => None,
             #[cfg(feature = "gcra")]
-            BackendChoice::Gcra => Backend::Gcra(crate::store::gcra::GcraStore::new(
+            BackendChoice::Gcra => Some(Arc::new(crate::store::gcra::GcraStore::new(
                 &self.policies,
                 self.max_keys,
-            )),
-            #[cfg(feature = "redis")]
-            BackendChoice::Redis(store) => Backend::Redis(store),
+            ))),
+            BackendChoice::Store(store) => Some(store),
         };
         let names: Vec<Arc<str>> = self.policies.iter().map(|p| Arc::clone(&p.name)).collect();
         Ok(RateLimiter::from_inner(Inner {
@@ -174,7 +179,7 @@ impl RateLimiterBuilder {
             ipv6_prefix: self.ipv6_prefix,
             clock: self.clock,
             memory: MemoryStore::new(max_keys),
-            backend,
+            store,
             fail_mode: self.fail_mode,
             last_warning_ms: AtomicU64::new(0),
             last_unknown_warning_ms: AtomicU64::new(0),

@@ -27,6 +27,7 @@ pub use edge_core::{Clock, ManualClock, Subject, SystemClock};
 pub use error::{ConfigError, StoreError};
 #[cfg(feature = "redis")]
 pub use store::redis::RedisStore;
+pub use store::{Acquired, Acquisition, Hit, KeyValue, Outcome, RateLimitStore};
 
 /// The `tracing` span field the tightest policy is recorded in, as `policy:remaining/limit`.
 pub const SPAN_FIELD: &str = "ratelimit";

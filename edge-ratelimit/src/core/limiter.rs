@@ -9,7 +9,7 @@ use crate::core::key::{RequestInfo, client_ip, counted_address};
 use crate::core::policy::{KeyKind, Policy};
 use crate::core::protocol::FixedValues;
 use crate::store::memory::MemoryStore;
-use crate::store::{Acquired, Hit, KeyValue};
+use crate::store::{Acquired, Acquisition, Hit, KeyValue, RateLimitStore};
 use edge_core::Clock;
 use edge_core::{ClientIpHeader, TrustedProxies};
 
@@ -43,15 +43,6 @@ impl std::str::FromStr for FailMode {
     }
 }
 
-#[derive(Debug)]
-pub(crate) enum Backend {
-    Memory,
-    #[cfg(feature = "gcra")]
-    Gcra(crate::store::gcra::GcraStore),
-    #[cfg(feature = "redis")]
-    Redis(crate::store::redis::RedisStore),
-}
-
 /// The policies of one check (no allocation for up to four).
 type Hits<'a> = smallvec::SmallVec<[Hit<'a>; 4]>;
 
@@ -74,9 +65,11 @@ pub(crate) struct Inner {
     pub(crate) proxies: TrustedProxies,
     pub(crate) ipv6_prefix: u8,
     pub(crate) clock: Arc<dyn Clock>,
-    /// The in-process store: the backend itself, or the fail-open fallback.
+    /// The in-process sliding window: the store itself when no other is set,
+    /// and the fallback of [`FailMode::Local`].
     pub(crate) memory: MemoryStore,
-    pub(crate) backend: Backend,
+    /// Another store (GCRA, Redis, the application's own), if set.
+    pub(crate) store: Option<Arc<dyn RateLimitStore>>,
     pub(crate) fail_mode: FailMode,
     pub(crate) last_warning_ms: AtomicU64,
     pub(crate) last_unknown_warning_ms: AtomicU64,
@@ -91,60 +84,58 @@ impl RateLimiter {
 
     /// Check (and count) one request against every policy that applies to it.
     pub async fn check(&self, info: &RequestInfo<'_>) -> Verdict {
-        #[cfg(feature = "redis")]
-        if let Backend::Redis(store) = &self.inner.backend {
-            let inner = &*self.inner;
-            let hits = self.hits(info);
-            if hits.is_empty() {
-                return Verdict::Unlimited;
-            }
-            let names: Vec<&str> = inner.names.iter().map(|n| &**n).collect();
-            let acquired = match store.acquire(&hits, &names).await {
-                Ok(acquired) => acquired,
-                Err(error) => {
-                    let now_ms = inner.clock.monotonic_ms();
-                    self.warn_store_down(now_ms, &error);
-                    match self.fail_mode_of(&hits) {
-                        FailMode::Open => return Verdict::Unlimited,
-                        FailMode::Local => inner.memory.acquire(&hits, now_ms),
-                        FailMode::Closed => return Verdict::Unavailable,
-                    }
-                }
-            };
-            return self.verdict(&acquired);
-        }
-        self.check_in_process(info)
-    }
-
-    /// [`RateLimiter::check`] without waiting, when the limiter's store is in
-    /// this process (the default, or GCRA): `None` — nothing counted — when it is
-    /// Redis, whose round trip needs `check`. Lets a middleware answer without a
-    /// future of its own.
-    pub fn check_local(&self, info: &RequestInfo<'_>) -> Option<Verdict> {
-        #[cfg(feature = "redis")]
-        if matches!(self.inner.backend, Backend::Redis(_)) {
-            return None;
-        }
-        Some(self.check_in_process(info))
-    }
-
-    /// The check against an in-process store (the memory store or GCRA).
-    fn check_in_process(&self, info: &RequestInfo<'_>) -> Verdict {
+        let inner = &*self.inner;
         let hits = self.hits(info);
         if hits.is_empty() {
             return Verdict::Unlimited;
         }
-        let inner = &*self.inner;
-        let acquired = match &inner.backend {
-            #[cfg(feature = "gcra")]
-            Backend::Gcra(store) => store.acquire(&hits),
-            _ => inner.memory.acquire(&hits, inner.clock.monotonic_ms()),
+        let now_ms = inner.clock.monotonic_ms();
+        let acquired = match &inner.store {
+            None => inner.memory.acquire(&hits, now_ms),
+            Some(store) => match store.acquire(&hits, now_ms) {
+                Acquisition::Now(acquired) => acquired,
+                Acquisition::Later(waiting) => match waiting.await {
+                    Ok(acquired) => acquired,
+                    Err(error) => {
+                        self.warn_store_down(now_ms, &error);
+                        match self.fail_mode_of(&hits) {
+                            FailMode::Open => return Verdict::Unlimited,
+                            FailMode::Local => inner.memory.acquire(&hits, now_ms),
+                            FailMode::Closed => return Verdict::Unavailable,
+                        }
+                    }
+                },
+            },
         };
         self.verdict(&acquired)
     }
 
+    /// [`RateLimiter::check`] without waiting, when the limiter's store answers at
+    /// once (the default in-process store, GCRA): `None` — nothing counted — when
+    /// it does not (Redis), whose round trip needs `check`. Lets a middleware
+    /// answer without a future of its own.
+    pub fn check_local(&self, info: &RequestInfo<'_>) -> Option<Verdict> {
+        let inner = &*self.inner;
+        let store = inner.store.as_deref();
+        if store.is_some_and(|store| !store.answers_at_once()) {
+            return None;
+        }
+        let hits = self.hits(info);
+        if hits.is_empty() {
+            return Some(Verdict::Unlimited);
+        }
+        let now_ms = inner.clock.monotonic_ms();
+        let acquired = match store.map(|store| store.acquire(&hits, now_ms)) {
+            None => inner.memory.acquire(&hits, now_ms),
+            Some(Acquisition::Now(acquired)) => acquired,
+            // A store that said it answers at once and did not: nothing was
+            // counted yet (its future was not polled); `check` must finish it.
+            Some(Acquisition::Later(_)) => return None,
+        };
+        Some(self.verdict(&acquired))
+    }
+
     /// The strictest fail mode among the policies a request meets.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     fn fail_mode_of(&self, hits: &Hits<'_>) -> FailMode {
         let inner = &*self.inner;
         hits.iter()
@@ -175,7 +166,7 @@ impl RateLimiter {
     }
 
     /// The policies that apply to a request, with its key for each.
-    fn hits<'a>(&self, info: &RequestInfo<'a>) -> Hits<'a> {
+    fn hits<'a>(&'a self, info: &RequestInfo<'a>) -> Hits<'a> {
         let inner = &*self.inner;
         let ip = match self.client_ip(info) {
             Some(ip) => counted_address(ip, inner.ipv6_prefix),
@@ -198,6 +189,7 @@ impl RateLimiter {
                 };
                 Some(Hit {
                     policy: index,
+                    name: &inner.names[index],
                     key,
                     limit: policy.quota.limit(),
                     period_ms: policy.quota.period_ms(),
@@ -264,7 +256,6 @@ impl RateLimiter {
         IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
     }
 
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     fn warn_store_down(&self, now_ms: u64, error: &crate::StoreError) {
         // At most one warning per 10 s, not one per request.
         let last = self.inner.last_warning_ms.load(Ordering::Relaxed);
@@ -302,12 +293,11 @@ impl RateLimiter {
         &self.inner.policies
     }
 
-    /// How many keys the in-process store holds now.
+    /// How many keys the store holds in this process now.
     pub fn tracked_keys(&self) -> usize {
-        match &self.inner.backend {
-            #[cfg(feature = "gcra")]
-            Backend::Gcra(store) => store.len(),
-            _ => self.inner.memory.len(),
+        match &self.inner.store {
+            Some(store) => store.tracked_keys(),
+            None => self.inner.memory.len(),
         }
     }
 }

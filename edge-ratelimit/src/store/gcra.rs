@@ -16,7 +16,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 
-use super::{Acquired, Hit, Outcome};
+use super::{Acquired, Acquisition, Hit, Outcome, RateLimitStore};
 use crate::Policy;
 
 type Keyed = governor::RateLimiter<
@@ -109,5 +109,19 @@ impl GcraStore {
 
     pub(crate) fn len(&self) -> usize {
         self.limiters.iter().map(governor::RateLimiter::len).sum()
+    }
+}
+
+impl RateLimitStore for GcraStore {
+    fn acquire<'a>(&'a self, hits: &'a [Hit<'a>], _now_ms: u64) -> Acquisition<'a> {
+        Acquisition::Now(GcraStore::acquire(self, hits))
+    }
+
+    fn answers_at_once(&self) -> bool {
+        true
+    }
+
+    fn tracked_keys(&self) -> usize {
+        self.len()
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
-use super::{Acquired, Hit, window_outcome};
+use super::{Acquired, Acquisition, Hit, RateLimitStore, window_outcome};
 use crate::core::window::Observed;
 use crate::{ConfigError, StoreError};
 
@@ -99,14 +99,10 @@ impl RedisStore {
         self
     }
 
-    pub(crate) async fn acquire(
-        &self,
-        hits: &[Hit<'_>],
-        names: &[&str],
-    ) -> Result<Acquired, StoreError> {
+    async fn acquire_shared(&self, hits: &[Hit<'_>]) -> Result<Acquired, StoreError> {
         let mut invocation = self.script.prepare_invoke();
         for hit in hits {
-            invocation.key(format!("{}:{}:{}", self.prefix, names[hit.policy], hit.key));
+            invocation.key(format!("{}:{}:{}", self.prefix, hit.name, hit.key));
             invocation.arg(hit.limit).arg(hit.period_ms);
         }
         let mut connection = self.connection.clone();
@@ -140,5 +136,16 @@ impl RedisStore {
             })
             .collect();
         Ok(Acquired { outcomes })
+    }
+}
+
+impl RateLimitStore for RedisStore {
+    fn acquire<'a>(&'a self, hits: &'a [Hit<'a>], _now_ms: u64) -> Acquisition<'a> {
+        // Windows run on Redis's clock, so instances with skewed clocks agree.
+        Acquisition::Later(Box::pin(self.acquire_shared(hits)))
+    }
+
+    fn answers_at_once(&self) -> bool {
+        false
     }
 }
