@@ -171,3 +171,29 @@ fn the_image_is_multi_stage_and_runs_as_a_non_root_user() {
     let init = std::fs::read_to_string(root().join("deploy/postgres-init.sh")).unwrap();
     assert!(init.contains("NOSUPERUSER NOCREATEDB NOCREATEROLE"));
 }
+
+/// Every published crate ships both licenses of its `MIT OR Apache-2.0`
+/// declaration (the files are links to the root's, which cargo packages by content).
+#[test]
+fn every_published_crate_carries_both_licenses() {
+    let root = root();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("license = \"MIT OR Apache-2.0\""));
+    for license in ["LICENSE-MIT", "LICENSE-APACHE"] {
+        let text = std::fs::read_to_string(root.join(license)).unwrap();
+        assert!(text.contains("The Edge contributors"), "{license}");
+        for krate in [
+            "edge-core",
+            "edge-auth",
+            "edge-db",
+            "edge-log",
+            "edge-ratelimit",
+            "edge-filter",
+            "edge-cache",
+        ] {
+            let shipped = std::fs::read_to_string(root.join(krate).join(license))
+                .unwrap_or_else(|e| panic!("{krate}/{license}: {e}"));
+            assert_eq!(shipped, text, "{krate}/{license}");
+        }
+    }
+}
