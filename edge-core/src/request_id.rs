@@ -1,8 +1,5 @@
 //! [`RequestId`]: taken from a well-formed `X-Request-Id`, else generated.
 
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 /// The header that carries the request id both ways.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -27,17 +24,22 @@ impl RequestId {
         }
     }
 
-    /// A new id: a random per-process prefix and a counter — unique, cheap, 21
-    /// characters (`3f2a9c1d-00000000002a`).
+    /// A new id: a random UUID (version 4, RFC 9562) from the thread's CSPRNG
+    /// — unique, and it tells nothing (a counter would show traffic volume to
+    /// anyone who sees two ids): `8c0a3b1e-5d4f-4e2a-9b7c-1f2e3d4c5b6a`.
     pub fn generate() -> RequestId {
-        static PREFIX: OnceLock<u32> = OnceLock::new();
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let prefix = *PREFIX.get_or_init(random_prefix);
-        // `xxxxxxxx-xxxxxxxxxxxx`, written on the stack: one allocation, the Arc's.
-        let mut id = [0u8; 21];
-        push_hex(&mut id[..8], u64::from(prefix));
-        id[8] = b'-';
-        push_hex(&mut id[9..], COUNTER.fetch_add(1, Ordering::Relaxed));
+        let bits: u128 = rand::random();
+        // Version 4 in the 13th digit, variant `10` in the top bits of the 17th.
+        let bits = (bits & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
+        // `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`, written on the stack: one
+        // allocation, the Arc's.
+        let mut id = [b'-'; 36];
+        let mut nibbles = (0..32).rev().map(|i| ((bits >> (4 * i)) & 0xf) as usize);
+        for (at, slot) in id.iter_mut().enumerate() {
+            if ![8, 13, 18, 23].contains(&at) {
+                *slot = b"0123456789abcdef"[nibbles.next().unwrap_or(0)];
+            }
+        }
         // Shared: the middleware's clones (extensions, log, echo) copy nothing.
         RequestId(std::sync::Arc::from(
             std::str::from_utf8(&id).unwrap_or_default(),
@@ -62,28 +64,6 @@ pub fn is_well_formed(value: &[u8]) -> bool {
         && value
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(b))
-}
-
-/// Different per process and per start, without a randomness dependency.
-fn random_prefix() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u32(std::process::id());
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    hasher.finish() as u32
-}
-
-/// Write the lowest `out.len()` hex digits of `n` into `out`, most significant
-/// first (cheaper than `format!` per request).
-fn push_hex(out: &mut [u8], n: u64) {
-    for (slot, shift) in out.iter_mut().rev().zip((0..).step_by(4)) {
-        let nibble = n.checked_shr(shift).unwrap_or(0) & 0xf;
-        *slot = b"0123456789abcdef"[nibble as usize];
-    }
 }
 
 #[cfg(test)]
@@ -118,19 +98,33 @@ mod tests {
     }
 
     #[test]
-    fn generated_ids_are_unique_and_well_formed() {
-        let (a, b) = (RequestId::generate(), RequestId::generate());
-        assert_ne!(a, b);
-        assert_eq!(a.as_str().len(), 21);
-        assert!(is_well_formed(a.as_str().as_bytes()));
-        let mut hex = [0; 8];
-        push_hex(&mut hex, 0xab_cdef);
-        assert_eq!(&hex, b"00abcdef");
-        let mut hex = [0; 12];
-        push_hex(&mut hex, u64::MAX);
-        assert_eq!(&hex, b"ffffffffffff");
-        let mut hex = [0; 20];
-        push_hex(&mut hex, 0x1234);
-        assert_eq!(&hex, b"00000000000000001234");
+    fn generated_ids_are_random_uuids() {
+        let ids: Vec<RequestId> = (0..64).map(|_| RequestId::generate()).collect();
+        for id in &ids {
+            let text = id.as_str();
+            assert_eq!(text.len(), 36, "{text}");
+            assert!(is_well_formed(text.as_bytes()));
+            let groups: Vec<&str> = text.split('-').collect();
+            assert_eq!(
+                groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
+                [8, 4, 4, 4, 12]
+            );
+            assert!(groups[2].starts_with('4'), "version 4: {text}");
+            assert!(
+                groups[3].starts_with(['8', '9', 'a', 'b']),
+                "variant: {text}"
+            );
+        }
+        let unique: std::collections::HashSet<&str> = ids.iter().map(RequestId::as_str).collect();
+        assert_eq!(unique.len(), ids.len());
+        // Nothing in common between consecutive ids, as a counter would leave:
+        // the random part (122 bits) differs in most digits.
+        let same = ids[0]
+            .as_str()
+            .bytes()
+            .zip(ids[1].as_str().bytes())
+            .filter(|(a, b)| a == b)
+            .count();
+        assert!(same < 20, "{} {}", ids[0], ids[1]);
     }
 }

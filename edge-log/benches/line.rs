@@ -40,7 +40,7 @@ fn bench(c: &mut Criterion) {
 fn record<'a>(timestamp: &'a str, rate_limit: &'a RateLimitField) -> AccessRecord<'a> {
     AccessRecord {
         timestamp,
-        request_id: "3f2a9c1d-00000000002a",
+        request_id: "8c0a3b1e-5d4f-4e2a-9b7c-1f2e3d4c5b6a",
         method: "GET",
         path: "/api/resources/12345",
         status: 200,

@@ -88,7 +88,7 @@ async fn hostile_request_ids_are_replaced() {
             .unwrap()
             .to_owned();
         assert_ne!(echoed, hostile);
-        assert_eq!(echoed.len(), 21, "{echoed}");
+        assert_eq!(echoed.len(), 36, "{echoed}");
     }
     let request = test::TestRequest::get().uri("/").to_request();
     let generated = test::call_service(&app, request).await;
@@ -106,7 +106,7 @@ async fn hostile_request_ids_are_replaced() {
     assert!(
         lines
             .iter()
-            .all(|l| l["request_id"].as_str().unwrap().len() == 21)
+            .all(|l| l["request_id"].as_str().unwrap().len() == 36)
     );
 }
 

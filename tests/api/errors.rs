@@ -65,9 +65,21 @@ async fn request_ids_are_echoed_when_safe_and_replaced_when_not() {
         assert_eq!(body["request_id"], echoed.as_str());
     }
 
+    // Generated ids are random UUIDs: two consecutive ones share no counter
+    // (nothing to read the traffic volume from).
     let a = client.get(api.url("/healthz")).send().await.unwrap();
     let b = client.get(api.url("/healthz")).send().await.unwrap();
-    assert_ne!(a.headers()["x-request-id"], b.headers()["x-request-id"]);
+    let (a, b) = (
+        a.headers()["x-request-id"].to_str().unwrap().to_owned(),
+        b.headers()["x-request-id"].to_str().unwrap().to_owned(),
+    );
+    assert_ne!(a, b);
+    for id in [&a, &b] {
+        let groups: Vec<usize> = id.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12], "{id}");
+    }
+    let shared_prefix = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    assert!(shared_prefix < 8, "{a} {b}");
 }
 
 /// The auth, rate-limit and filter middlewares' rejections reach the client as

@@ -225,7 +225,7 @@ async fn request_ids_are_echoed_and_hostile_ones_replaced() {
             .unwrap()
             .to_owned();
         assert_ne!(echoed, hostile);
-        assert_eq!(echoed.len(), 21, "{echoed}");
+        assert_eq!(echoed.len(), 36, "{echoed}");
         let problem: Value = response.json().await.unwrap();
         assert_eq!(
             problem["request_id"],
