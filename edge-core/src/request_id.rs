@@ -31,14 +31,18 @@ impl RequestId {
         let bits: u128 = rand::random();
         // Version 4 in the 13th digit, variant `10` in the top bits of the 17th.
         let bits = (bits & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
-        // `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`, written on the stack: one
-        // allocation, the Arc's.
+        // `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`, written on the stack a byte (two
+        // digits) at a time: one allocation, the Arc's.
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut id = [b'-'; 36];
-        let mut nibbles = (0..32).rev().map(|i| ((bits >> (4 * i)) & 0xf) as usize);
-        for (at, slot) in id.iter_mut().enumerate() {
-            if ![8, 13, 18, 23].contains(&at) {
-                *slot = b"0123456789abcdef"[nibbles.next().unwrap_or(0)];
+        let mut at = 0;
+        for (i, byte) in bits.to_be_bytes().into_iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                at += 1; // the dash already there
             }
+            id[at] = HEX[usize::from(byte >> 4)];
+            id[at + 1] = HEX[usize::from(byte & 0xf)];
+            at += 2;
         }
         // Shared: the middleware's clones (extensions, log, echo) copy nothing.
         RequestId(std::sync::Arc::from(
