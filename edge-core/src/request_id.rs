@@ -1,5 +1,17 @@
 //! [`RequestId`]: taken from a well-formed `X-Request-Id`, else generated.
 
+/// Every byte as two lower-case hex digits.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut pairs = [[0; 2]; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        pairs[byte] = [HEX[byte >> 4], HEX[byte & 0xf]];
+        byte += 1;
+    }
+    pairs
+};
+
 /// The header that carries the request id both ways.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -31,17 +43,15 @@ impl RequestId {
         let bits: u128 = rand::random();
         // Version 4 in the 13th digit, variant `10` in the top bits of the 17th.
         let bits = (bits & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
-        // `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`, written on the stack a byte (two
-        // digits) at a time: one allocation, the Arc's.
-        const HEX: &[u8; 16] = b"0123456789abcdef";
+        // `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`, written on the stack two digits
+        // (a byte) at a time from a table: one allocation, the Arc's.
         let mut id = [b'-'; 36];
         let mut at = 0;
         for (i, byte) in bits.to_be_bytes().into_iter().enumerate() {
             if matches!(i, 4 | 6 | 8 | 10) {
                 at += 1; // the dash already there
             }
-            id[at] = HEX[usize::from(byte >> 4)];
-            id[at + 1] = HEX[usize::from(byte & 0xf)];
+            id[at..at + 2].copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
             at += 2;
         }
         // Shared: the middleware's clones (extensions, log, echo) copy nothing.
