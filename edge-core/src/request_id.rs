@@ -60,6 +60,20 @@ impl RequestId {
         ))
     }
 
+    /// The id of a request as a layer inside the access logger reads it: the
+    /// `RequestId` extension the logger left (`extension`), else the client's
+    /// `X-Request-Id` value (`header`) when it is well formed, else `""`.
+    /// Hostile header values are never passed on to be logged.
+    pub fn of<'a>(extension: Option<&'a RequestId>, header: Option<&'a [u8]>) -> &'a str {
+        match (extension, header) {
+            (Some(id), _) => id.as_str(),
+            (None, Some(value)) if is_well_formed(value) => {
+                std::str::from_utf8(value).unwrap_or_default()
+            }
+            _ => "",
+        }
+    }
+
     /// The id.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -109,6 +123,15 @@ mod tests {
             assert_ne!(id.as_str().as_bytes(), hostile);
             assert!(is_well_formed(id.as_str().as_bytes()));
         }
+    }
+
+    #[test]
+    fn an_inner_layer_reads_the_extension_else_a_well_formed_header() {
+        let id = RequestId::from_header(Some(b"from-the-logger"));
+        assert_eq!(RequestId::of(Some(&id), Some(b"client")), "from-the-logger");
+        assert_eq!(RequestId::of(None, Some(b"client-1")), "client-1");
+        assert_eq!(RequestId::of(None, Some(b"a\nb")), "");
+        assert_eq!(RequestId::of(None, None), "");
     }
 
     #[test]

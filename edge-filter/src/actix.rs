@@ -41,7 +41,7 @@ pub struct RequestFilter {
 impl RequestFilter {
     /// Run `filter`'s checks. The security log's request id is edge-core's
     /// [`RequestId`](edge_core::RequestId) extension (left by edge-log's access
-    /// logger), else `X-Request-Id`; its client IP is the
+    /// logger), else a well-formed `X-Request-Id`; its client IP is the
     /// [`ClientIp`](edge_core::ClientIp) extension (resolved behind trusted
     /// proxies), else the socket peer.
     pub fn new(filter: Filter) -> Self {
@@ -51,11 +51,10 @@ impl RequestFilter {
 
 /// A request's id for the security log, borrowed: no copy per request.
 fn request_id<'r>(headers: &'r HeaderMap, extensions: &'r Extensions) -> &'r str {
-    extensions
-        .get::<edge_core::RequestId>()
-        .map(edge_core::RequestId::as_str)
-        .or_else(|| headers.get(X_REQUEST_ID).and_then(|v| v.to_str().ok()))
-        .unwrap_or_default()
+    edge_core::RequestId::of(
+        extensions.get(),
+        headers.get(X_REQUEST_ID).map(HeaderValue::as_bytes),
+    )
 }
 
 impl<S, B> Transform<S, ServiceRequest> for RequestFilter

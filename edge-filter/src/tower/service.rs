@@ -225,7 +225,7 @@ where
 
 /// Who sent the request, for the security log. The request id is edge-core's
 /// [`RequestId`](edge_core::RequestId) extension (edge-log's access layer puts it
-/// there, generated or taken from the header), else `X-Request-Id`.
+/// there, generated or taken from the header), else a well-formed `X-Request-Id` ([`RequestId::of`](edge_core::RequestId::of)).
 fn context<'a>(
     method: &'a http::Method,
     uri: &'a http::Uri,
@@ -234,11 +234,12 @@ fn context<'a>(
     client_ip: Option<std::net::IpAddr>,
 ) -> RequestContext<'a> {
     RequestContext {
-        request_id: extensions
-            .get::<edge_core::RequestId>()
-            .map(edge_core::RequestId::as_str)
-            .or_else(|| headers.get("x-request-id").and_then(|v| v.to_str().ok()))
-            .unwrap_or(""),
+        request_id: edge_core::RequestId::of(
+            extensions.get(),
+            headers
+                .get(edge_core::REQUEST_ID_HEADER)
+                .map(HeaderValue::as_bytes),
+        ),
         client_ip,
         method: method.as_str(),
         path: uri.path(),
