@@ -148,8 +148,9 @@ impl RateLimiter {
             .unwrap_or(inner.fail_mode)
     }
 
-    /// The header trusted proxies name the client in; adapters put its values in
-    /// [`RequestInfo::forwarded`].
+    /// The header trusted proxies name the client in: a caller that builds
+    /// [`RequestInfo`] itself puts its values in [`RequestInfo::forwarded`] (the
+    /// adapters resolve the client with [`RateLimiter::trusted_proxies`] instead).
     pub fn client_ip_header(&self) -> &ClientIpHeader {
         self.inner.proxies.client_ip_header()
     }
