@@ -25,7 +25,7 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forwar
 use actix_web::http::header as actix_header;
 use futures_util::future::{Either, LocalBoxFuture};
 
-use crate::{Action, Begin, Cache, CacheStatus, Handling, Miss, Passing, Reply};
+use crate::{Action, Begin, Cache, Handling, Miss, Passing, Reply};
 
 /// `X-Cache` in actix-web's header types, made at compile time.
 const ACTIX_X_CACHE: actix_header::HeaderName = actix_header::HeaderName::from_static("x-cache");
@@ -199,48 +199,14 @@ fn copy_request_headers(
     }
 }
 
+/// Replace `to`'s lines of every name in `from` with `from`'s.
 fn copy_headers(from: &http::HeaderMap, to: &mut actix_header::HeaderMap) {
-    let mut last: Option<actix_header::HeaderName> = None;
-    for (name, value) in from {
-        let (Ok(name), Ok(value)) = (name == crate::X_CACHE)
-            .then(|| x_cache_header(value))
-            .flatten()
-            .unwrap_or_else(|| {
-                (
-                    actix_header::HeaderName::from_bytes(name.as_str().as_bytes()),
-                    actix_header::HeaderValue::from_bytes(value.as_bytes()),
-                )
-            })
-        else {
-            continue;
-        };
-        // Replace what the inner response had; keep repeated lines of one name.
-        if last.as_ref() == Some(&name) {
-            to.append(name.clone(), value);
-        } else {
-            to.insert(name.clone(), value);
-        }
-        last = Some(name);
+    for name in from.keys().filter_map(edge_core::http02::name_to_http02) {
+        to.remove(name);
     }
-}
-
-type ActixHeader = (
-    Result<actix_header::HeaderName, actix_header::InvalidHeaderName>,
-    Result<actix_header::HeaderValue, actix_header::InvalidHeaderValue>,
-);
-
-/// The cache's own `X-Cache` line as static name and value (no allocation), when
-/// `value` is one of its three.
-fn x_cache_header(value: &http::HeaderValue) -> Option<ActixHeader> {
-    [CacheStatus::Hit, CacheStatus::Miss, CacheStatus::Bypass]
-        .into_iter()
-        .find(|status| value.as_bytes() == status.as_str().as_bytes())
-        .map(|status| {
-            (
-                Ok(ACTIX_X_CACHE),
-                Ok(actix_header::HeaderValue::from_static(status.as_str())),
-            )
-        })
+    for (name, value) in edge_core::http02::lines_to_http02(from) {
+        to.append(name, value);
+    }
 }
 
 fn to_actix(reply: &Reply) -> HttpResponse {
@@ -264,7 +230,7 @@ type ActixLines = Vec<(actix_header::HeaderName, actix_header::HeaderValue)>;
 fn put_headers(reply: &Reply, to: &mut actix_header::HeaderMap) {
     to.clear();
     let Some(lines) = reply.converted_headers(to_actix_lines) else {
-        for (name, value) in to_actix_lines(&reply.headers()) {
+        for (name, value) in edge_core::http02::lines_to_http02(&reply.headers()) {
             to.append(name, value);
         }
         return;
@@ -287,14 +253,7 @@ fn put_headers(reply: &Reply, to: &mut actix_header::HeaderMap) {
 }
 
 fn to_actix_lines(from: &http::HeaderMap) -> ActixLines {
-    from.iter()
-        .filter_map(|(name, value)| {
-            Some((
-                edge_core::http02::name_to_http02(name)?,
-                edge_core::http02::value_to_http02(value)?,
-            ))
-        })
-        .collect()
+    edge_core::http02::lines_to_http02(from).collect()
 }
 
 /// Read the body and store the response; answer with the cache's reply.
@@ -365,7 +324,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::Accepts;
+    use crate::{Accepts, CacheStatus};
     use crate::core::entry::tests::sample;
 
     fn lines(headers: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {

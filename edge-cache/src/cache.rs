@@ -1,6 +1,6 @@
 //! [`Cache`]: classify a request, look it up, store the backend's answer,
 //! invalidate after writes. Adapters drive these steps; the core does no I/O
-//! besides the optional Redis tier.
+//! besides the optional shared tier ([`CacheStore`](crate::CacheStore)).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,7 +66,6 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) counters: Counters,
     pub(crate) request_headers: Vec<HeaderName>,
-    #[cfg(feature = "redis")]
     pub(crate) shared: Option<crate::shared::Shared>,
 }
 
@@ -181,12 +180,10 @@ pub struct Miss {
 
 #[derive(Debug)]
 struct Storing {
-    /// The entry's tags, for the Redis tier's epochs.
-    #[cfg(feature = "redis")]
+    /// The entry's tags, for the shared tier's epochs.
     tags: SmallVec<[String; 2]>,
     stamps: Stamps,
     leading: Option<Leading>,
-    #[cfg(feature = "redis")]
     remote_epochs: Option<Vec<Vec<u8>>>,
 }
 
@@ -279,7 +276,7 @@ impl Cache {
         }
     }
 
-    /// Look a read up: in memory, then (when configured) in Redis. Concurrent
+    /// Look a read up: in memory, then (when configured) in the shared tier. Concurrent
     /// misses of one key wait for the first one's backend call.
     pub async fn lookup(&self, read: Read) -> Lookup {
         let inner = &self.inner;
@@ -315,23 +312,20 @@ impl Cache {
                     read,
                     CacheStatus::Miss,
                     Some(Storing {
-                        #[cfg(feature = "redis")]
                         tags,
                         stamps,
                         leading: None,
-                        #[cfg(feature = "redis")]
                         remote_epochs: None,
                     }),
                 ));
             }
         };
-        // The epochs are read before the backend (or Redis) is: an invalidation
+        // The epochs are read before the backend (or the shared tier) is: an invalidation
         // from here on makes whatever this miss stores stale at once.
         let tags = self.tags_of(&read);
         let stamps = inner.epochs.snapshot(tags.iter().map(String::as_str));
-        #[cfg(feature = "redis")]
         let remote_epochs = match &inner.shared {
-            Some(shared) => match shared.tier.lookup(&read.key, &tags).await {
+            Some(shared) => match shared.lookup(&read.key, &tags).await {
                 Ok((Some(entry), _)) if entry.is_fresh(inner.clock.unix_ms()) => {
                     let entry = Arc::new(entry);
                     self.keep_in_memory(&read, &entry, stamps);
@@ -342,18 +336,16 @@ impl Cache {
                 Ok((_, epochs)) => Some(epochs),
                 Err(error) => {
                     Counters::add(&inner.counters.tier_errors, 1);
-                    tracing::warn!(%error, "cache: Redis lookup failed; asking the backend");
+                    tracing::warn!(%error, "cache: shared lookup failed; asking the backend");
                     None
                 }
             },
             None => None,
         };
         let storing = Storing {
-            #[cfg(feature = "redis")]
             tags,
             stamps,
             leading: Some(leading),
-            #[cfg(feature = "redis")]
             remote_epochs,
         };
         Lookup::Miss(self.miss(read, CacheStatus::Miss, Some(storing)))
@@ -361,7 +353,7 @@ impl Cache {
 
     /// The part of [`Cache::lookup`] that needs no waiting: the reply for a
     /// fresh entry in memory (a hit); `None` — nothing counted — when `lookup`
-    /// must finish the read (Redis, a concurrent miss, the backend). Lets a
+    /// must finish the read (the shared tier, a concurrent miss, the backend). Lets a
     /// middleware answer hits without a future of its own.
     pub fn lookup_now(&self, read: &Read) -> Option<Reply> {
         if !self.memory_usable() {
@@ -413,10 +405,9 @@ impl Cache {
         }
     }
 
-    /// Whether the lookup may use the tiers: always without Redis; with Redis only
+    /// Whether the lookup may use the tiers: always without a shared tier; with one only
     /// while this instance hears other instances' invalidations.
     async fn tiers_ready(&self) -> bool {
-        #[cfg(feature = "redis")]
         if let Some(shared) = &self.inner.shared {
             return shared.ready(&self.inner).await;
         }
@@ -424,7 +415,6 @@ impl Cache {
     }
 
     fn memory_usable(&self) -> bool {
-        #[cfg(feature = "redis")]
         if let Some(shared) = &self.inner.shared {
             return shared.is_subscribed();
         }
@@ -432,7 +422,7 @@ impl Cache {
     }
 
     /// After the backend answered a write with `status`: invalidate its tags here
-    /// at once (no later read on this instance sees the old entry) and, with Redis,
+    /// at once (no later read on this instance sees the old entry) and, with a shared tier,
     /// on every instance. Client errors (4xx) changed nothing and invalidate nothing.
     pub async fn after_write(&self, write: &Write, status: StatusCode) {
         if status.is_client_error() {
@@ -442,7 +432,7 @@ impl Cache {
     }
 
     /// Invalidate every entry carrying one of `tags` (paths are tags), here and,
-    /// with Redis, everywhere. `*` invalidates everything.
+    /// with a shared tier, everywhere. `*` invalidates everything.
     pub async fn invalidate<'a>(&self, tags: impl IntoIterator<Item = &'a str>) {
         let tags: SmallVec<[&str; 4]> = tags.into_iter().collect();
         for tag in &tags {
@@ -453,13 +443,12 @@ impl Cache {
             }
         }
         Counters::add(&self.inner.counters.invalidations, tags.len() as u64);
-        #[cfg(feature = "redis")]
         if let Some(shared) = &self.inner.shared {
             shared.publish(&self.inner, &tags).await;
         }
     }
 
-    /// Invalidate everything, here and (with Redis) everywhere.
+    /// Invalidate everything, here and (with a shared tier) everywhere.
     pub async fn clear(&self) {
         self.invalidate(["*"]).await;
         self.inner.memory.clear();
@@ -543,7 +532,7 @@ const NOT_STORED: [HeaderName; 8] = [
 ];
 
 impl Miss {
-    /// `MISS`, or `BYPASS` when the cache cannot be used right now (its Redis
+    /// `MISS`, or `BYPASS` when the cache cannot be used right now (its shared
     /// tier is unreachable): the `X-Cache` value of the backend's answer.
     pub fn status(&self) -> CacheStatus {
         self.status
@@ -612,17 +601,13 @@ impl Miss {
             leading.finish(Some(Arc::clone(&entry)));
         }
         Counters::add(&inner.counters.stores, 1);
-        #[cfg(feature = "redis")]
-        if let (Some(shared), Some(epochs)) = (&inner.shared, storing.remote_epochs) {
-            let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-            if let Err(error) = shared
-                .tier
-                .store(&self.read.key, &storing.tags, &epochs, &entry, ttl_ms)
+        if let (Some(shared), Some(epochs)) = (&inner.shared, storing.remote_epochs)
+            && let Err(error) = shared
+                .store(&self.read.key, &storing.tags, &epochs, &entry, ttl)
                 .await
-            {
-                Counters::add(&inner.counters.tier_errors, 1);
-                tracing::warn!(%error, "cache: Redis store failed");
-            }
+        {
+            Counters::add(&inner.counters.tier_errors, 1);
+            tracing::warn!(%error, "cache: shared store failed");
         }
         reply
     }

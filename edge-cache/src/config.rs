@@ -10,6 +10,7 @@ use crate::core::inflight::InFlight;
 use crate::core::memory::MemoryTier;
 use crate::route::{Route, Rules};
 use crate::stats::Counters;
+use crate::store::CacheStore;
 use edge_core::{Clock, SystemClock};
 
 /// Builds a [`Cache`].
@@ -36,8 +37,7 @@ pub struct CacheBuilder {
     max_bytes: usize,
     limits: Limits,
     clock: Arc<dyn Clock>,
-    #[cfg(feature = "redis")]
-    redis: Option<crate::redis::RedisTier>,
+    shared: Option<Arc<dyn CacheStore>>,
 }
 
 impl Cache {
@@ -58,8 +58,7 @@ impl Cache {
                 follow_timeout: Duration::from_secs(10),
             },
             clock: Arc::new(SystemClock),
-            #[cfg(feature = "redis")]
-            redis: None,
+            shared: None,
         }
     }
 }
@@ -127,15 +126,23 @@ impl CacheBuilder {
         self
     }
 
-    /// Share entries and invalidations with every instance on this Redis.
+    /// Share entries and invalidations with every instance on this Redis
+    /// (the same as [`shared`](Self::shared) with a [`RedisTier`](crate::RedisTier)).
     #[cfg(feature = "redis")]
     #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-    pub fn redis(mut self, tier: crate::redis::RedisTier) -> Self {
-        self.redis = Some(tier);
+    pub fn redis(self, tier: crate::redis::RedisTier) -> Self {
+        self.shared(tier)
+    }
+
+    /// Share entries and invalidations with every instance through `store`
+    /// (your own [`CacheStore`]). While the store cannot carry invalidations
+    /// the cache stands aside and requests go to the backend.
+    pub fn shared(mut self, store: impl CacheStore) -> Self {
+        self.shared = Some(Arc::new(store));
         self
     }
 
-    /// Build the cache. With a Redis tier, call it within a Tokio runtime so the
+    /// Build the cache. With a shared tier, call it within a Tokio runtime so the
     /// invalidation subscriber starts at once (else it starts with the first lookup).
     pub fn build(self) -> Result<Cache, ConfigError> {
         if self.max_entries == 0 || self.max_bytes == 0 {
@@ -175,15 +182,11 @@ impl CacheBuilder {
             flights: Arc::new(InFlight::default()),
             clock: self.clock,
             counters: Counters::default(),
-            #[cfg(feature = "redis")]
             shared: self
-                .redis
-                .map(|tier| crate::shared::Shared::new(tier, max_ttl)),
+                .shared
+                .map(|store| crate::shared::Shared::new(store, max_ttl)),
         });
-        #[cfg(not(feature = "redis"))]
-        let _ = max_ttl;
         let cache = Cache { inner };
-        #[cfg(feature = "redis")]
         crate::shared::start(&cache.inner);
         Ok(cache)
     }

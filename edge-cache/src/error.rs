@@ -1,4 +1,4 @@
-//! Typed errors: [`ConfigError`] for building a cache, [`TierError`] for the Redis tier.
+//! Typed errors: [`ConfigError`] for building a cache, [`TierError`] for the shared tier.
 
 /// An invalid cache setting.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,7 +36,7 @@ pub enum ConfigError {
     InvalidRedisUrl(String),
 }
 
-/// The Redis tier failed: unreachable, timed out, or answered nonsense.
+/// The shared tier failed: unreachable, timed out, or answered nonsense.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("cache tier: {0}")]
 pub struct TierError(pub String);

@@ -16,8 +16,8 @@ mod stats;
 
 #[cfg(feature = "redis")]
 mod redis;
-#[cfg(feature = "redis")]
 mod shared;
+mod store;
 
 #[cfg(feature = "actix")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
@@ -39,6 +39,7 @@ pub use protocol::{Begin, Handling, Passing, Pending};
 pub use redis::RedisTier;
 pub use route::Route;
 pub use stats::CacheStats;
+pub use store::{CacheStore, Epoch, Found, Message, Messages, StoreFuture};
 
 /// The `tracing` span field the cache status is recorded in: `hit`, `miss` or `bypass`.
 pub const SPAN_FIELD: &str = "cache";

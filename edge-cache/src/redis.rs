@@ -8,16 +8,19 @@
 //! - `<prefix>:t:<tag>` — a tag's epoch, incremented by each invalidation; expires
 //!   a minute after the longest TTL following its last change.
 //! - `<prefix>:invalidate` — the pub/sub channel of invalidations.
+//! - `<prefix>:ack:<instance>` — the channel of messages to one instance.
 //!
 //! Every operation is one script (atomic, one round trip) bounded by
 //! [`RedisTier::timeout`]. Cluster note: a lookup touches an entry and its tags'
 //! epochs, so in Redis Cluster give the prefix a hash tag (`{cache}`).
 
+use std::future::Future;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 
-use crate::core::entry::Entry;
+use crate::store::{CacheStore, Epoch, Found, Message, Messages, StoreFuture};
 use crate::{ConfigError, TierError};
 
 /// The entry if its tags' epochs are those it was stored under, and the tags'
@@ -63,13 +66,14 @@ end
 return redis.call('PUBLISH', ARGV[2], ARGV[3])
 ";
 
-/// A connection to the Redis server that holds the shared entries.
+/// The [`CacheStore`] on a Redis server: entries, tag epochs, and
+/// invalidations over pub/sub.
 #[derive(Clone)]
 pub struct RedisTier {
-    pub(crate) client: redis::Client,
+    client: redis::Client,
     connection: ConnectionManager,
     prefix: String,
-    pub(crate) timeout: Duration,
+    timeout: Duration,
     lookup: redis::Script,
     store: redis::Script,
     invalidate: redis::Script,
@@ -118,26 +122,13 @@ impl RedisTier {
         self
     }
 
-    pub(crate) fn channel(&self) -> String {
+    fn channel(&self) -> String {
         format!("{}:invalidate", self.prefix)
     }
 
-    /// The channel on which the other instances confirm `instance`'s invalidations.
-    pub(crate) fn ack_channel(&self, instance: &str) -> String {
+    /// The channel on which `instance` hears messages sent to it alone.
+    fn direct_channel(&self, instance: &str) -> String {
         format!("{}:ack:{instance}", self.prefix)
-    }
-
-    /// Confirm invalidation `seq` to the instance listening on `channel`.
-    pub(crate) async fn acknowledge(&self, channel: String, seq: &str) -> Result<(), TierError> {
-        let mut command = redis::cmd("PUBLISH");
-        command.arg(channel).arg(seq);
-        let mut connection = self.connection.clone();
-        match tokio::time::timeout(self.timeout, command.query_async::<i64>(&mut connection)).await
-        {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(TierError(e.to_string())),
-            Err(_) => Err(TierError(format!("no answer within {:?}", self.timeout))),
-        }
     }
 
     fn entry_key(&self, key: &[u8]) -> Vec<u8> {
@@ -152,84 +143,131 @@ impl RedisTier {
         format!("{}:t:{tag}", self.prefix)
     }
 
-    async fn run<T: redis::FromRedisValue>(
+    /// `work`, failed when it takes longer than the timeout.
+    async fn bounded<T>(
         &self,
-        invocation: redis::ScriptInvocation<'_>,
+        work: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, TierError> {
-        let mut connection = self.connection.clone();
-        match tokio::time::timeout(self.timeout, invocation.invoke_async::<T>(&mut connection))
-            .await
-        {
+        match tokio::time::timeout(self.timeout, work).await {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(e)) => Err(TierError(e.to_string())),
             Err(_) => Err(TierError(format!("no answer within {:?}", self.timeout))),
         }
     }
+}
 
-    /// The valid entry under `key` (if any) and the current epochs of `tags` and `*`.
-    pub(crate) async fn lookup(
-        &self,
-        key: &[u8],
-        tags: &[String],
-    ) -> Result<(Option<Entry>, Vec<Vec<u8>>), TierError> {
-        let mut invocation = self.lookup.prepare_invoke();
-        invocation.key(self.entry_key(key));
-        for tag in tags.iter().map(String::as_str).chain(["*"]) {
-            invocation.key(self.tag_key(tag));
-        }
-        let mut reply: Vec<Vec<u8>> = self.run(invocation).await?;
-        if reply.len() != tags.len() + 2 {
-            return Err(TierError(format!(
-                "unexpected lookup reply of {} values",
-                reply.len()
-            )));
-        }
-        let epochs = reply.split_off(1);
-        let value = reply.pop().unwrap_or_default();
-        // An undecodable value (another version's layout) is a miss, not an error.
-        let entry = (!value.is_empty()).then(|| Entry::decode(&value)).flatten();
-        Ok((entry, epochs))
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+impl CacheStore for RedisTier {
+    fn timeout(&self) -> Duration {
+        self.timeout
     }
 
-    /// Store `entry` unless one of its tags was invalidated since `epochs` were read.
-    pub(crate) async fn store(
-        &self,
-        key: &[u8],
-        tags: &[String],
-        epochs: &[Vec<u8>],
-        entry: &Entry,
-        ttl_ms: u64,
-    ) -> Result<bool, TierError> {
-        let mut invocation = self.store.prepare_invoke();
-        invocation.key(self.entry_key(key));
-        for tag in tags.iter().map(String::as_str).chain(["*"]) {
-            invocation.key(self.tag_key(tag));
-        }
-        invocation.arg(ttl_ms).arg(entry.encode());
-        for epoch in epochs {
-            invocation.arg(epoch.as_slice());
-        }
-        let stored: i64 = self.run(invocation).await?;
-        Ok(stored == 1)
+    fn lookup<'a>(&'a self, key: &'a [u8], tags: &'a [&'a str]) -> StoreFuture<'a, Found> {
+        Box::pin(async move {
+            let mut invocation = self.lookup.prepare_invoke();
+            invocation.key(self.entry_key(key));
+            for tag in tags {
+                invocation.key(self.tag_key(tag));
+            }
+            let mut connection = self.connection.clone();
+            let mut reply: Vec<Vec<u8>> = self
+                .bounded(invocation.invoke_async(&mut connection))
+                .await?;
+            if reply.len() != tags.len() + 1 {
+                return Err(TierError(format!(
+                    "unexpected lookup reply of {} values",
+                    reply.len()
+                )));
+            }
+            let epochs = reply.split_off(1);
+            let value = reply.pop().filter(|value| !value.is_empty());
+            Ok(Found { value, epochs })
+        })
     }
 
-    /// Bump the epochs of `tags` (kept for `epoch_ttl_ms`) and publish `message`;
-    /// returns how many subscribers received it.
-    pub(crate) async fn invalidate(
-        &self,
-        tags: &[&str],
-        epoch_ttl_ms: u64,
-        message: &[u8],
-    ) -> Result<usize, TierError> {
-        let mut invocation = self.invalidate.prepare_invoke();
-        for tag in tags {
-            invocation.key(self.tag_key(tag));
-        }
-        invocation
-            .arg(epoch_ttl_ms)
-            .arg(self.channel())
-            .arg(message);
-        let listeners: i64 = self.run(invocation).await?;
-        Ok(usize::try_from(listeners).unwrap_or(0))
+    fn store<'a>(
+        &'a self,
+        key: &'a [u8],
+        tags: &'a [&'a str],
+        epochs: &'a [Epoch],
+        value: &'a [u8],
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut invocation = self.store.prepare_invoke();
+            invocation.key(self.entry_key(key));
+            for tag in tags {
+                invocation.key(self.tag_key(tag));
+            }
+            invocation.arg(millis(ttl)).arg(value);
+            for epoch in epochs {
+                invocation.arg(epoch.as_slice());
+            }
+            let mut connection = self.connection.clone();
+            let stored: i64 = self
+                .bounded(invocation.invoke_async(&mut connection))
+                .await?;
+            Ok(stored == 1)
+        })
+    }
+
+    fn invalidate<'a>(
+        &'a self,
+        tags: &'a [&'a str],
+        keep: Duration,
+        message: &'a [u8],
+    ) -> StoreFuture<'a, usize> {
+        Box::pin(async move {
+            let mut invocation = self.invalidate.prepare_invoke();
+            for tag in tags {
+                invocation.key(self.tag_key(tag));
+            }
+            invocation
+                .arg(millis(keep))
+                .arg(self.channel())
+                .arg(message);
+            let mut connection = self.connection.clone();
+            let listeners: i64 = self
+                .bounded(invocation.invoke_async(&mut connection))
+                .await?;
+            Ok(usize::try_from(listeners).unwrap_or(0))
+        })
+    }
+
+    fn send_to<'a>(&'a self, instance: &'a str, message: &'a [u8]) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut command = redis::cmd("PUBLISH");
+            command.arg(self.direct_channel(instance)).arg(message);
+            let mut connection = self.connection.clone();
+            self.bounded(command.query_async::<i64>(&mut connection))
+                .await
+                .map(drop)
+        })
+    }
+
+    fn subscribe<'a>(&'a self, instance: &'a str) -> StoreFuture<'a, Messages> {
+        let (channel, direct) = (self.channel(), self.direct_channel(instance));
+        Box::pin(async move {
+            let subscribed = async {
+                let mut pubsub = self.client.get_async_pubsub().await?;
+                pubsub.subscribe(&[&channel, &direct]).await?;
+                Ok(pubsub)
+            };
+            let pubsub = self.bounded(subscribed).await?;
+            let messages = pubsub.into_on_message().map(move |message| {
+                let payload = message.get_payload_bytes().to_vec();
+                if message.get_channel_name() == direct {
+                    Message::Direct(payload)
+                } else {
+                    Message::Broadcast(payload)
+                }
+            });
+            Ok(Box::pin(messages) as Messages)
+        })
     }
 }

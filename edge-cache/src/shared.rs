@@ -1,4 +1,5 @@
-//! Keeping the in-process tier honest when several instances share Redis: every
+//! Keeping the in-process tier honest when several instances share a
+//! [`CacheStore`] (Redis): every
 //! invalidation is published, every instance's subscriber applies the others'
 //! and confirms it on the sender's acknowledgement channel. The write that caused
 //! it waits (up to the Redis timeout) for every confirmation, so once its response
@@ -6,6 +7,8 @@
 //! While the subscription is down the cache stands aside (requests go to the
 //! backend) and the in-process tier is emptied, since invalidations may be lost;
 //! invalidations that could not be published are retried before it comes back.
+//! The store only keeps bytes and carries messages: the entry encoding and the
+//! messages are written here.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,18 +18,21 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
+use crate::TierError;
 use crate::cache::Inner;
-use crate::redis::RedisTier;
+use crate::core::entry::Entry;
 use crate::stats::Counters;
+use crate::store::{CacheStore, Epoch, Message};
 
 /// Invalidations kept for retry while Redis is unreachable; beyond it, all is.
 const MAX_PENDING: usize = 10_000;
 
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) tier: RedisTier,
+    store: Arc<dyn CacheStore>,
     instance: String,
-    epoch_ttl_ms: u64,
+    /// How long a tag's epoch outlives its last change: past the longest TTL.
+    epoch_keep: Duration,
     subscribed: watch::Sender<bool>,
     /// The subscriber's first attempt ended (well or not): lookups stop waiting for it.
     settled: AtomicBool,
@@ -41,12 +47,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(tier: RedisTier, max_ttl: Duration) -> Self {
-        let epoch_ttl = max_ttl.saturating_add(Duration::from_secs(60));
+    pub(crate) fn new(store: Arc<dyn CacheStore>, max_ttl: Duration) -> Self {
         Shared {
-            tier,
+            store,
             instance: instance_id(),
-            epoch_ttl_ms: u64::try_from(epoch_ttl.as_millis()).unwrap_or(u64::MAX),
+            epoch_keep: max_ttl.saturating_add(Duration::from_secs(60)),
             subscribed: watch::channel(false).0,
             settled: AtomicBool::new(false),
             started: AtomicBool::new(false),
@@ -74,7 +79,7 @@ impl Shared {
         let mut receiver = self.subscribed.subscribe();
         let wait = receiver.wait_for(|up| *up);
         matches!(
-            tokio::time::timeout(self.tier.timeout * 4, wait).await,
+            tokio::time::timeout(self.store.timeout() * 4, wait).await,
             Ok(Ok(_))
         )
     }
@@ -98,15 +103,15 @@ impl Shared {
         // Confirmations can only arrive while subscribed.
         let waiting = self.is_subscribed().then(|| Awaiting::register(self, seq));
         match self
-            .tier
-            .invalidate(tags, self.epoch_ttl_ms, message.as_bytes())
+            .store
+            .invalidate(tags, self.epoch_keep, message.as_bytes())
             .await
         {
             Ok(listeners) => {
                 let Some(mut waiting) = waiting else { return };
                 let confirmed = waiting.counts.wait_for(|count| *count >= listeners);
                 if !matches!(
-                    tokio::time::timeout(self.tier.timeout, confirmed).await,
+                    tokio::time::timeout(self.store.timeout(), confirmed).await,
                     Ok(Ok(_))
                 ) {
                     Counters::add(&inner.counters.unconfirmed, 1);
@@ -132,7 +137,7 @@ impl Shared {
         }
     }
 
-    fn keep_for_retry(&self, inner: &Inner, tags: &[&str], error: &crate::TierError) {
+    fn keep_for_retry(&self, inner: &Inner, tags: &[&str], error: &TierError) {
         Counters::add(&inner.counters.tier_errors, 1);
         tracing::warn!(%error, "cache: could not publish an invalidation; retrying when Redis is back");
         let mut pending = self
@@ -160,8 +165,8 @@ impl Shared {
         let refs: Vec<&str> = tags.iter().map(String::as_str).collect();
         let message = self.message(self.next_seq.fetch_add(1, Ordering::Relaxed), &refs);
         match self
-            .tier
-            .invalidate(&refs, self.epoch_ttl_ms, message.as_bytes())
+            .store
+            .invalidate(&refs, self.epoch_keep, message.as_bytes())
             .await
         {
             Ok(_) => true,
@@ -173,6 +178,41 @@ impl Shared {
                 false
             }
         }
+    }
+
+    /// The valid shared entry under `key` (an undecodable one, another
+    /// version's layout, is a miss) and the current epochs of `tags` and `*`.
+    pub(crate) async fn lookup(
+        &self,
+        key: &[u8],
+        tags: &[String],
+    ) -> Result<(Option<Entry>, Vec<Epoch>), TierError> {
+        let tags = with_everything(tags);
+        let found = self.store.lookup(key, &tags).await?;
+        if found.epochs.len() != tags.len() {
+            return Err(TierError(format!(
+                "the store gave {} epochs for {} tags",
+                found.epochs.len(),
+                tags.len()
+            )));
+        }
+        let entry = found.value.as_deref().and_then(Entry::decode);
+        Ok((entry, found.epochs))
+    }
+
+    /// Share `entry` unless one of its tags was invalidated since `epochs` were read.
+    pub(crate) async fn store(
+        &self,
+        key: &[u8],
+        tags: &[String],
+        epochs: &[Epoch],
+        entry: &Entry,
+        ttl: Duration,
+    ) -> Result<bool, TierError> {
+        let tags = with_everything(tags);
+        self.store
+            .store(key, &tags, epochs, &entry.encode(), ttl)
+            .await
     }
 
     fn set_subscribed(&self, inner: &Inner, up: bool) {
@@ -227,41 +267,32 @@ pub(crate) fn start(inner: &Arc<Inner>) {
     }
     let mut closing = shared.closing.subscribe();
     let cache = Arc::downgrade(inner);
-    let (client, channel, timeout) = (
-        shared.tier.client.clone(),
-        shared.tier.channel(),
-        shared.tier.timeout,
-    );
-    let acks = shared.tier.ack_channel(&shared.instance);
+    let (store, instance) = (Arc::clone(&shared.store), shared.instance.clone());
     runtime.spawn(async move {
         tokio::select! {
-            _ = subscribe(cache, client, [channel, acks], timeout) => {}
+            _ = subscribe(cache, store, instance) => {}
             _ = closing.changed() => {}
         }
     });
 }
 
+/// `tags` and `*`, the tag of everything.
+fn with_everything(tags: &[String]) -> smallvec::SmallVec<[&str; 4]> {
+    tags.iter().map(String::as_str).chain(["*"]).collect()
+}
+
 /// Subscribe to the invalidations and this instance's confirmations, apply
 /// messages, resubscribe after failures; `None` once the cache is gone. Holds
 /// the cache only briefly, never while waiting for messages.
-async fn subscribe(
-    cache: Weak<Inner>,
-    client: redis::Client,
-    [channel, acks]: [String; 2],
-    timeout: Duration,
-) -> Option<()> {
+async fn subscribe(cache: Weak<Inner>, store: Arc<dyn CacheStore>, instance: String) -> Option<()> {
     let mut backoff = Duration::from_millis(50);
     loop {
-        let connected = tokio::time::timeout(timeout * 4, async {
-            let mut pubsub = client.get_async_pubsub().await?;
-            pubsub.subscribe(&[&channel, &acks]).await?;
-            Ok::<_, redis::RedisError>(pubsub)
-        })
-        .await;
+        let connected = tokio::time::timeout(store.timeout() * 4, store.subscribe(&instance)).await;
         let inner = cache.upgrade()?;
         let shared = inner.shared.as_ref()?;
-        let pubsub = match connected {
-            Ok(Ok(pubsub)) if shared.flush_pending().await => pubsub,
+        let flushed = matches!(connected, Ok(Ok(_))) && shared.flush_pending().await;
+        let mut messages = match connected {
+            Ok(Ok(messages)) if flushed => messages,
             _ => {
                 shared.settled.store(true, Ordering::Release);
                 drop(inner);
@@ -274,20 +305,17 @@ async fn subscribe(
         shared.settled.store(true, Ordering::Release);
         drop(inner);
         backoff = Duration::from_millis(50);
-        tracing::debug!(%channel, "cache: listening for invalidations");
-        let mut messages = pubsub.into_on_message();
+        tracing::debug!(%instance, "cache: listening for invalidations");
         while let Some(message) = messages.next().await {
             let inner = cache.upgrade()?;
-            let payload = message.get_payload_bytes();
-            if message.get_channel_name() == acks {
-                let seq = std::str::from_utf8(payload)
-                    .ok()
-                    .and_then(|s| s.parse().ok());
-                if let (Some(seq), Some(shared)) = (seq, &inner.shared) {
-                    shared.confirmed(seq);
+            match message {
+                Message::Direct(seq) => {
+                    let seq = std::str::from_utf8(&seq).ok().and_then(|s| s.parse().ok());
+                    if let (Some(seq), Some(shared)) = (seq, &inner.shared) {
+                        shared.confirmed(seq);
+                    }
                 }
-            } else {
-                apply(&inner, payload);
+                Message::Broadcast(payload) => apply(&inner, &payload),
             }
         }
         tracing::warn!("cache: lost the invalidation channel; bypassing until it is back");
@@ -323,13 +351,9 @@ fn apply(inner: &Inner, payload: &[u8]) {
         count += 1;
     }
     Counters::add(&inner.counters.invalidations, count);
-    let (tier, channel, seq) = (
-        shared.tier.clone(),
-        shared.tier.ack_channel(origin),
-        seq.to_owned(),
-    );
+    let (store, origin, seq) = (Arc::clone(&shared.store), origin.to_owned(), seq.to_owned());
     tokio::spawn(async move {
-        if let Err(error) = tier.acknowledge(channel, &seq).await {
+        if let Err(error) = store.send_to(&origin, seq.as_bytes()).await {
             tracing::debug!(%error, "cache: could not confirm an invalidation");
         }
     });

@@ -25,6 +25,16 @@ pub fn value_to_http02(value: &http::HeaderValue) -> Option<old::HeaderValue> {
     old::HeaderValue::from_bytes(value.as_bytes()).ok()
 }
 
+/// An `http` 1 map's lines in actix-web's types, in order; a line that cannot
+/// be converted (none can fail for valid `http` 1 lines) is skipped.
+pub fn lines_to_http02(
+    headers: &http::HeaderMap,
+) -> impl Iterator<Item = (old::HeaderName, old::HeaderValue)> + '_ {
+    headers
+        .iter()
+        .filter_map(|(name, value)| Some((name_to_http02(name)?, value_to_http02(value)?)))
+}
+
 /// Header lines in actix-web's types (its `HeaderMap::iter`) as an `http` 1 map,
 /// every line kept in order.
 pub fn headers_from_http02<'a>(

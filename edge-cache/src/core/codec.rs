@@ -1,4 +1,4 @@
-//! The Redis tier's binary form of an [`Entry`]: versioned, length-prefixed,
+//! The shared tier's binary form of an [`Entry`]: versioned, length-prefixed,
 //! and refused whole when anything is off.
 
 use bytes::{Bytes, BytesMut};
@@ -8,7 +8,7 @@ use http::{HeaderValue, StatusCode};
 use super::entry::Entry;
 
 impl Entry {
-    /// The Redis tier's binary form.
+    /// The shared tier's binary form.
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = BytesMut::with_capacity(self.size() + 64);
         out.extend_from_slice(MAGIC);

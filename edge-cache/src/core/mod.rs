@@ -1,7 +1,6 @@
 //! The framework-agnostic pieces: keys, templates, entries, tiers, epochs,
 //! coalescing, conditional requests, encodings.
 
-#[cfg(any(feature = "redis", test))]
 pub(crate) mod codec;
 pub(crate) mod conditional;
 pub(crate) mod directives;
