@@ -23,6 +23,6 @@ ENV EDGE_LISTEN=0.0.0.0:8080 \
     LOG_FORMAT=json
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD curl -fsS -o /dev/null http://127.0.0.1:8080/healthz || exit 1
+  CMD curl -fsS -o /dev/null http://127.0.0.1:8080/readyz || exit 1
 # Migrations run at start; SIGTERM drains in-flight requests.
 ENTRYPOINT ["/usr/local/bin/reference-api"]

@@ -324,8 +324,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::{Accepts, CacheStatus};
     use crate::core::entry::tests::sample;
+    use crate::{Accepts, CacheStatus};
 
     fn lines(headers: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {
         let mut lines: Vec<_> = headers.into_iter().collect();

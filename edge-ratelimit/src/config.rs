@@ -37,6 +37,7 @@ pub struct RateLimiterBuilder {
     max_keys: usize,
     backend: BackendChoice,
     fail_mode: FailMode,
+    exempt: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -58,6 +59,7 @@ impl RateLimiter {
             max_keys: 100_000,
             backend: BackendChoice::Memory,
             fail_mode: FailMode::Local,
+            exempt: Vec::new(),
         }
     }
 }
@@ -144,6 +146,14 @@ impl RateLimiterBuilder {
         self
     }
 
+    /// Never count requests to exactly `path` (no policy applies, no headers
+    /// are added): health probes such as `/livez`, which an orchestrator sends
+    /// from one address and must never see refused.
+    pub fn exempt(mut self, path: impl Into<String>) -> Self {
+        self.exempt.push(path.into());
+        self
+    }
+
     /// Check the settings and build the limiter.
     pub fn build(self) -> Result<RateLimiter, ConfigError> {
         if self.policies.is_empty() {
@@ -159,6 +169,11 @@ impl RateLimiterBuilder {
             return Err(ConfigError::InvalidIpv6Prefix(self.ipv6_prefix));
         }
         let max_keys = NonZeroUsize::new(self.max_keys).ok_or(ConfigError::ZeroCapacity)?;
+        if let Some(path) = self.exempt.iter().find(|p| !p.starts_with('/')) {
+            return Err(ConfigError::InvalidRoute(format!(
+                "exempt path `{path}` must start with `/`"
+            )));
+        }
         let store: Option<Arc<dyn RateLimitStore>> = match self.backend {
             BackendChoice::Memory => None,
             #[cfg(feature = "gcra")]
@@ -181,6 +196,11 @@ impl RateLimiterBuilder {
             memory: MemoryStore::new(max_keys),
             store,
             fail_mode: self.fail_mode,
+            exempt: self
+                .exempt
+                .into_iter()
+                .map(String::into_boxed_str)
+                .collect(),
             last_warning_ms: AtomicU64::new(0),
             last_unknown_warning_ms: AtomicU64::new(0),
         }))

@@ -285,3 +285,59 @@ async fn a_client_ip_resolved_by_an_outer_layer_is_the_one_counted() {
         .collect();
     assert_eq!(statuses(limiter(), requests).await, TWO_THEN_429);
 }
+
+#[tokio::test]
+async fn exempt_paths_are_never_counted_or_refused() {
+    let limiter = RateLimiter::builder()
+        .policy(Policy::new("ip", "1/1m".parse().unwrap(), KeyKind::ClientIp).unwrap())
+        .exempt("/livez")
+        .clock(ManualClock::new(1_800_000_000_000))
+        .build()
+        .unwrap();
+    let service = ServiceBuilder::new()
+        .layer(RateLimitingLayer::new(limiter))
+        .service_fn(|_: Request<String>| async {
+            Ok::<_, Infallible>(Response::new(String::new()))
+        });
+    let to = |path: &str| {
+        let mut request = Request::get(path).body(String::new()).unwrap();
+        request
+            .extensions_mut()
+            .insert("192.0.2.9:1000".parse::<SocketAddr>().unwrap());
+        service.clone().oneshot(request)
+    };
+    for _ in 0..5 {
+        let probe = to("/livez").await.unwrap();
+        assert_eq!(probe.status(), StatusCode::OK);
+        assert!(
+            !probe.headers().contains_key("x-ratelimit-limit"),
+            "not counted"
+        );
+    }
+    assert_eq!(
+        to("/items").await.unwrap().status(),
+        StatusCode::OK,
+        "the probes left the quota whole"
+    );
+    assert_eq!(
+        to("/items").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Exact paths only: a longer path is counted.
+    assert_eq!(
+        to("/livez/x").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[test]
+fn an_exempt_path_must_be_a_path() {
+    let built = RateLimiter::builder()
+        .policy(Policy::new("ip", "1/1m".parse().unwrap(), KeyKind::ClientIp).unwrap())
+        .exempt("livez")
+        .build();
+    assert!(matches!(
+        built,
+        Err(edge_ratelimit::ConfigError::InvalidRoute(_))
+    ));
+}

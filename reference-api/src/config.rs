@@ -24,6 +24,13 @@ pub struct Config {
     #[arg(long, env = "EDGE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// At SIGTERM/SIGINT, how long `/readyz` answers 503 while every request is
+    /// still served, before the server stops accepting connections (so an
+    /// orchestrator's load balancer stops sending first). Set it a little
+    /// longer than the readiness probe's period.
+    #[arg(long, env = "SHUTDOWN_DRAIN", default_value = "0s", value_parser = parse_wait)]
+    pub shutdown_drain: Duration,
+
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "EDGE_WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub workers: Option<u16>,
@@ -253,6 +260,7 @@ impl std::fmt::Debug for Config {
             .field("command", &self.command)
             .field("listen", &self.listen)
             .field("workers", &self.workers)
+            .field("shutdown_drain", &self.shutdown_drain)
             .field("data_dir", &self.data_dir)
             .field("database_url", &redacted_url(&self.database_url))
             .field("db_pool_size", &self.db_pool_size)
@@ -356,6 +364,12 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("`{s}` must be longer than zero"));
     }
     Ok(duration)
+}
+
+/// A duration that may be zero (a wait that can be skipped).
+fn parse_wait(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s)
+        .map_err(|e| format!("`{s}` is not a duration such as 0s, 5s, 1m: {e}"))
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {

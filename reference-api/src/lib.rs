@@ -20,6 +20,7 @@ pub mod routes;
 pub mod state;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_web::HttpServer;
@@ -104,7 +105,8 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
         let state = state.clone();
         move || app::app(state.clone())
     })
-    .shutdown_timeout(15);
+    .shutdown_timeout(15)
+    .disable_signals();
     if let Some(workers) = state.config.workers {
         server = server.workers(usize::from(workers));
     }
@@ -112,13 +114,50 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
     for bound in server.addrs() {
         tracing::info!(address = %bound, "listening on http://{bound}");
     }
-    server.run().await.map_err(serve_error)?;
+    let server = server.run();
+    drain_on_termination(
+        server.handle(),
+        Arc::clone(&state.draining),
+        state.config.shutdown_drain,
+    );
+    server.await.map_err(serve_error)?;
     tracing::info!("stopped serving; closing the database pool");
     db.close();
     if !access_log.writer().flush(Duration::from_secs(2)) {
         tracing::warn!("the access log could not be flushed before exit");
     }
     Ok(())
+}
+
+/// At SIGTERM or SIGINT: mark the instance draining (`/readyz` answers 503),
+/// keep serving for `drain`, then stop accepting and finish the requests in
+/// flight (actix-web's graceful stop, at most its shutdown timeout).
+fn drain_on_termination(
+    server: actix_web::dev::ServerHandle,
+    draining: Arc<AtomicBool>,
+    drain: Duration,
+) {
+    actix_web::rt::spawn(async move {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the server");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::select! {
+            () = terminate => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        draining.store(true, Ordering::Release);
+        tracing::info!(drain = ?drain, "shutting down: draining, /readyz answers 503");
+        tokio::time::sleep(drain).await;
+        server.stop(true).await;
+    });
 }
 
 /// Connect and migrate the database and build everything the workers share.
@@ -174,6 +213,7 @@ pub async fn state(config: Config, database_url: String) -> Result<AppState, Sta
         cache,
         access_log,
         health,
+        draining: Arc::new(AtomicBool::new(false)),
     })
 }
 

@@ -70,6 +70,9 @@ pub struct Operation {
     pub params: &'static [ParamRule],
     /// The JSON Schema its body must meet, if it takes one.
     pub body: Option<fn() -> Value>,
+    /// A health probe: public and never rate-limited (an orchestrator probes
+    /// from one address, often).
+    pub probe: bool,
     /// The handler, as an actix-web route of this method.
     pub handler: fn() -> actix_web::Route,
 }
@@ -93,6 +96,7 @@ const fn operation(
         caching: Caching::None,
         params: &[],
         body: None,
+        probe: false,
         handler,
     }
     .bearer()
@@ -102,6 +106,11 @@ impl Operation {
     const fn public(mut self) -> Self {
         self.access = Access::Public;
         self
+    }
+
+    const fn probe(mut self) -> Self {
+        self.probe = true;
+        self.public()
     }
 
     const fn bearer(mut self) -> Self {
@@ -134,7 +143,9 @@ impl Operation {
 /// cache's routes, the filter's rules) meet the most requested path first: one
 /// resource by id, then the list.
 pub const OPERATIONS: &[Operation] = &[
-    operation(Method::GET, "/healthz", || web::get().to(health::healthz)).public(),
+    operation(Method::GET, "/livez", || web::get().to(health::livez)).probe(),
+    operation(Method::GET, "/readyz", || web::get().to(health::readyz)).probe(),
+    operation(Method::GET, "/healthz", || web::get().to(health::healthz)).probe(),
     operation(Method::GET, "/openapi.json", || {
         web::get().to(openapi::openapi_json)
     })
@@ -194,6 +205,11 @@ pub const OPERATIONS: &[Operation] = &[
 /// and the cache).
 pub fn api() -> impl Iterator<Item = &'static Operation> {
     OPERATIONS.iter().filter(|op| op.path.starts_with("/api/"))
+}
+
+/// The health probes' paths (no rate limit applies to them).
+pub fn probes() -> impl Iterator<Item = &'static str> {
+    OPERATIONS.iter().filter(|op| op.probe).map(|op| op.path)
 }
 
 /// The operation with this per-IP limit.

@@ -1,6 +1,7 @@
 //! What every handler shares.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use actix_web::web::Bytes;
 use edge_auth::{RefreshTokens, TokenIssuer, Validator};
@@ -42,6 +43,8 @@ pub struct AppState {
     pub cache: Cache,
     /// The access log (one JSON line per request on stdout).
     pub access_log: AccessLog,
-    /// The dependencies `/healthz` probes.
+    /// The dependencies `/healthz` and `/readyz` probe.
     pub health: Health,
+    /// Set at SIGTERM/SIGINT: `/readyz` answers 503 from then on.
+    pub draining: Arc<AtomicBool>,
 }

@@ -70,7 +70,7 @@ fn the_compose_file_validates_and_wires_the_stack() {
         "postgres-init.sh",
         "condition: service_healthy",
         "restart: unless-stopped",
-        "/healthz",
+        "/readyz",
         "pg_isready",
         "redis-cli",
         "nginx.conf",

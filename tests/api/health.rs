@@ -1,4 +1,6 @@
-//! `/healthz` follows the database; `/openapi.json` describes the API.
+//! `/livez`, `/readyz` and `/healthz`: liveness without dependencies, readiness
+//! that follows the database and drains at shutdown, none of them rate-limited;
+//! `/openapi.json` describes the API.
 
 use std::time::{Duration, Instant};
 
@@ -27,6 +29,17 @@ async fn healthz_is_503_while_the_database_is_down_and_200_after() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["status"], "degraded");
     assert_eq!(body["database"], "unavailable");
+    // Readiness follows the database too; liveness does not (a restart would not help).
+    assert_eq!(
+        reqwest::get(api.url("/readyz")).await.unwrap().status(),
+        503
+    );
+    let live = reqwest::get(api.url("/livez")).await.unwrap();
+    assert_eq!(live.status(), 200);
+    assert_eq!(
+        live.json::<serde_json::Value>().await.unwrap()["status"],
+        "ok"
+    );
 
     server.restart().unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -38,6 +51,78 @@ async fn healthz_is_503_while_the_database_is_down_and_200_after() {
         assert!(Instant::now() < deadline, "the API did not recover");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test]
+async fn liveness_and_readiness_answer_and_are_never_rate_limited() {
+    let api = Api::with_fresh_database(&["--rate-limit-ip", "3/1m"]).await;
+    for _ in 0..4 {
+        for probe in ["/livez", "/readyz", "/healthz"] {
+            let response = reqwest::get(api.url(probe)).await.unwrap();
+            assert_eq!(response.status(), 200, "{probe}");
+            assert!(
+                !response.headers().contains_key("ratelimit-policy"),
+                "{probe} is not counted"
+            );
+            assert_eq!(response.headers()["cache-control"], "no-store");
+        }
+    }
+    let ready: serde_json::Value = reqwest::get(api.url("/readyz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ok");
+    assert_eq!(ready["database"], "ok");
+    // Twelve probes later the per-IP quota is whole: other paths are still counted.
+    let statuses =
+        futures_util::future::join_all((0..4).map(|_| reqwest::get(api.url("/openapi.json"))))
+            .await;
+    let codes: Vec<u16> = statuses
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert_eq!(codes.iter().filter(|c| **c == 200).count(), 3, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == 429).count(), 1, "{codes:?}");
+}
+
+#[tokio::test]
+async fn at_sigterm_readiness_fails_while_requests_are_still_served_then_the_server_stops() {
+    let api = Api::with_fresh_database(&["--shutdown-drain", "3s"]).await;
+    assert_eq!(
+        reqwest::get(api.url("/readyz")).await.unwrap().status(),
+        200
+    );
+    let started = Instant::now();
+    api.signal("TERM");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let draining = loop {
+        let response = reqwest::get(api.url("/readyz")).await.unwrap();
+        if response.status() == 503 || Instant::now() > deadline {
+            break response;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(draining.status(), 503);
+    assert_eq!(
+        draining.json::<serde_json::Value>().await.unwrap()["status"],
+        "draining"
+    );
+    // Still serving during the drain: liveness and the API itself.
+    assert_eq!(reqwest::get(api.url("/livez")).await.unwrap().status(), 200);
+    let user = api.client().user("lastcaller").await;
+    assert!(!user.token.is_empty());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the checks ran within the drain"
+    );
+    let status = api.wait();
+    assert!(status.success(), "{status}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "it waited out the drain"
+    );
 }
 
 #[tokio::test]

@@ -71,6 +71,8 @@ pub(crate) struct Inner {
     /// Another store (GCRA, Redis, the application's own), if set.
     pub(crate) store: Option<Arc<dyn RateLimitStore>>,
     pub(crate) fail_mode: FailMode,
+    /// Paths no policy counts.
+    pub(crate) exempt: Box<[Box<str>]>,
     pub(crate) last_warning_ms: AtomicU64,
     pub(crate) last_unknown_warning_ms: AtomicU64,
 }
@@ -169,6 +171,9 @@ impl RateLimiter {
     /// The policies that apply to a request, with its key for each.
     fn hits<'a>(&'a self, info: &RequestInfo<'a>) -> Hits<'a> {
         let inner = &*self.inner;
+        if inner.exempt.iter().any(|path| **path == *info.path) {
+            return Hits::new();
+        }
         let ip = match self.client_ip(info) {
             Some(ip) => counted_address(ip, inner.ipv6_prefix),
             None => self.unknown_client(),

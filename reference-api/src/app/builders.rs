@@ -53,7 +53,10 @@ pub fn limiters(
             None => Ok(policy),
         }
     };
-    let ip = with_store(RateLimiter::builder())
+    let ip = operations::probes()
+        .fold(with_store(RateLimiter::builder()), |builder, probe| {
+            builder.exempt(probe)
+        })
         .policy(Policy::new("ip", config.rate_limit_ip, KeyKind::ClientIp)?)
         .policy(own_limit("login", config.rate_limit_login, IpLimit::Login)?)
         .policy(own_limit(

@@ -16,13 +16,13 @@ use crate::state::AppState;
     info(title = "Edge reference API", description = "A CRUD backend behind the Edge middleware crates. \
         Every error is application/problem+json (RFC 9457)."),
     paths(
-        health::healthz, openapi_json,
+        health::livez, health::readyz, health::healthz, openapi_json,
         auth::register, auth::login, auth::refresh, auth::logout, auth::me,
         resources::create, resources::list, resources::get, resources::replace, resources::delete,
         resources::audit_trail,
     ),
     components(schemas(
-        Problem, Code, FieldError, health::Health,
+        Problem, Code, FieldError, health::Health, health::Liveness,
         auth::CredentialsBody, auth::RefreshBody, auth::Account, auth::Me, auth::TokenPair,
         resources::ResourceBody, resources::Page, resources::AuditPage, Resource, AuditEntry,
     )),
