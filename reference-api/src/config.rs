@@ -24,6 +24,12 @@ pub struct Config {
     #[arg(long, env = "EDGE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// Browser origins allowed to call the API (CORS), comma-separated, e.g.
+    /// `https://app.example.com,http://localhost:3000`, or `*` for any; none by
+    /// default. Preflights are answered before authentication and rate limits.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
+    pub cors_origins: Vec<String>,
+
     /// At SIGTERM/SIGINT, how long `/readyz` answers 503 while every request is
     /// still served, before the server stops accepting connections (so an
     /// orchestrator's load balancer stops sending first). Set it a little
@@ -261,6 +267,7 @@ impl std::fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("workers", &self.workers)
             .field("shutdown_drain", &self.shutdown_drain)
+            .field("cors_origins", &self.cors_origins)
             .field("data_dir", &self.data_dir)
             .field("database_url", &redacted_url(&self.database_url))
             .field("db_pool_size", &self.db_pool_size)
@@ -364,6 +371,36 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("`{s}` must be longer than zero"));
     }
     Ok(duration)
+}
+
+/// A browser origin as browsers send it, `scheme://host[:port]` (lowercase, no
+/// path), or `*`.
+fn parse_origin(s: &str) -> Result<String, String> {
+    let origin = s.trim().to_ascii_lowercase();
+    if origin == "*" {
+        return Ok(origin);
+    }
+    let uri: http::Uri = origin
+        .parse()
+        .map_err(|e| format!("`{s}` is not an origin such as https://app.example.com: {e}"))?;
+    let canonical = match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme @ ("http" | "https")), Some(authority)) => format!("{scheme}://{authority}"),
+        _ => {
+            return Err(format!(
+                "`{s}` is not an origin such as https://app.example.com"
+            ));
+        }
+    };
+    if canonical != origin || authority_has_userinfo(&origin) {
+        return Err(format!(
+            "`{s}` is not an origin: only scheme://host[:port], without a path or a trailing `/`"
+        ));
+    }
+    Ok(origin)
+}
+
+fn authority_has_userinfo(origin: &str) -> bool {
+    origin.contains('@')
 }
 
 /// A duration that may be zero (a wait that can be skipped).

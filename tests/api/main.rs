@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod cache;
+mod cors;
 mod deploy;
 mod errors;
 mod filter;

@@ -18,6 +18,13 @@ fn bad_configuration_exits_2_with_a_one_line_reason() {
         (&[], &[("MAX_BODY", "0")]),
         (&[], &[("JWT_SECRET", "too-short")]),
         (&[], &[("TRUSTED_PROXIES", "10.0.0.0/8,not-an-ip")]),
+        (&["--cors-origins", "https://app.example/"], &[]),
+        (
+            &[],
+            &[("CORS_ORIGINS", "https://ok.example,ftp://files.example")],
+        ),
+        (&["--cors-origins", "https://user@app.example"], &[]),
+        (&["--shutdown-drain", "a while"], &[]),
     ];
     for (args, envs) in cases {
         let output = binary()

@@ -126,3 +126,43 @@ pub fn filter(
         .routes(validation_routes()?)
         .build()
 }
+
+/// CORS for `--cors-origins` (actix-cors): preflights answered with the methods
+/// and request headers the API reads, and the response headers a browser app
+/// needs exposed (ETag, request id, rate-limit state). Requests from other
+/// origins are served without CORS headers, so browsers keep their answers
+/// from the calling page.
+pub fn cors(config: &Config) -> actix_cors::Cors {
+    use actix_web::http::header;
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static("traceparent"),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::AGE,
+            header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static("x-cache"),
+            header::HeaderName::from_static("ratelimit"),
+            header::HeaderName::from_static("ratelimit-policy"),
+            header::HeaderName::from_static("x-ratelimit-limit"),
+            header::HeaderName::from_static("x-ratelimit-remaining"),
+            header::HeaderName::from_static("x-ratelimit-reset"),
+        ])
+        .max_age(600);
+    if config.cors_origins.iter().any(|origin| origin == "*") {
+        return cors.allow_any_origin();
+    }
+    for origin in &config.cors_origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}

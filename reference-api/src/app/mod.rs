@@ -11,21 +11,24 @@
 //!    requests turned away before any handler).
 //! 3. `errors`: every error response rendered as RFC 9457 problem+json with the
 //!    request id.
-//! 4. `CanonicalUrl`: one spelling per URL for every layer inside and the router
+//! 4. `Cors` (actix-cors, only with `--cors-origins`): preflights answered here,
+//!    before the limits and authentication, so a preflight never gets 401 or
+//!    429; CORS headers on every response to an allowed origin.
+//! 5. `CanonicalUrl`: one spelling per URL for every layer inside and the router
 //!    (unreserved escapes decoded); see [`crate::canonical`].
-//! 5. `RateLimiting` (edge-ratelimit), per client IP, plus the stricter login and
+//! 6. `RateLimiting` (edge-ratelimit), per client IP, plus the stricter login and
 //!    registration limits: before any other work, so floods are turned away cheaply.
-//! 6. `RequestFilter` (edge-filter): body size (413 while streaming), media type
+//! 7. `RequestFilter` (edge-filter): body size (413 while streaming), media type
 //!    (415), JSON syntax (400) and attack detection in path, query, headers and
 //!    body (403), written to the security log (apart from the access log).
-//! 7. On `/api`: `Auth` (edge-auth) validates the bearer token; only register,
+//! 8. On `/api`: `Auth` (edge-auth) validates the bearer token; only register,
 //!    login and refresh are public there.
-//! 8. On `/api`: `RateLimiting` per user and per endpoint class (reads, writes),
+//! 9. On `/api`: `RateLimiting` per user and per endpoint class (reads, writes),
 //!    keyed by the authenticated subject (the client IP when anonymous).
-//! 9. On `/api`: `ResponseCache` (edge-cache) answers GETs of resources and list
-//!    pages from the cache (`ETag`, 304, gzip, `X-Cache`) and invalidates after
-//!    writes; behind authentication, so only valid callers reach cached data.
-//! 10. The routes.
+//! 10. On `/api`: `ResponseCache` (edge-cache) answers GETs of resources and list
+//!     pages from the cache (`ETag`, 304, gzip, `X-Cache`) and invalidates after
+//!     writes; behind authentication, so only valid callers reach cached data.
+//! 11. The routes.
 //!
 //! Every response carries the headers of the tightest policy of both limiters.
 //!
@@ -44,6 +47,7 @@ mod problems;
 use actix_web::App;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Condition;
 use actix_web::web;
 use edge_auth::Identity;
 use edge_auth::actix::Auth;
@@ -82,6 +86,10 @@ pub fn app(
     let user_limits = RateLimiting::new(state.user_limits.clone()).subject::<Identity>();
     let cache = ResponseCache::new(state.cache.clone());
     let access_log = AccessLogger::new(state.access_log.clone()).fields_from(access_fields);
+    let (cors_enabled, cors) = (
+        !state.config.cors_origins.is_empty(),
+        builders::cors(&state.config),
+    );
     let mut app =
         App::new()
             .app_data(web::Data::new(state))
@@ -99,6 +107,7 @@ pub fn app(
             .wrap(request_filter)
             .wrap(ip_limits)
             .wrap(CanonicalUrl)
+            .wrap(Condition::new(cors_enabled, cors))
             .wrap(Problems)
             .wrap(QueryCounter::new())
             .wrap(access_log)
