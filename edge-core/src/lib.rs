@@ -20,6 +20,7 @@ pub mod redis;
 mod request_id;
 mod subject;
 pub mod text;
+mod trace;
 
 pub use client_ip::{ClientIp, ClientIpHeader, TrustedProxies};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -28,3 +29,4 @@ pub use path::{PathTemplate, TemplateError};
 pub use problem::{PROBLEM_JSON, Problem};
 pub use request_id::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, RequestId, is_well_formed};
 pub use subject::Subject;
+pub use trace::{TRACEPARENT_HEADER, TraceContext, TraceId};

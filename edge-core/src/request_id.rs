@@ -1,7 +1,7 @@
 //! [`RequestId`]: taken from a well-formed `X-Request-Id`, else generated.
 
 /// Every byte as two lower-case hex digits.
-const HEX_PAIRS: [[u8; 2]; 256] = {
+pub(crate) const HEX_PAIRS: [[u8; 2]; 256] = {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut pairs = [[0; 2]; 256];
     let mut byte = 0;

@@ -44,6 +44,7 @@ fn body_of(size: usize, adversarial: bool) -> Vec<u8> {
 fn inspect(c: &mut Criterion) {
     let filter = Filter::builder().max_body(4 << 20).build().unwrap();
     let context = RequestContext {
+        trace: None,
         request_id: "bench",
         client_ip: None,
         method: "POST",

@@ -124,13 +124,16 @@ where
                     body_hint(&request),
                 )
                 // The body is checked after an await: then the id is copied.
-                .map(|next| (next, request_id.to_owned()))
+                .map(|next| match next {
+                    AfterHead::Done => None,
+                    AfterHead::ReadBody => Some(request_id.to_owned()),
+                })
         };
         let request_id = match head {
-            Ok((AfterHead::Done, _)) => {
+            Ok(None) => {
                 return Either::Left(self.service.call(request).map_ok(pass));
             }
-            Ok((AfterHead::ReadBody, request_id)) => request_id,
+            Ok(Some(request_id)) => request_id,
             Err(rejection) => {
                 return Either::Right(Box::pin(ready(Ok(reject(request, rejection)))));
             }
@@ -182,6 +185,7 @@ fn context<'a>(request: &'a ServiceRequest, request_id: &'a str) -> RequestConte
         .or_else(|| request.peer_addr().map(|a| a.ip()));
     RequestContext {
         request_id,
+        trace: request.extensions().get().copied(),
         client_ip,
         method: request.method().as_str(),
         path: request.path(),

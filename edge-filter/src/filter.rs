@@ -147,6 +147,9 @@ impl Rejection {
 pub struct RequestContext<'a> {
     /// The request id.
     pub request_id: &'a str,
+    /// The W3C trace context (edge-core's [`TraceContext`](edge_core::TraceContext)
+    /// extension, which edge-log's middleware sets).
+    pub trace: Option<edge_core::TraceContext>,
     /// The client IP.
     pub client_ip: Option<std::net::IpAddr>,
     /// The method.
@@ -369,14 +372,17 @@ impl Filter {
         };
         let blocked = self.inner.mode == Mode::Block;
         if let Some(log) = &self.inner.log {
-            log.record(&SecurityEvent::new(
-                &finding,
-                context.request_id,
-                context.client_ip.map(|ip| ip.to_string()),
-                context.method,
-                context.path,
-                blocked,
-            ));
+            log.record(
+                &SecurityEvent::new(
+                    &finding,
+                    context.request_id,
+                    context.client_ip.map(|ip| ip.to_string()),
+                    context.method,
+                    context.path,
+                    blocked,
+                )
+                .with_trace(context.trace),
+            );
         }
         tracing::warn!(rule = %finding.rule_id, location = %finding.location, blocked, "input filter finding");
         if blocked {

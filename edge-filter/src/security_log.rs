@@ -29,6 +29,9 @@ pub struct SecurityEvent<'a> {
     pub time: String,
     /// The request id.
     pub request_id: &'a str,
+    /// The W3C trace id (32 hex digits), when the request had a trace context
+    /// (edge-log's middleware gives every request one).
+    pub trace_id: Option<String>,
     /// The client IP.
     pub client_ip: Option<String>,
     /// The method.
@@ -66,6 +69,7 @@ impl<'a> SecurityEvent<'a> {
         SecurityEvent {
             time: rfc3339_now(),
             request_id: cap(request_id, FIELD_BYTES),
+            trace_id: None,
             client_ip,
             method: cap(method, FIELD_BYTES),
             path: cap(path, PATH_BYTES),
@@ -75,6 +79,15 @@ impl<'a> SecurityEvent<'a> {
             payload: cap(&finding.excerpt, FIELD_BYTES),
             action: if blocked { "blocked" } else { "detected" },
         }
+    }
+}
+
+impl SecurityEvent<'_> {
+    /// The same event with the trace id of `trace`.
+    #[must_use]
+    pub fn with_trace(mut self, trace: Option<edge_core::TraceContext>) -> Self {
+        self.trace_id = trace.map(|trace| trace.trace_id().as_str().to_owned());
+        self
     }
 }
 

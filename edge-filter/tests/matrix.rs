@@ -40,6 +40,7 @@ fn each_category_in_each_location() {
         let encoded = encode(payload);
         let path = format!("/files/{encoded}");
         let in_path = RequestContext {
+            trace: None,
             request_id: "t",
             client_ip: None,
             method: "GET",

@@ -27,11 +27,12 @@ use actix_web::web::Bytes;
 use actix_web::{HttpMessage, HttpRequest};
 use tracing::Instrument;
 
-use crate::{AccessLog, REQUEST_ID_HEADER, RequestId, RequestLog, SpanFields};
+use crate::{AccessLog, REQUEST_ID_HEADER, RequestHead, RequestId, RequestLog, SpanFields};
 
 /// `X-Request-Id` in actix-web's header types, made at compile time (a `&str`
 /// name would be parsed and copied per lookup).
 const ACTIX_REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
+const ACTIX_TRACEPARENT: HeaderName = HeaderName::from_static(crate::TRACEPARENT_HEADER);
 
 type FieldsFrom = Rc<dyn Fn(&HttpRequest, &Extensions, &mut SpanFields)>;
 
@@ -137,21 +138,23 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let headers = request.headers();
-        let entry = self.log.start(
-            request.method().as_str(),
-            request.path(),
-            headers.get(ACTIX_REQUEST_ID).map(HeaderValue::as_bytes),
-            headers.get(USER_AGENT).map(HeaderValue::as_bytes),
-            request.peer_addr().map(|a| a.ip()),
-            |name| {
-                headers
-                    .get_all(name.as_str())
-                    .filter_map(|v| v.to_str().ok())
-            },
-        );
+        let head = RequestHead {
+            method: request.method().as_str(),
+            path: request.path(),
+            request_id: headers.get(ACTIX_REQUEST_ID).map(HeaderValue::as_bytes),
+            traceparent: headers.get(ACTIX_TRACEPARENT).map(HeaderValue::as_bytes),
+            user_agent: headers.get(USER_AGENT).map(HeaderValue::as_bytes),
+            peer: request.peer_addr().map(|a| a.ip()),
+        };
+        let entry = self.log.start(&head, |name| {
+            headers
+                .get_all(name.as_str())
+                .filter_map(|v| v.to_str().ok())
+        });
         let id = entry.request_id().clone();
         let mut extensions = request.extensions_mut();
         extensions.insert(id.clone());
+        extensions.insert(entry.trace());
         if let Some(client) = entry.client_ip() {
             extensions.insert(client);
         }

@@ -21,11 +21,12 @@ pub mod actix;
 pub mod tower;
 
 pub use edge_core::{
-    ClientIp, MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, RequestId, TrustedProxies, is_well_formed,
+    ClientIp, MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, RequestId, TRACEPARENT_HEADER, TraceContext,
+    TraceId, TrustedProxies, is_well_formed,
 };
 pub use error::ConfigError;
 pub use fields::{FieldsLayer, RateLimitField, SpanFields};
 pub use health::{CheckState, Health, HealthReport};
-pub use log::{AccessLog, AccessLogBuilder, CLIENT_CLOSED_REQUEST, RequestLog};
+pub use log::{AccessLog, AccessLogBuilder, CLIENT_CLOSED_REQUEST, RequestHead, RequestLog};
 pub use record::{AccessRecord, Format};
 pub use writer::LogWriter;

@@ -11,7 +11,7 @@ use tracing::field::Empty;
 use crate::fields::{FieldsHandle, SpanFields};
 use crate::record::{AccessRecord, Format, timestamp_now};
 use crate::{LogWriter, RequestId};
-use edge_core::TrustedProxies;
+use edge_core::{TraceContext, TrustedProxies};
 
 /// The most `User-Agent` characters logged.
 const MAX_USER_AGENT: usize = 256;
@@ -36,6 +36,33 @@ struct Inner {
     writer: LogWriter,
     format: Format,
     proxies: TrustedProxies,
+}
+
+/// What the access log reads of a request's head (raw header values; each is
+/// checked before it is used).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestHead<'a> {
+    /// The method.
+    pub method: &'a str,
+    /// The path, without the query.
+    pub path: &'a str,
+    /// The `X-Request-Id` value.
+    pub request_id: Option<&'a [u8]>,
+    /// The `traceparent` value.
+    pub traceparent: Option<&'a [u8]>,
+    /// The `User-Agent` value.
+    pub user_agent: Option<&'a [u8]>,
+    /// The socket peer's address.
+    pub peer: Option<IpAddr>,
+}
+
+/// The trace id as a span field, formatted only if a subscriber records it.
+struct TraceIdField(TraceContext);
+
+impl std::fmt::Display for TraceIdField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.trace_id().as_str())
+    }
 }
 
 /// Builds an [`AccessLog`].
@@ -70,44 +97,43 @@ impl AccessLog {
     }
 
     /// Step 1 of the protocol both adapters drive: start logging a request. Its
-    /// id is the `X-Request-Id` value the client sent (`id_header`, when it is a
-    /// valid id) or a new one; its client is resolved behind the trusted proxies
-    /// from the socket `peer` and the client-IP header's lines (`lines(name)`, read
-    /// only behind a trusted proxy). The adapter leaves
-    /// [`RequestLog::request_id`] and [`RequestLog::client_ip`] in the request's
-    /// extensions for the layers inside, runs them in [`RequestLog::span`], and on
-    /// the way out echoes the id, sets the status and wraps the body so that the
-    /// line is written when it ends.
+    /// id is the `X-Request-Id` value the client sent (when it is a valid id) or
+    /// a new one; its trace context the caller's `traceparent` (when valid) or a
+    /// new trace; its client is resolved behind the trusted proxies from the
+    /// socket peer and the client-IP header's lines (`lines(name)`, read only
+    /// behind a trusted proxy). The adapter leaves [`RequestLog::request_id`],
+    /// [`RequestLog::trace`] and [`RequestLog::client_ip`] in the request's
+    /// extensions for the layers inside, runs them in [`RequestLog::span`], and
+    /// on the way out echoes the id, sets the status and wraps the body so that
+    /// the line is written when it ends.
     pub fn start<'v, I>(
         &self,
-        method: &str,
-        path: &str,
-        id_header: Option<&[u8]>,
-        user_agent: Option<&[u8]>,
-        peer: Option<IpAddr>,
+        head: &RequestHead<'_>,
         lines: impl FnOnce(&http::HeaderName) -> I,
     ) -> RequestLog
     where
         I: Iterator<Item = &'v str>,
     {
-        let client = self.inner.proxies.resolve_lines(peer, lines);
+        let client = self.inner.proxies.resolve_lines(head.peer, lines);
         self.begin(
-            method,
-            path,
-            RequestId::from_header(id_header),
-            user_agent,
+            head.method,
+            head.path,
+            RequestId::from_header(head.request_id),
+            TraceContext::from_header(head.traceparent),
+            head.user_agent,
             client,
         )
     }
 
-    /// Start logging a request whose id and client are known: its span (fields
-    /// empty, for the other layers to fill) and clock. `path` should exclude the
-    /// query; `peer` is the client's address.
+    /// Start logging a request whose id, trace and client are known: its span
+    /// (fields empty, for the other layers to fill) and clock. `path` should
+    /// exclude the query; `peer` is the client's address.
     pub fn begin(
         &self,
         method: &str,
         path: &str,
         request_id: RequestId,
+        trace: TraceContext,
         user_agent: Option<&[u8]>,
         peer: Option<IpAddr>,
     ) -> RequestLog {
@@ -118,6 +144,7 @@ impl AccessLog {
             target: "edge_log",
             "request",
             request_id = %request_id,
+            trace_id = %TraceIdField(trace),
             method = %method,
             path = %path,
             // The names of `crate::fields::field`.
@@ -141,6 +168,7 @@ impl AccessLog {
             fields,
             direct: SpanFields::default(),
             request_id,
+            trace,
             method: owned_method(method),
             path: path.to_owned(),
             user_agent,
@@ -219,6 +247,7 @@ pub struct RequestLog {
     fields: FieldsHandle,
     direct: SpanFields,
     request_id: RequestId,
+    trace: TraceContext,
     method: std::borrow::Cow<'static, str>,
     path: String,
     user_agent: Option<String>,
@@ -252,6 +281,11 @@ impl RequestLog {
     /// The request id.
     pub fn request_id(&self) -> &RequestId {
         &self.request_id
+    }
+
+    /// The W3C trace context (the caller's, or a new trace).
+    pub fn trace(&self) -> TraceContext {
+        self.trace
     }
 
     /// The client's address, resolved behind the trusted proxies.
@@ -299,6 +333,7 @@ impl RequestLog {
         let mut peer_text = [0u8; MAX_IP_TEXT];
         let peer = self.peer.and_then(|ip| ip_text(ip, &mut peer_text));
         let timestamp = timestamp_now();
+        let trace_id = self.trace.trace_id();
         let status = if self.status == 0 {
             CLIENT_CLOSED_REQUEST
         } else {
@@ -307,6 +342,7 @@ impl RequestLog {
         self.log.write(&AccessRecord {
             timestamp: timestamp.as_str(),
             request_id: self.request_id.as_str(),
+            trace_id: trace_id.as_str(),
             method: &self.method,
             path: &self.path,
             status,

@@ -23,6 +23,9 @@ pub struct AccessRecord<'a> {
     pub timestamp: &'a str,
     /// The request id (as echoed in `X-Request-Id`).
     pub request_id: &'a str,
+    /// The W3C trace id, 32 hex digits (from `traceparent`, else a new trace);
+    /// OpenTelemetry's `trace_id` log field.
+    pub trace_id: &'a str,
     /// The method.
     pub method: &'a str,
     /// The path, without the query (which may hold secrets).
@@ -65,6 +68,8 @@ impl AccessRecord<'_> {
         json::string(out, self.timestamp);
         out.extend_from_slice(b",\"request_id\":");
         json::string(out, self.request_id);
+        out.extend_from_slice(b",\"trace_id\":");
+        json::string(out, self.trace_id);
         out.extend_from_slice(b",\"method\":");
         json::string(out, self.method);
         out.extend_from_slice(b",\"path\":");
@@ -107,13 +112,14 @@ impl AccessRecord<'_> {
     fn write_pretty(&self, out: &mut Vec<u8>) {
         let _ = write!(
             out,
-            "{} {} {} {} {:.3}ms id={} ip={} user={}",
+            "{} {} {} {} {:.3}ms id={} trace={} ip={} user={}",
             self.timestamp,
             self.status,
             self.method,
             self.path,
             self.duration_ms,
             self.request_id,
+            self.trace_id,
             self.client_ip.unwrap_or("-"),
             self.user.unwrap_or("-"),
         );
@@ -274,6 +280,7 @@ mod tests {
         let record = AccessRecord {
             timestamp: "2026-11-23T06:00:00.123Z",
             request_id: "abc",
+            trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
             method: "GET",
             path: "/a \"b\"\n",
             status: 200,
@@ -300,7 +307,7 @@ mod tests {
         assert_eq!(value["path"], "/a \"b\"\n");
         assert_eq!(value["ratelimit"]["remaining"], 599);
         assert_eq!(value["user"], serde_json::Value::Null);
-        assert_eq!(value.as_object().unwrap().len(), 13);
+        assert_eq!(value.as_object().unwrap().len(), 14);
     }
 
     #[test]

@@ -43,6 +43,20 @@ fn cases() -> Vec<Case> {
             vec![("user-agent", "tester/1.0")],
         ),
         ("/missing", "192.0.2.1:1000", vec![]),
+        // The caller's trace is kept; a malformed traceparent starts a new one.
+        (
+            "/items/5",
+            "192.0.2.1:1000",
+            vec![("traceparent", SENT_TRACE)],
+        ),
+        (
+            "/items/6",
+            "192.0.2.1:1000",
+            vec![(
+                "traceparent",
+                "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            )],
+        ),
         // Behind the trusted proxy: the forwarded client is logged, not the proxy.
         (
             "/items/4",
@@ -63,9 +77,22 @@ fn log(captured: &Captured) -> AccessLog {
         .unwrap()
 }
 
-/// The line as compared: time fields dropped, a generated id replaced by a marker.
+const SENT_TRACE: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// The line as compared: time fields dropped, a generated id or trace id
+/// replaced by a marker.
 fn comparable(mut line: Value, sent_id: Option<&str>) -> Value {
     let object = line.as_object_mut().unwrap();
+    let trace_id = object["trace_id"].as_str().unwrap().to_owned();
+    assert_eq!(trace_id.len(), 32, "{trace_id}");
+    assert!(
+        trace_id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    );
+    if trace_id != SENT_TRACE[3..35] {
+        object.insert("trace_id".into(), "generated".into());
+    }
     object.remove("timestamp");
     object.remove("duration_ms");
     let id = object["request_id"].as_str().unwrap().to_owned();
@@ -198,7 +225,12 @@ async fn tower_and_actix_echo_and_log_every_case_alike() {
     for ((case, tower), actix) in cases.iter().zip(&tower).zip(&actix) {
         assert_eq!(tower, actix, "{case:?}");
     }
-    assert_eq!(tower[4].2["client_ip"], "198.51.100.7");
+    assert_eq!(tower[6].2["client_ip"], "198.51.100.7");
     assert_eq!(tower[0].1, "client-id-1");
     assert_eq!(tower[1].1, "generated");
+    assert_eq!(tower[4].2["trace_id"], SENT_TRACE[3..35]);
+    assert_eq!(
+        tower[5].2["trace_id"], "generated",
+        "upper-case hex is not a traceparent"
+    );
 }

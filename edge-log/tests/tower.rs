@@ -122,3 +122,50 @@ async fn fields_come_from_response_extensions_without_any_subscriber() {
     assert_eq!(lines[0]["cache"], "bypass");
     assert_eq!(lines[0]["user"], "200");
 }
+
+#[tokio::test]
+async fn the_callers_trace_is_logged_and_handed_to_the_handler() {
+    let _guard = subscriber();
+    let log = TestLog::new();
+    let app = Router::new()
+        .route(
+            "/traced",
+            get(|request: Request<axum::body::Body>| async move {
+                let trace = request
+                    .extensions()
+                    .get::<edge_log::TraceContext>()
+                    .copied();
+                trace.map(|t| t.traceparent(0xbeef)).unwrap_or_default()
+            }),
+        )
+        .layer(AccessLoggerLayer::new(log.log.clone()));
+    let send = |traceparent: Option<&str>| {
+        let mut request = Request::get("/traced");
+        if let Some(value) = traceparent {
+            request = request.header("traceparent", value);
+        }
+        app.clone()
+            .oneshot(request.body(axum::body::Body::empty()).unwrap())
+    };
+    let traced = send(Some(
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    ))
+    .await
+    .unwrap();
+    let body = traced.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        body,
+        "00-0af7651916cd43dd8448eb211c80319c-000000000000beef-01"
+    );
+    let untraced = send(None).await.unwrap();
+    let started = untraced.into_body().collect().await.unwrap().to_bytes();
+    let started = std::str::from_utf8(&started).unwrap().to_owned();
+    assert_eq!(started.len(), 55, "a new trace for the handler: {started}");
+    let lines = log.lines();
+    assert_eq!(lines[0]["trace_id"], "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(
+        lines[1]["trace_id"],
+        started[3..35],
+        "the logged trace is the handler's"
+    );
+}

@@ -333,6 +333,7 @@ mod tests {
     /// The fields a body fails on, as the filter reports them.
     fn failures(filter: &Filter, method: &str, path: &str, body: &Value) -> Vec<String> {
         let context = RequestContext {
+            trace: None,
             request_id: "",
             client_ip: None,
             method,
@@ -391,6 +392,7 @@ mod tests {
         let filter = filter();
         let check = |path: &str| {
             let context = RequestContext {
+                trace: None,
                 request_id: "",
                 client_ip: None,
                 method: "GET",

@@ -6,9 +6,10 @@ use serde_json::{Value, json};
 
 use crate::support::{Api, Client, ScratchDir, User};
 
-const FIELDS: [&str; 13] = [
+const FIELDS: [&str; 14] = [
     "timestamp",
     "request_id",
+    "trace_id",
     "method",
     "path",
     "status",
@@ -58,6 +59,7 @@ async fn logged(api: &Api, id: &str, status: u16, method: &str, path: &str, byte
     assert_eq!(line["path"], path, "{line}");
     assert_eq!(line["bytes"], bytes, "{line}");
     assert_eq!(line["client_ip"], "127.0.0.1", "{line}");
+    assert_eq!(line["trace_id"].as_str().unwrap().len(), 32, "{line}");
     assert_eq!(line["user_agent"], "edge-log-test/1", "{line}");
     assert!(line["duration_ms"].as_f64().unwrap() > 0.0, "{line}");
     assert!(
@@ -341,4 +343,58 @@ async fn behind_a_trusted_proxy_both_logs_carry_the_real_client_and_one_request_
         })
         .unwrap_or_else(|| panic!("no security-log line for {id}"));
     assert_eq!(finding["client_ip"], "198.51.100.23", "{finding}");
+}
+
+#[tokio::test]
+async fn a_callers_traceparent_is_in_the_access_line_and_the_security_log() {
+    let dir = ScratchDir::new();
+    let security = dir.path().join("security.log");
+    let api = Api::with_accounts(&["--security-log", security.to_str().unwrap()]).await;
+    let client = api.client();
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let traceparent = format!("00-{trace_id}-00f067aa0ba902b7-01");
+    let (status, _, bytes) = send(&client, "t-traced", Method::GET, "/readyz", None, |r| {
+        r.header("traceparent", &traceparent)
+    })
+    .await;
+    assert_eq!(status, 200);
+    let line = api.access_line("t-traced").await;
+    assert_eq!(line["trace_id"], trace_id, "{line}");
+    assert_eq!(line["bytes"], bytes);
+
+    // Without one, each request starts its own trace.
+    send(&client, "t-new-1", Method::GET, "/livez", None, |r| r).await;
+    send(&client, "t-new-2", Method::GET, "/livez", None, |r| r).await;
+    let (a, b) = (
+        api.access_line("t-new-1").await,
+        api.access_line("t-new-2").await,
+    );
+    assert_ne!(a["trace_id"], b["trace_id"]);
+    assert_ne!(a["trace_id"], trace_id);
+
+    // The security log carries the same trace id as the access line.
+    let attack = "/api/resources?q=%3Cscript%3Ealert(1)%3C/script%3E";
+    let (status, _, _) = send(&client, "t-traced-attack", Method::GET, attack, None, |r| {
+        r.header("traceparent", &traceparent)
+    })
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        api.access_line("t-traced-attack").await["trace_id"],
+        trace_id
+    );
+    let finding = (0..100)
+        .find_map(|_| {
+            let text = std::fs::read_to_string(&security).unwrap_or_default();
+            let found = text
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .find(|l| l["request_id"] == "t-traced-attack");
+            if found.is_none() {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            found
+        })
+        .expect("a security-log line for the attack");
+    assert_eq!(finding["trace_id"], trace_id, "{finding}");
 }

@@ -240,6 +240,7 @@ fn context<'a>(
                 .get(edge_core::REQUEST_ID_HEADER)
                 .map(HeaderValue::as_bytes),
         ),
+        trace: extensions.get().copied(),
         client_ip,
         method: method.as_str(),
         path: uri.path(),

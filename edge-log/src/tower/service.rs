@@ -13,7 +13,7 @@ use tower_service::Service;
 use tracing::Instrument;
 
 use super::LoggedBody;
-use crate::{AccessLog, REQUEST_ID_HEADER, RequestId, SpanFields};
+use crate::{AccessLog, REQUEST_ID_HEADER, RequestHead, RequestId, SpanFields, TRACEPARENT_HEADER};
 
 type PeerFrom = Arc<dyn Fn(&http::Extensions) -> Option<IpAddr> + Send + Sync>;
 type FieldsFrom = Arc<dyn Fn(&http::response::Parts, &mut SpanFields) + Send + Sync>;
@@ -112,16 +112,20 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let headers = request.headers();
-        let entry = self.layer.log.start(
-            request.method().as_str(),
-            request.uri().path(),
-            headers.get(REQUEST_ID_HEADER).map(HeaderValue::as_bytes),
-            headers.get(USER_AGENT).map(HeaderValue::as_bytes),
-            (self.layer.peer_from)(request.extensions()),
-            |name| headers.get_all(name).iter().filter_map(|v| v.to_str().ok()),
-        );
+        let head = RequestHead {
+            method: request.method().as_str(),
+            path: request.uri().path(),
+            request_id: headers.get(REQUEST_ID_HEADER).map(HeaderValue::as_bytes),
+            traceparent: headers.get(TRACEPARENT_HEADER).map(HeaderValue::as_bytes),
+            user_agent: headers.get(USER_AGENT).map(HeaderValue::as_bytes),
+            peer: (self.layer.peer_from)(request.extensions()),
+        };
+        let entry = self.layer.log.start(&head, |name| {
+            headers.get_all(name).iter().filter_map(|v| v.to_str().ok())
+        });
         let id = entry.request_id().clone();
         request.extensions_mut().insert(id.clone());
+        request.extensions_mut().insert(entry.trace());
         if let Some(client) = entry.client_ip() {
             request.extensions_mut().insert(client);
         }

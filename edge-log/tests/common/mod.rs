@@ -65,9 +65,10 @@ pub fn record_like_the_other_layers() {
     span.record("db_queries", 2u64);
 }
 
-pub const FIELDS: [&str; 13] = [
+pub const FIELDS: [&str; 14] = [
     "timestamp",
     "request_id",
+    "trace_id",
     "method",
     "path",
     "status",
