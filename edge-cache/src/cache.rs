@@ -51,6 +51,7 @@ pub(crate) struct Limits {
     pub(crate) compress_max: usize,
     pub(crate) store_level: u32,
     pub(crate) fly_level: u32,
+    pub(crate) compress_uncached: bool,
     pub(crate) follow_timeout: Duration,
 }
 
@@ -94,6 +95,8 @@ pub struct Read {
     accepts: Accepts,
     vary: Arc<[HeaderName]>,
     announce: bool,
+    /// Stored only when the response says `Cache-Control: public`.
+    only_public: bool,
 }
 
 impl Read {
@@ -225,6 +228,7 @@ impl Cache {
                 accepts,
                 vary: Arc::clone(&rules.vary),
                 announce: rules.announce,
+                only_public: rules.only_public,
             });
         }
         Counters::add(&self.inner.counters.bypasses, 1);
@@ -293,9 +297,13 @@ impl Cache {
             // A HEAD response has no body to store; it is served from GET entries only.
             return Lookup::Miss(self.miss(read, CacheStatus::Miss, None));
         }
-        let leading = match inner.flights.join(&read.key) {
-            Join::Leader(leading) => leading,
-            Join::Follower(receiver) => {
+        // Responses that must opt in (unlisted paths) are mostly not stored:
+        // concurrent misses are not made to wait for one another.
+        let join = (!read.only_public).then(|| inner.flights.join(&read.key));
+        let leading = match join {
+            None => None,
+            Some(Join::Leader(leading)) => Some(leading),
+            Some(Join::Follower(receiver)) => {
                 Counters::add(&inner.counters.coalesced, 1);
                 let waited =
                     tokio::time::timeout(inner.limits.follow_timeout, inflight::follow(receiver))
@@ -329,7 +337,9 @@ impl Cache {
                 Ok((Some(entry), _)) if entry.is_fresh(inner.clock.unix_ms()) => {
                     let entry = Arc::new(entry);
                     self.keep_in_memory(&read, &entry, stamps);
-                    leading.finish(Some(Arc::clone(&entry)));
+                    if let Some(leading) = leading {
+                        leading.finish(Some(Arc::clone(&entry)));
+                    }
                     Counters::add(&inner.counters.hits, 1);
                     return Lookup::Hit(self.render(&entry, &read, CacheStatus::Hit));
                 }
@@ -345,7 +355,7 @@ impl Cache {
         let storing = Storing {
             tags,
             stamps,
-            leading: Some(leading),
+            leading,
             remote_epochs,
         };
         Lookup::Miss(self.miss(read, CacheStatus::Miss, Some(storing)))
@@ -478,7 +488,8 @@ impl Cache {
         body_len: Option<u64>,
     ) -> bool {
         let limits = &self.inner.limits;
-        accepts.gzip
+        limits.compress_uncached
+            && accepts.gzip
             && status != StatusCode::NO_CONTENT
             && status != StatusCode::NOT_MODIFIED
             && body_len
@@ -554,14 +565,14 @@ impl Miss {
     /// `Set-Cookie`, `no-store`/`private`/`no-cache`, a content encoding, or a
     /// `Vary` on headers the route does not declare.
     pub fn wants(&self, status: StatusCode, headers: &HeaderMap, body_len: Option<u64>) -> bool {
+        let directives = || Directives::parse(headers);
         self.store.is_some()
             && status == StatusCode::OK
             && body_len.is_some_and(|n| n <= self.cache.inner.limits.max_entry_bytes as u64)
             && !headers.contains_key(SET_COOKIE)
             && !headers.contains_key(CONTENT_ENCODING)
-            && !Directives::parse(headers)
-                .shared_ttl(self.read.ttl)
-                .is_zero()
+            && (!self.read.only_public || directives().public)
+            && !directives().shared_ttl(self.read.ttl).is_zero()
             && self.vary_is_declared(headers)
     }
 
@@ -690,7 +701,7 @@ mod tests {
         let cache = Cache::builder()
             .route(Route::new("/items/{id}"))
             .route(Route::new("/me").no_store())
-            .cache_unlisted(false)
+            .unlisted(crate::Unlisted::Never)
             .build()
             .unwrap();
         assert_eq!(action(&cache, &Method::GET, "/items/1"), "read");
@@ -701,14 +712,28 @@ mod tests {
         assert_eq!(action(&cache, &Method::POST, "/login"), "pass");
         assert_eq!(action(&cache, &Method::OPTIONS, "/items/1"), "pass");
 
-        let everything = Cache::builder().build().unwrap();
+        let everything = Cache::builder()
+            .unlisted(crate::Unlisted::All)
+            .build()
+            .unwrap();
         assert_eq!(action(&everything, &Method::GET, "/login"), "read");
         assert_eq!(action(&everything, &Method::POST, "/login"), "write");
+
+        // The default reads unlisted GETs (a response may opt in) and so
+        // invalidates after writes to them.
+        let default = Cache::builder().build().unwrap();
+        assert_eq!(action(&default, &Method::GET, "/login"), "read");
+        assert_eq!(action(&default, &Method::POST, "/login"), "write");
     }
 
     #[test]
     fn compression_needs_gzip_accepted_a_body_above_the_threshold_and_a_text_type() {
-        let cache = Cache::builder().build().unwrap();
+        let off = Cache::builder().build().unwrap();
+        assert!(
+            !off.may_compress(Accepts { gzip: true }, StatusCode::OK, Some(4096)),
+            "on-the-fly compression is opt-in"
+        );
+        let cache = Cache::builder().compress_uncached(true).build().unwrap();
         let (gzip, none) = (Accepts { gzip: true }, Accepts { gzip: false });
         let json = HeaderMap::from_iter([(
             http::header::CONTENT_TYPE,
@@ -735,7 +760,10 @@ mod tests {
     #[test]
     fn lookup_now_answers_fresh_memory_hits_and_counts_nothing_else() {
         use futures_util::FutureExt;
-        let cache = Cache::builder().build().unwrap();
+        let cache = Cache::builder()
+            .route(Route::new("/items/{id}"))
+            .build()
+            .unwrap();
         let read = || match cache.classify(&Method::GET, "/items/1", None, &HeaderMap::new()) {
             Action::Read(read) => read,
             _ => panic!("not a read"),

@@ -8,7 +8,7 @@ use crate::cache::{Cache, Inner, Limits};
 use crate::core::epochs::Epochs;
 use crate::core::inflight::InFlight;
 use crate::core::memory::MemoryTier;
-use crate::route::{Route, Rules};
+use crate::route::{Route, Rules, Unlisted};
 use crate::stats::Counters;
 use crate::store::CacheStore;
 use edge_core::{Clock, SystemClock};
@@ -31,7 +31,7 @@ use edge_core::{Clock, SystemClock};
 #[must_use]
 pub struct CacheBuilder {
     routes: Vec<Route>,
-    cache_unlisted: bool,
+    unlisted: Unlisted,
     default_ttl: Duration,
     max_entries: usize,
     max_bytes: usize,
@@ -45,7 +45,7 @@ impl Cache {
     pub fn builder() -> CacheBuilder {
         CacheBuilder {
             routes: Vec::new(),
-            cache_unlisted: true,
+            unlisted: Unlisted::Public,
             default_ttl: Duration::from_secs(30),
             max_entries: 10_000,
             max_bytes: 64 << 20,
@@ -55,6 +55,7 @@ impl Cache {
                 compress_max: 8 << 20,
                 store_level: 6,
                 fly_level: 1,
+                compress_uncached: false,
                 follow_timeout: Duration::from_secs(10),
             },
             clock: Arc::new(SystemClock),
@@ -70,11 +71,20 @@ impl CacheBuilder {
         self
     }
 
-    /// Whether GETs of paths no route matches are cached with the default TTL
-    /// (default `true`; requests with credentials still bypass). With `false`,
-    /// writes to unlisted paths invalidate nothing either.
-    pub fn cache_unlisted(mut self, cache: bool) -> Self {
-        self.cache_unlisted = cache;
+    /// What to do with GETs of paths no route matches (default
+    /// [`Unlisted::Public`]: store only responses that say `Cache-Control:
+    /// public`; never every anonymous GET unless [`Unlisted::All`] says so).
+    pub fn unlisted(mut self, unlisted: Unlisted) -> Self {
+        self.unlisted = unlisted;
+        self
+    }
+
+    /// Also gzip responses the cache does not store, on the fly at a fast
+    /// level, when the client accepts gzip and the body is text-like and at
+    /// least [`compress_min`](Self::compress_min) (default `false`: only
+    /// stored entries are compressed, once, at store time).
+    pub fn compress_uncached(mut self, compress: bool) -> Self {
+        self.limits.compress_uncached = compress;
         self
     }
 
@@ -174,7 +184,7 @@ impl CacheBuilder {
         let inner = Arc::new(Inner {
             request_headers,
             routes,
-            unlisted: Rules::unlisted(self.cache_unlisted),
+            unlisted: Rules::unlisted(self.unlisted),
             default_ttl: self.default_ttl,
             limits: self.limits,
             memory: MemoryTier::new(self.max_entries, self.max_bytes),

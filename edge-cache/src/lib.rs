@@ -37,7 +37,7 @@ pub use protocol::{Begin, Handling, Passing, Pending};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::RedisTier;
-pub use route::Route;
+pub use route::{Route, Unlisted};
 pub use stats::CacheStats;
 pub use store::{CacheStore, Epoch, Found, Message, Messages, StoreFuture};
 

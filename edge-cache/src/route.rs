@@ -141,6 +141,7 @@ impl Route {
                 invalidates: tags(&self.invalidates)?,
                 ttl: self.ttl,
                 store: self.store,
+                only_public: false,
                 shared: self.shared,
                 announce: self.announce.unwrap_or(!self.shared),
                 vary: vary.into(),
@@ -157,11 +158,29 @@ pub(crate) struct CompiledRoute {
     pub(crate) rules: Rules,
 }
 
+/// What the cache does with GETs of paths no [`Route`] matches
+/// ([`CacheBuilder::unlisted`](crate::CacheBuilder::unlisted)). Requests with
+/// credentials (`Authorization`, `Cookie`) always pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unlisted {
+    /// Store a response only when it says `Cache-Control: public` (for its
+    /// `s-maxage`/`max-age`, at most the default TTL): the application opts
+    /// each response in. The default.
+    #[default]
+    Public,
+    /// Store every cacheable anonymous 200 for the default TTL.
+    All,
+    /// Never: unlisted paths pass through, and writes to them invalidate nothing.
+    Never,
+}
+
 /// What applies to the requests of a route (or of unlisted paths).
 #[derive(Debug, Clone)]
 pub(crate) struct Rules {
     pub(crate) ttl: Option<Duration>,
     pub(crate) store: bool,
+    /// Store only responses marked `Cache-Control: public` (unlisted paths by default).
+    pub(crate) only_public: bool,
     pub(crate) shared: bool,
     /// Whether responses carry `X-Cache` and `Age`.
     pub(crate) announce: bool,
@@ -172,10 +191,11 @@ pub(crate) struct Rules {
 
 impl Rules {
     /// The rules of paths no route matches.
-    pub(crate) fn unlisted(store: bool) -> Self {
+    pub(crate) fn unlisted(unlisted: Unlisted) -> Self {
         Rules {
             ttl: None,
-            store,
+            store: unlisted != Unlisted::Never,
+            only_public: unlisted == Unlisted::Public,
             shared: false,
             announce: true,
             vary: Arc::new([]),

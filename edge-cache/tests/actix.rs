@@ -123,7 +123,8 @@ async fn hits_revalidation_and_invalidation() {
 #[actix_rt::test]
 async fn gzip_once_at_store_and_streams_untouched() {
     let counts = Arc::new(Counts::default());
-    let app = app!(Cache::builder().build().unwrap(), counts.clone());
+    let cache = Cache::builder().route(Route::new("/big")).build().unwrap();
+    let app = app!(cache, counts.clone());
     for expected in ["MISS", "HIT"] {
         let response = test::call_service(
             &app,

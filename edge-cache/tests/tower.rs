@@ -340,3 +340,40 @@ async fn responses_carry_the_status_for_later_layers() {
     let stats = cache.stats();
     assert_eq!((stats.hits, stats.misses, stats.stores), (1, 1, 1));
 }
+
+#[tokio::test]
+async fn by_default_only_declared_routes_and_public_responses_are_cached() {
+    let (svc, backend) = service(
+        Cache::builder()
+            .route(Route::new("/items/{id}"))
+            .build()
+            .unwrap(),
+    );
+    let gzip = [("accept-encoding", "gzip")];
+    assert_eq!(get(&svc, "/items/1").await.x_cache(), "MISS");
+    assert_eq!(
+        get(&svc, "/items/1").await.x_cache(),
+        "HIT",
+        "a declared route"
+    );
+    // An anonymous GET of an unlisted path is not stored without the response's say-so...
+    let calls = backend.calls();
+    for _ in 0..2 {
+        let big = send(&svc, "GET", "/big", &gzip).await;
+        assert_eq!(big.x_cache(), "MISS");
+        // ...and what is not stored is not gzipped on the fly unless asked for.
+        assert_eq!(big.header("content-encoding"), None);
+    }
+    assert_eq!(backend.calls(), calls + 2);
+    // A response marked `public` opts in.
+    let first = send(&svc, "GET", "/public", &gzip).await;
+    assert_eq!(first.x_cache(), "MISS");
+    let second = send(&svc, "GET", "/public", &gzip).await;
+    assert_eq!(second.x_cache(), "HIT", "Cache-Control: public");
+    assert_eq!(
+        second.header("content-encoding"),
+        Some("gzip"),
+        "compressed once, at store time"
+    );
+    assert_eq!(backend.calls(), calls + 3);
+}

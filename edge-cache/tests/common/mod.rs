@@ -40,6 +40,8 @@ pub type Svc =
 /// The routes most tests use.
 pub fn routes() -> edge_cache::CacheBuilder {
     Cache::builder()
+        .unlisted(edge_cache::Unlisted::All)
+        .compress_uncached(true)
         .default_ttl(Duration::from_secs(30))
         .route(Route::new("/items/{id}").invalidates("/items"))
         .route(Route::new("/items"))
@@ -77,6 +79,12 @@ async fn handle(backend: Arc<Backend>, request: Request<Full<Bytes>>) -> Respons
             let mut r = json(StatusCode::OK, "{}".into());
             r.headers_mut()
                 .insert("cache-control", "no-store".parse().unwrap());
+            r
+        }
+        "/public" => {
+            let mut r = json(StatusCode::OK, big_json(2048));
+            r.headers_mut()
+                .insert("cache-control", "public, max-age=60".parse().unwrap());
             r
         }
         "/private" => {

@@ -3,7 +3,7 @@
 //! filter with its route rules.
 
 use edge_auth::Validator;
-use edge_cache::{Cache, RedisTier};
+use edge_cache::{Cache, RedisTier, Unlisted};
 use edge_filter::{Filter, Mode, SecurityLog};
 use edge_ratelimit::{KeyKind, Policy, RateLimiter, RedisStore, Scope};
 
@@ -90,7 +90,9 @@ pub fn limiters(
 pub fn cache(config: &Config) -> Result<Cache, edge_cache::ConfigError> {
     let mut builder = Cache::builder()
         .default_ttl(config.cache_ttl)
-        .cache_unlisted(false);
+        .unlisted(Unlisted::Never)
+        // SPEC: JSON of at least 1 KiB is gzipped when asked, cached or not.
+        .compress_uncached(true);
     for op in operations::OPERATIONS {
         let Caching::Shared { invalidates } = op.caching else {
             continue;
