@@ -6,6 +6,22 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderName};
 use ipnet::IpNet;
 
+/// The socket peer's address as the server left it in the request extensions:
+/// a `SocketAddr` (hyper servers, tests) or, with the `axum` feature, axum's
+/// `ConnectInfo<SocketAddr>` (serve with
+/// `into_make_service_with_connect_info::<SocketAddr>()`). The default of every
+/// tower adapter that needs the client.
+pub fn peer_addr(extensions: &http::Extensions) -> Option<IpAddr> {
+    if let Some(address) = extensions.get::<std::net::SocketAddr>() {
+        return Some(address.ip());
+    }
+    #[cfg(feature = "axum")]
+    if let Some(info) = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
+        return Some(info.0.ip());
+    }
+    None
+}
+
 /// The one header a deployment's trusted proxies set to name the client.
 ///
 /// Only this header is read, and only when the socket peer is a trusted proxy:

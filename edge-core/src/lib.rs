@@ -22,7 +22,7 @@ mod subject;
 pub mod text;
 mod trace;
 
-pub use client_ip::{ClientIp, ClientIpHeader, TrustedProxies};
+pub use client_ip::{ClientIp, ClientIpHeader, TrustedProxies, peer_addr};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use lines::{LineSink, LineWriter, WriteSink};
 pub use path::{PathTemplate, TemplateError};

@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicU64;
 
 use ipnet::IpNet;
 
-use crate::core::limiter::{FailMode, Inner, RateLimiter};
+use crate::core::limiter::{FailMode, Inner, MissingClient, RateLimiter};
 use crate::store::memory::MemoryStore;
 use crate::{ConfigError, Policy};
 use edge_core::{ClientIpHeader, TrustedProxies};
@@ -38,6 +38,7 @@ pub struct RateLimiterBuilder {
     backend: BackendChoice,
     fail_mode: FailMode,
     exempt: Vec<String>,
+    missing_client: MissingClient,
 }
 
 #[derive(Debug)]
@@ -60,6 +61,7 @@ impl RateLimiter {
             backend: BackendChoice::Memory,
             fail_mode: FailMode::Local,
             exempt: Vec::new(),
+            missing_client: MissingClient::default(),
         }
     }
 }
@@ -146,6 +148,14 @@ impl RateLimiterBuilder {
         self
     }
 
+    /// What to do with a request a per-client policy meets when its client's
+    /// address is unknown (default [`MissingClient::ShareOneBucket`]; logged
+    /// and counted either way).
+    pub fn on_missing_client(mut self, missing_client: MissingClient) -> Self {
+        self.missing_client = missing_client;
+        self
+    }
+
     /// Never count requests to exactly `path` (no policy applies, no headers
     /// are added): health probes such as `/livez`, which an orchestrator sends
     /// from one address and must never see refused.
@@ -203,6 +213,8 @@ impl RateLimiterBuilder {
                 .collect(),
             last_warning_ms: AtomicU64::new(0),
             last_unknown_warning_ms: AtomicU64::new(0),
+            missing_client: self.missing_client,
+            missing_clients: AtomicU64::new(0),
         }))
     }
 }

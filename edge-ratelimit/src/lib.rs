@@ -19,7 +19,7 @@ pub mod tower;
 pub use config::RateLimiterBuilder;
 pub use core::decision::{RateLimitState, Verdict};
 pub use core::key::{RequestInfo, client_ip};
-pub use core::limiter::{FailMode, RateLimiter};
+pub use core::limiter::{FailMode, MissingClient, RateLimiter};
 pub use core::policy::{KeyKind, Policy, Quota, Scope};
 pub use core::protocol::{HeaderLines, Label, LimitHeader, LimitValue, Refusal, Step};
 pub use edge_core::{ClientIp, ClientIpHeader, TrustedProxies};

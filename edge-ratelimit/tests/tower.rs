@@ -341,3 +341,86 @@ fn an_exempt_path_must_be_a_path() {
         Err(edge_ratelimit::ConfigError::InvalidRoute(_))
     ));
 }
+
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn on_axum_the_peer_is_read_from_connect_info() {
+    use axum::extract::ConnectInfo;
+    let limiter = RateLimiter::builder()
+        .policy(Policy::new("ip", "1/1m".parse().unwrap(), KeyKind::ClientIp).unwrap())
+        .clock(ManualClock::new(1_800_000_000_000))
+        .build()
+        .unwrap();
+    let service = ServiceBuilder::new()
+        .layer(RateLimitingLayer::new(limiter.clone()))
+        .service_fn(|_: Request<String>| async {
+            Ok::<_, Infallible>(Response::new(String::new()))
+        });
+    let from = |peer: &str| {
+        let mut request = Request::get("/").body(String::new()).unwrap();
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        service.clone().oneshot(request)
+    };
+    assert_eq!(from("192.0.2.1:1").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        from("192.0.2.2:1").await.unwrap().status(),
+        StatusCode::OK,
+        "another client"
+    );
+    assert_eq!(
+        from("192.0.2.1:2").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(limiter.missing_clients(), 0);
+}
+
+#[tokio::test]
+async fn a_request_without_a_client_address_is_counted_and_limited_or_refused() {
+    use edge_ratelimit::MissingClient;
+    let build = |missing: MissingClient| {
+        RateLimiter::builder()
+            .policy(Policy::new("ip", "1/1m".parse().unwrap(), KeyKind::ClientIp).unwrap())
+            .on_missing_client(missing)
+            .clock(ManualClock::new(1_800_000_000_000))
+            .build()
+            .unwrap()
+    };
+    let anonymous = || Request::get("/").body(String::new()).unwrap();
+    let serve = |limiter: RateLimiter| {
+        ServiceBuilder::new()
+            .layer(RateLimitingLayer::new(limiter))
+            .service_fn(|_: Request<String>| async {
+                Ok::<_, Infallible>(Response::new(String::new()))
+            })
+    };
+
+    // By default every such request shares one bucket: never unlimited.
+    let shared = build(MissingClient::ShareOneBucket);
+    let service = serve(shared.clone());
+    assert_eq!(
+        service.clone().oneshot(anonymous()).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        service.clone().oneshot(anonymous()).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(shared.missing_clients(), 2);
+
+    // Or refused as the server error it is.
+    let strict = build(MissingClient::Refuse);
+    let refused = serve(strict.clone()).oneshot(anonymous()).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
+    assert!(
+        refused.body().contains("client's address"),
+        "{}",
+        refused.body()
+    );
+    assert_eq!(strict.missing_clients(), 1);
+}

@@ -1,5 +1,4 @@
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -34,19 +33,18 @@ impl std::fmt::Debug for RequestFilterLayer {
 
 impl RequestFilterLayer {
     /// Run `filter`'s checks. Request ids for the security log come from
-    /// `X-Request-Id`; the client IP from a `SocketAddr` request extension until
+    /// `X-Request-Id`; the client IP from edge-core's
+    /// [`peer_addr`](edge_core::peer_addr) (a `SocketAddr` extension, or with
+    /// the `axum` feature `ConnectInfo<SocketAddr>`) until
     /// [`RequestFilterLayer::peer_from`] says otherwise.
     pub fn new(filter: Filter) -> Self {
         RequestFilterLayer {
             filter,
-            peer: std::sync::Arc::new(|ext: &http::Extensions| {
-                ext.get::<SocketAddr>().map(SocketAddr::ip)
-            }),
+            peer: std::sync::Arc::new(edge_core::peer_addr),
         }
     }
 
-    /// Where the peer address is in the request extensions (axum:
-    /// `|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())`).
+    /// Where the peer address is in the request extensions.
     pub fn peer_from(
         mut self,
         peer: impl Fn(&http::Extensions) -> Option<std::net::IpAddr> + Send + Sync + 'static,

@@ -36,11 +36,13 @@ impl std::fmt::Debug for AccessLoggerLayer {
 }
 
 impl AccessLoggerLayer {
-    /// Log to `log`; the client address is a `SocketAddr` request extension, if any.
+    /// Log to `log`; the client address is edge-core's
+    /// [`peer_addr`](edge_core::peer_addr) (a `SocketAddr` extension, or with the
+    /// `axum` feature `ConnectInfo<SocketAddr>`), if any.
     pub fn new(log: AccessLog) -> Self {
         AccessLoggerLayer {
             log,
-            peer_from: Arc::new(|ext| ext.get::<std::net::SocketAddr>().map(|a| a.ip())),
+            peer_from: Arc::new(edge_core::peer_addr),
             fields_from: None,
         }
     }

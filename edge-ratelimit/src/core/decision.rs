@@ -32,6 +32,9 @@ pub enum Verdict {
     },
     /// The shared store is unreachable and the limiter fails closed: 503.
     Unavailable,
+    /// A per-client policy applies, the client's address is unknown and the
+    /// limiter refuses such requests ([`MissingClient::Refuse`](crate::MissingClient)): 500.
+    NoClientAddress,
     /// No policy applies to this request.
     Unlimited,
 }
@@ -41,7 +44,7 @@ impl Verdict {
     pub fn state(&self) -> Option<&RateLimitState> {
         match self {
             Verdict::Allowed(state) | Verdict::Limited { state, .. } => Some(state),
-            Verdict::Unavailable | Verdict::Unlimited => None,
+            Verdict::Unavailable | Verdict::NoClientAddress | Verdict::Unlimited => None,
         }
     }
 }
@@ -51,6 +54,7 @@ pub(crate) fn refusal_status(verdict: &Verdict) -> Option<http::StatusCode> {
     match verdict {
         Verdict::Limited { .. } => Some(http::StatusCode::TOO_MANY_REQUESTS),
         Verdict::Unavailable => Some(http::StatusCode::SERVICE_UNAVAILABLE),
+        Verdict::NoClientAddress => Some(http::StatusCode::INTERNAL_SERVER_ERROR),
         Verdict::Allowed(_) | Verdict::Unlimited => None,
     }
 }
@@ -77,6 +81,12 @@ pub(crate) fn rejection(
             StatusCode::SERVICE_UNAVAILABLE,
             "service_unavailable",
             "the rate-limit store is unavailable; retry shortly".to_owned(),
+        ),
+        Verdict::NoClientAddress => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server cannot tell the client's address, so it cannot apply its rate limits"
+                .to_owned(),
         ),
         Verdict::Allowed(_) | Verdict::Unlimited => return None,
     };

@@ -29,6 +29,19 @@ pub enum FailMode {
     Closed,
 }
 
+/// What a limiter does with a request none of whose addresses is known (no
+/// socket peer in the extensions: a misconfigured server or adapter) when a
+/// policy keys by client IP. Either way it is logged (at most once a minute)
+/// and counted ([`RateLimiter::missing_clients`]); the limit is never skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissingClient {
+    /// Count every such request in one shared bucket (default).
+    #[default]
+    ShareOneBucket,
+    /// Refuse it with 500: the server cannot tell who the client is.
+    Refuse,
+}
+
 impl std::str::FromStr for FailMode {
     type Err = crate::ConfigError;
 
@@ -75,6 +88,9 @@ pub(crate) struct Inner {
     pub(crate) exempt: Box<[Box<str>]>,
     pub(crate) last_warning_ms: AtomicU64,
     pub(crate) last_unknown_warning_ms: AtomicU64,
+    /// What to do without a client address, and how often it happened.
+    pub(crate) missing_client: MissingClient,
+    pub(crate) missing_clients: AtomicU64,
 }
 
 impl RateLimiter {
@@ -87,7 +103,10 @@ impl RateLimiter {
     /// Check (and count) one request against every policy that applies to it.
     pub async fn check(&self, info: &RequestInfo<'_>) -> Verdict {
         let inner = &*self.inner;
-        let hits = self.hits(info);
+        let hits = match self.hits(info) {
+            Ok(hits) => hits,
+            Err(refused) => return refused,
+        };
         if hits.is_empty() {
             return Verdict::Unlimited;
         }
@@ -122,7 +141,10 @@ impl RateLimiter {
         if store.is_some_and(|store| !store.answers_at_once()) {
             return None;
         }
-        let hits = self.hits(info);
+        let hits = match self.hits(info) {
+            Ok(hits) => hits,
+            Err(refused) => return Some(refused),
+        };
         if hits.is_empty() {
             return Some(Verdict::Unlimited);
         }
@@ -169,16 +191,19 @@ impl RateLimiter {
     }
 
     /// The policies that apply to a request, with its key for each.
-    fn hits<'a>(&'a self, info: &RequestInfo<'a>) -> Hits<'a> {
+    /// The policies that apply to a request, with its key for each; a
+    /// refusal when a policy needs the client's address, none is known, and
+    /// the limiter refuses such requests.
+    fn hits<'a>(&'a self, info: &RequestInfo<'a>) -> Result<Hits<'a>, Verdict> {
         let inner = &*self.inner;
         if inner.exempt.iter().any(|path| **path == *info.path) {
-            return Hits::new();
+            return Ok(Hits::new());
         }
-        let ip = match self.client_ip(info) {
-            Some(ip) => counted_address(ip, inner.ipv6_prefix),
-            None => self.unknown_client(),
-        };
-        inner
+        let ip = self
+            .client_ip(info)
+            .map(|ip| counted_address(ip, inner.ipv6_prefix));
+        let mut missing = false;
+        let hits = inner
             .policies
             .iter()
             .enumerate()
@@ -190,7 +215,12 @@ impl RateLimiter {
                     (KeyKind::Subject | KeyKind::SubjectOrIp, Some(subject)) => {
                         KeyValue::Subject(subject)
                     }
-                    (KeyKind::ClientIp | KeyKind::SubjectOrIp, _) => KeyValue::Ip(ip),
+                    (KeyKind::ClientIp | KeyKind::SubjectOrIp, _) => {
+                        KeyValue::Ip(ip.unwrap_or_else(|| {
+                            missing = true;
+                            IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+                        }))
+                    }
                     (KeyKind::Subject, None) => return None,
                 };
                 Some(Hit {
@@ -201,7 +231,11 @@ impl RateLimiter {
                     period_ms: policy.quota.period_ms(),
                 })
             })
-            .collect()
+            .collect();
+        if missing {
+            self.missing_client()?;
+        }
+        Ok(hits)
     }
 
     fn verdict(&self, acquired: &Acquired) -> Verdict {
@@ -245,21 +279,35 @@ impl RateLimiter {
     /// Warned about at most once a minute: it means the adapter cannot see the
     /// socket (on axum, serve with `into_make_service_with_connect_info`).
     #[cold]
-    fn unknown_client(&self) -> IpAddr {
-        let now_ms = self.inner.clock.monotonic_ms();
-        let last = self.inner.last_unknown_warning_ms.load(Ordering::Relaxed);
+    /// Count and (at most once a minute) report a request without a client
+    /// address that a per-client policy needs; `Err` when such requests are refused.
+    fn missing_client(&self) -> Result<(), Verdict> {
+        let inner = &*self.inner;
+        inner.missing_clients.fetch_add(1, Ordering::Relaxed);
+        let now_ms = inner.clock.monotonic_ms();
+        let last = inner.last_unknown_warning_ms.load(Ordering::Relaxed);
         if (last == 0 || now_ms.saturating_sub(last) >= 60_000)
-            && self
-                .inner
+            && inner
                 .last_unknown_warning_ms
                 .compare_exchange(last, now_ms.max(1), Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
-            tracing::warn!(
-                "rate limiting a request without a peer address: all such requests share one client-IP bucket"
+            tracing::error!(
+                on_missing_client = ?inner.missing_client,
+                "rate limiting a request without a client address: no socket peer in the request \
+                 extensions (axum: serve with `into_make_service_with_connect_info::<SocketAddr>()`)"
             );
         }
-        IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+        match inner.missing_client {
+            MissingClient::ShareOneBucket => Ok(()),
+            MissingClient::Refuse => Err(Verdict::NoClientAddress),
+        }
+    }
+
+    /// How many requests a per-client policy met without a client address
+    /// (see [`MissingClient`]).
+    pub fn missing_clients(&self) -> u64 {
+        self.inner.missing_clients.load(Ordering::Relaxed)
     }
 
     fn warn_store_down(&self, now_ms: u64, error: &crate::StoreError) {

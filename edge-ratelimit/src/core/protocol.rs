@@ -332,7 +332,7 @@ fn keep_inner(other: Option<&RateLimitState>, ours: &Verdict) -> bool {
             (other.remaining, std::cmp::Reverse(other.reset_secs))
                 < (ours.remaining, std::cmp::Reverse(ours.reset_secs))
         }
-        (Some(_), Verdict::Unlimited | Verdict::Unavailable) => true,
+        (Some(_), Verdict::Unlimited | Verdict::Unavailable | Verdict::NoClientAddress) => true,
         (None, _) => false,
     }
 }

@@ -1,4 +1,4 @@
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use http::Extensions;
@@ -42,12 +42,14 @@ impl std::fmt::Debug for RateLimitingLayer {
 }
 
 impl RateLimitingLayer {
-    /// A layer checking with `limiter`. The peer address is read from a
-    /// `SocketAddr` extension; there is no subject until [`RateLimitingLayer::subject`].
+    /// A layer checking with `limiter`. The peer address is edge-core's
+    /// [`peer_addr`](edge_core::peer_addr) (a `SocketAddr` extension, or with the
+    /// `axum` feature `ConnectInfo<SocketAddr>`); there is no subject until
+    /// [`RateLimitingLayer::subject`].
     pub fn new(limiter: RateLimiter) -> Self {
         RateLimitingLayer {
             limiter,
-            peer: Arc::new(|ext: &Extensions| ext.get::<SocketAddr>().map(SocketAddr::ip)),
+            peer: Arc::new(edge_core::peer_addr),
             subject: no_subject,
             key: Arc::new(|_: &http::HeaderMap, _: &Extensions| None),
         }
