@@ -44,9 +44,10 @@ fn body_of(size: usize, adversarial: bool) -> Vec<u8> {
 fn inspect(c: &mut Criterion) {
     let filter = Filter::builder().max_body(4 << 20).build().unwrap();
     let context = RequestContext {
-        trace: None,
-        request_id: "bench",
-        client_ip: None,
+        sender: &edge_filter::KnownSender {
+            request_id: "bench",
+            ..edge_filter::KnownSender::default()
+        },
         method: "POST",
         path: "/api/resources",
     };

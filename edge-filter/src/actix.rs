@@ -15,11 +15,9 @@ use std::future::{Ready, ready};
 use std::rc::Rc;
 
 use actix_web::body::EitherBody;
-use actix_web::dev::{
-    Extensions, Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready,
-};
+use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{
-    CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, TRANSFER_ENCODING,
+    CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, TRANSFER_ENCODING,
 };
 use actix_web::{HttpMessage, HttpResponse};
 use futures_util::TryFutureExt;
@@ -28,7 +26,7 @@ use futures_util::future::{Either, LocalBoxFuture, MapOk};
 /// Made at compile time: a non-standard name given as `&str` is copied per lookup.
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-use crate::filter::{Filter, Rejection, RequestContext};
+use crate::filter::{Filter, Rejection, RequestContext, Sender};
 use crate::protocol::{AfterHead, BodyHint};
 
 /// The middleware factory: `App::new().wrap(RequestFilter::new(filter))`.
@@ -49,12 +47,41 @@ impl RequestFilter {
     }
 }
 
-/// A request's id for the security log, borrowed: no copy per request.
-fn request_id<'r>(headers: &'r HeaderMap, extensions: &'r Extensions) -> &'r str {
-    edge_core::RequestId::of(
-        extensions.get(),
-        headers.get(X_REQUEST_ID).map(HeaderValue::as_bytes),
-    )
+/// Who sent a request, read from it only when a finding is logged.
+struct ActixSender<'r>(&'r ServiceRequest);
+
+impl Sender for ActixSender<'_> {
+    fn request_id(&self) -> String {
+        let header = self
+            .0
+            .headers()
+            .get(X_REQUEST_ID)
+            .map(HeaderValue::as_bytes);
+        edge_core::RequestId::of(self.0.extensions().get(), header).to_owned()
+    }
+
+    /// The client as an outer layer resolved it (behind trusted proxies), else the peer.
+    fn client_ip(&self) -> Option<std::net::IpAddr> {
+        let resolved = self
+            .0
+            .extensions()
+            .get::<edge_core::ClientIp>()
+            .map(|c| c.ip());
+        resolved.or_else(|| self.0.peer_addr().map(|a| a.ip()))
+    }
+
+    fn trace(&self) -> Option<edge_core::TraceContext> {
+        self.0.extensions().get().copied()
+    }
+}
+
+/// The request as the core's checks see it.
+fn context<'a>(request: &'a ServiceRequest, sender: &'a ActixSender<'a>) -> RequestContext<'a> {
+    RequestContext {
+        method: request.method().as_str(),
+        path: request.path(),
+        sender,
+    }
 }
 
 impl<S, B> Transform<S, ServiceRequest> for RequestFilter
@@ -109,31 +136,23 @@ where
         let filter = &self.config.filter;
         let pass: Passed<B> = ServiceResponse::map_into_left_body;
         let head = {
-            let extensions = request.extensions();
-            let request_id = request_id(request.headers(), &extensions);
-            let context = context(&request, request_id);
+            let sender = ActixSender(&request);
             let headers = request
                 .headers()
                 .iter()
                 .map(|(name, value)| (name.as_str(), value.as_bytes()));
-            filter
-                .check_request(
-                    &context,
-                    request.query_string(),
-                    headers,
-                    body_hint(&request),
-                )
-                // The body is checked after an await: then the id is copied.
-                .map(|next| match next {
-                    AfterHead::Done => None,
-                    AfterHead::ReadBody => Some(request_id.to_owned()),
-                })
+            filter.check_request(
+                &context(&request, &sender),
+                request.query_string(),
+                headers,
+                body_hint(&request),
+            )
         };
-        let request_id = match head {
-            Ok(None) => {
+        match head {
+            Ok(AfterHead::Done) => {
                 return Either::Left(self.service.call(request).map_ok(pass));
             }
-            Ok(Some(request_id)) => request_id,
+            Ok(AfterHead::ReadBody) => {}
             Err(rejection) => {
                 return Either::Right(Box::pin(ready(Ok(reject(request, rejection)))));
             }
@@ -147,7 +166,8 @@ where
                     request.set_payload(Payload::from(body.clone()));
                     let content_type = request.headers().get(CONTENT_TYPE);
                     let content_type = content_type.and_then(|v| v.to_str().ok());
-                    filter.check_request_body(&context(&request, &request_id), content_type, &body)
+                    let sender = ActixSender(&request);
+                    filter.check_request_body(&context(&request, &sender), content_type, &body)
                 }
                 Err(rejection) => Err(rejection),
             };
@@ -173,23 +193,6 @@ fn reject<B>(request: ServiceRequest, rejection: Rejection) -> ServiceResponse<E
         .body(rejection.problem_body(request.extensions().get()));
     response.extensions_mut().insert(rejection);
     request.into_response(response).map_into_right_body()
-}
-
-/// Who sent the request, for the security log: the client as an outer layer
-/// resolved it (behind trusted proxies), else the peer.
-fn context<'a>(request: &'a ServiceRequest, request_id: &'a str) -> RequestContext<'a> {
-    let client_ip = request
-        .extensions()
-        .get::<edge_core::ClientIp>()
-        .map(|c| c.ip())
-        .or_else(|| request.peer_addr().map(|a| a.ip()));
-    RequestContext {
-        request_id,
-        trace: request.extensions().get().copied(),
-        client_ip,
-        method: request.method().as_str(),
-        path: request.path(),
-    }
 }
 
 /// The body as HTTP/1.1's framing headers declare it (actix-web's payload says

@@ -142,20 +142,62 @@ impl Rejection {
     }
 }
 
-/// Who sent a request, for the security log.
-#[derive(Debug, Clone, Copy)]
-pub struct RequestContext<'a> {
+/// Who sent a request, for the security log: asked only when a finding is
+/// logged, so a clean request looks nothing up. The adapters answer from the
+/// request (edge-core's `RequestId`, `ClientIp` and `TraceContext` extensions);
+/// direct callers use [`KnownSender`].
+pub trait Sender {
+    /// The request id (empty when there is none).
+    fn request_id(&self) -> String;
+    /// The client IP.
+    fn client_ip(&self) -> Option<std::net::IpAddr>;
+    /// The W3C trace context.
+    fn trace(&self) -> Option<edge_core::TraceContext>;
+}
+
+/// A [`Sender`] whose answers are known up front.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KnownSender<'a> {
     /// The request id.
     pub request_id: &'a str,
-    /// The W3C trace context (edge-core's [`TraceContext`](edge_core::TraceContext)
-    /// extension, which edge-log's middleware sets).
-    pub trace: Option<edge_core::TraceContext>,
     /// The client IP.
     pub client_ip: Option<std::net::IpAddr>,
+    /// The W3C trace context.
+    pub trace: Option<edge_core::TraceContext>,
+}
+
+impl Sender for KnownSender<'_> {
+    fn request_id(&self) -> String {
+        self.request_id.to_owned()
+    }
+
+    fn client_ip(&self) -> Option<std::net::IpAddr> {
+        self.client_ip
+    }
+
+    fn trace(&self) -> Option<edge_core::TraceContext> {
+        self.trace
+    }
+}
+
+/// The request being checked: its method and path, and who sent it.
+#[derive(Clone, Copy)]
+pub struct RequestContext<'a> {
     /// The method.
     pub method: &'a str,
     /// The path.
     pub path: &'a str,
+    /// Who sent it (asked only when a finding is logged).
+    pub sender: &'a dyn Sender,
+}
+
+impl std::fmt::Debug for RequestContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The configured checks. Cheap to clone.
@@ -372,16 +414,17 @@ impl Filter {
         };
         let blocked = self.inner.mode == Mode::Block;
         if let Some(log) = &self.inner.log {
+            let sender = context.sender;
             log.record(
                 &SecurityEvent::new(
                     &finding,
-                    context.request_id,
-                    context.client_ip.map(|ip| ip.to_string()),
+                    &sender.request_id(),
+                    sender.client_ip().map(|ip| ip.to_string()),
                     context.method,
                     context.path,
                     blocked,
                 )
-                .with_trace(context.trace),
+                .with_trace(sender.trace()),
             );
         }
         tracing::warn!(rule = %finding.rule_id, location = %finding.location, blocked, "input filter finding");

@@ -21,6 +21,9 @@ pub use core::inspect::{EXCERPT_BYTES, Finding, Inspector, is_sensitive_location
 pub use core::normalize::normalize;
 pub use core::rules::{Category, Rule, RuleSet, default_rules};
 pub use error::ConfigError;
-pub use filter::{DEFAULT_BODY_TIMEOUT, Filter, FilterBuilder, Mode, Rejection, RequestContext};
+pub use filter::{
+    DEFAULT_BODY_TIMEOUT, Filter, FilterBuilder, KnownSender, Mode, Rejection, RequestContext,
+    Sender,
+};
 pub use protocol::{AfterHead, BodyHint};
 pub use security_log::{FIELD_BYTES, PATH_BYTES, SecurityEvent, SecurityLog, SecurityLogBuilder};

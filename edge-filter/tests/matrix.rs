@@ -40,9 +40,10 @@ fn each_category_in_each_location() {
         let encoded = encode(payload);
         let path = format!("/files/{encoded}");
         let in_path = RequestContext {
-            trace: None,
-            request_id: "t",
-            client_ip: None,
+            sender: &edge_filter::KnownSender {
+                request_id: "t",
+                ..edge_filter::KnownSender::default()
+            },
             method: "GET",
             path: &path,
         };

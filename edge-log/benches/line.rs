@@ -41,7 +41,10 @@ fn record<'a>(timestamp: &'a str, rate_limit: &'a RateLimitField) -> AccessRecor
     AccessRecord {
         timestamp,
         request_id: "8c0a3b1e-5d4f-4e2a-9b7c-1f2e3d4c5b6a",
-        trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
+        trace_id: edge_log::TraceContext::from_header(Some(
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ))
+        .trace_id(),
         method: "GET",
         path: "/api/resources/12345",
         status: 200,

@@ -333,7 +333,6 @@ impl RequestLog {
         let mut peer_text = [0u8; MAX_IP_TEXT];
         let peer = self.peer.and_then(|ip| ip_text(ip, &mut peer_text));
         let timestamp = timestamp_now();
-        let trace_id = self.trace.trace_id();
         let status = if self.status == 0 {
             CLIENT_CLOSED_REQUEST
         } else {
@@ -342,7 +341,7 @@ impl RequestLog {
         self.log.write(&AccessRecord {
             timestamp: timestamp.as_str(),
             request_id: self.request_id.as_str(),
-            trace_id: trace_id.as_str(),
+            trace_id: self.trace.trace_id(),
             method: &self.method,
             path: &self.path,
             status,

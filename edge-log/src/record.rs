@@ -25,7 +25,7 @@ pub struct AccessRecord<'a> {
     pub request_id: &'a str,
     /// The W3C trace id, 32 hex digits (from `traceparent`, else a new trace);
     /// OpenTelemetry's `trace_id` log field.
-    pub trace_id: &'a str,
+    pub trace_id: edge_core::TraceId,
     /// The method.
     pub method: &'a str,
     /// The path, without the query (which may hold secrets).
@@ -68,8 +68,10 @@ impl AccessRecord<'_> {
         json::string(out, self.timestamp);
         out.extend_from_slice(b",\"request_id\":");
         json::string(out, self.request_id);
-        out.extend_from_slice(b",\"trace_id\":");
-        json::string(out, self.trace_id);
+        out.extend_from_slice(b",\"trace_id\":\"");
+        // Lower-case hex by construction: nothing to escape.
+        out.extend_from_slice(self.trace_id.as_bytes());
+        out.push(b'"');
         out.extend_from_slice(b",\"method\":");
         json::string(out, self.method);
         out.extend_from_slice(b",\"path\":");
@@ -280,7 +282,10 @@ mod tests {
         let record = AccessRecord {
             timestamp: "2026-11-23T06:00:00.123Z",
             request_id: "abc",
-            trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
+            trace_id: edge_core::TraceContext::from_header(Some(
+                b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ))
+            .trace_id(),
             method: "GET",
             path: "/a \"b\"\n",
             status: 200,

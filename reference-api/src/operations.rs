@@ -333,9 +333,10 @@ mod tests {
     /// The fields a body fails on, as the filter reports them.
     fn failures(filter: &Filter, method: &str, path: &str, body: &Value) -> Vec<String> {
         let context = RequestContext {
-            trace: None,
-            request_id: "",
-            client_ip: None,
+            sender: &edge_filter::KnownSender {
+                request_id: "",
+                ..edge_filter::KnownSender::default()
+            },
             method,
             path,
         };
@@ -392,9 +393,10 @@ mod tests {
         let filter = filter();
         let check = |path: &str| {
             let context = RequestContext {
-                trace: None,
-                request_id: "",
-                client_ip: None,
+                sender: &edge_filter::KnownSender {
+                    request_id: "",
+                    ..edge_filter::KnownSender::default()
+                },
                 method: "GET",
                 path,
             };

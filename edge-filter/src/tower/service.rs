@@ -10,7 +10,7 @@ use http_body_util::BodyExt;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::filter::{Filter, Rejection, RequestContext};
+use crate::filter::{Filter, Rejection, RequestContext, Sender};
 use crate::protocol::{AfterHead, BodyHint};
 
 type PeerFn = std::sync::Arc<dyn Fn(&http::Extensions) -> Option<std::net::IpAddr> + Send + Sync>;
@@ -154,25 +154,18 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        // The client as an outer layer resolved it (behind trusted proxies), else the peer.
-        let client = request
-            .extensions()
-            .get::<edge_core::ClientIp>()
-            .map(|c| c.ip())
-            .or_else(|| (self.peer)(request.extensions()));
         let head = {
             let headers = request
                 .headers()
                 .iter()
                 .map(|(name, value)| (name.as_str(), value.as_bytes()));
             let query = request.uri().query().unwrap_or("");
-            let context = context(
-                request.method(),
-                request.uri(),
-                request.headers(),
-                request.extensions(),
-                client,
-            );
+            let sender = TowerSender {
+                headers: request.headers(),
+                extensions: request.extensions(),
+                peer: &self.peer,
+            };
+            let context = context(request.method(), request.uri(), &sender);
             self.filter
                 .check_request(&context, query, headers, body_hint(&request))
         };
@@ -188,6 +181,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let filter = self.filter.clone();
+        let peer = std::sync::Arc::clone(&self.peer);
         ResponseFuture::boxed(async move {
             let (parts, body) = request.into_parts();
             let checked = match filter.read_body(body.into_data_stream()).await {
@@ -196,13 +190,12 @@ where
                         .headers
                         .get(CONTENT_TYPE)
                         .and_then(|v| v.to_str().ok());
-                    let context = context(
-                        &parts.method,
-                        &parts.uri,
-                        &parts.headers,
-                        &parts.extensions,
-                        client,
-                    );
+                    let sender = TowerSender {
+                        headers: &parts.headers,
+                        extensions: &parts.extensions,
+                        peer: &peer,
+                    };
+                    let context = context(&parts.method, &parts.uri, &sender);
                     filter
                         .check_request_body(&context, content_type, &body)
                         .map(|()| body)
@@ -221,27 +214,44 @@ where
     }
 }
 
-/// Who sent the request, for the security log. The request id is edge-core's
-/// [`RequestId`](edge_core::RequestId) extension (edge-log's access layer puts it
-/// there, generated or taken from the header), else a well-formed `X-Request-Id` ([`RequestId::of`](edge_core::RequestId::of)).
+/// Who sent a request, read from it only when a finding is logged: the
+/// request id is edge-core's [`RequestId`](edge_core::RequestId) extension
+/// (edge-log's access layer puts it there), else a well-formed `X-Request-Id`;
+/// the client is the [`ClientIp`](edge_core::ClientIp) an outer layer resolved
+/// behind trusted proxies, else the peer.
+struct TowerSender<'a> {
+    headers: &'a http::HeaderMap,
+    extensions: &'a http::Extensions,
+    peer: &'a PeerFn,
+}
+
+impl Sender for TowerSender<'_> {
+    fn request_id(&self) -> String {
+        let header = self.headers.get(edge_core::REQUEST_ID_HEADER);
+        edge_core::RequestId::of(self.extensions.get(), header.map(HeaderValue::as_bytes))
+            .to_owned()
+    }
+
+    fn client_ip(&self) -> Option<std::net::IpAddr> {
+        let resolved = self.extensions.get::<edge_core::ClientIp>().map(|c| c.ip());
+        resolved.or_else(|| (self.peer)(self.extensions))
+    }
+
+    fn trace(&self) -> Option<edge_core::TraceContext> {
+        self.extensions.get().copied()
+    }
+}
+
+/// The request as the core's checks see it.
 fn context<'a>(
     method: &'a http::Method,
     uri: &'a http::Uri,
-    headers: &'a http::HeaderMap,
-    extensions: &'a http::Extensions,
-    client_ip: Option<std::net::IpAddr>,
+    sender: &'a TowerSender<'a>,
 ) -> RequestContext<'a> {
     RequestContext {
-        request_id: edge_core::RequestId::of(
-            extensions.get(),
-            headers
-                .get(edge_core::REQUEST_ID_HEADER)
-                .map(HeaderValue::as_bytes),
-        ),
-        trace: extensions.get().copied(),
-        client_ip,
         method: method.as_str(),
         path: uri.path(),
+        sender,
     }
 }
 

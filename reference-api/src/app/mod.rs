@@ -126,6 +126,9 @@ pub fn app(
                 .fold(web::resource(path), actix_web::Resource::route),
         );
     }
+    // The API first: the router tries services in registration order, and
+    // nearly every request is an `/api` one.
+    app = app.service(api);
     let outside = operations::OPERATIONS
         .iter()
         .filter(|op| !op.path.starts_with("/api/"));
@@ -136,5 +139,5 @@ pub fn app(
                 .fold(web::resource(path), actix_web::Resource::route),
         );
     }
-    app.service(api)
+    app
 }
