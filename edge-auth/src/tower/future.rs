@@ -5,6 +5,8 @@ use std::task::{Context, Poll};
 use http::Response;
 use pin_project_lite::pin_project;
 
+use crate::Identity;
+
 pin_project! {
     /// The response future of [`Auth`](super::Auth): the inner service's, or a rejection.
     pub struct ResponseFuture<F, B> {
@@ -16,15 +18,18 @@ pin_project! {
 pin_project! {
     #[project = KindProjection]
     enum Kind<F, B> {
-        Pass { #[pin] future: F },
+        Pass { #[pin] future: F, identity: Option<Identity> },
         Reject { response: Option<Response<B>> },
     }
 }
 
 impl<F, B> ResponseFuture<F, B> {
-    pub(super) fn pass(future: F) -> Self {
+    /// The inner service's answer; an authenticated caller's [`Identity`] is
+    /// also left in the response's extensions, where an outer layer (the
+    /// access log) can read who it was.
+    pub(super) fn pass(future: F, identity: Option<Identity>) -> Self {
         ResponseFuture {
-            kind: Kind::Pass { future },
+            kind: Kind::Pass { future, identity },
         }
     }
 
@@ -54,7 +59,13 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            KindProjection::Pass { future } => future.poll(cx),
+            KindProjection::Pass { future, identity } => {
+                let mut response = std::task::ready!(future.poll(cx))?;
+                if let Some(identity) = identity.take() {
+                    response.extensions_mut().insert(identity);
+                }
+                Poll::Ready(Ok(response))
+            }
             KindProjection::Reject { response } => match response.take() {
                 Some(response) => Poll::Ready(Ok(response)),
                 None => Poll::Pending,

@@ -31,11 +31,11 @@ where
             .validator
             .decide(request.method(), request.uri().path(), request.headers())
         {
-            Decision::Public => ResponseFuture::pass(self.inner.call(request)),
+            Decision::Public => ResponseFuture::pass(self.inner.call(request), None),
             Decision::Authenticated(identity) => {
                 tracing::Span::current().record(crate::SPAN_FIELD, identity.subject());
-                request.extensions_mut().insert(identity);
-                ResponseFuture::pass(self.inner.call(request))
+                request.extensions_mut().insert(identity.clone());
+                ResponseFuture::pass(self.inner.call(request), Some(identity))
             }
             Decision::Rejected(error) => {
                 let id = request.extensions().get::<edge_core::RequestId>();
