@@ -44,7 +44,10 @@ async fn valid_tokens_reach_the_handler_with_an_identity() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.body(), "42");
     // Left on the response too, for an outer access log to read.
-    let identity = response.extensions().get::<Identity>().expect("the identity");
+    let identity = response
+        .extensions()
+        .get::<Identity>()
+        .expect("the identity");
     assert_eq!(identity.subject(), "42");
 }
 

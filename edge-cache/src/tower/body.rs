@@ -50,6 +50,20 @@ impl<B> CacheBody<B> {
     }
 }
 
+/// A body an outer layer made (a rejection, say) around the cache: its bytes.
+impl<B> From<String> for CacheBody<B> {
+    fn from(text: String) -> Self {
+        CacheBody::full(Bytes::from(text))
+    }
+}
+
+/// An empty body (what an outer layer such as a CORS preflight answers with).
+impl<B> Default for CacheBody<B> {
+    fn default() -> Self {
+        CacheBody::full(Bytes::new())
+    }
+}
+
 impl<B> Body for CacheBody<B>
 where
     B: Body<Data = Bytes>,

@@ -25,6 +25,20 @@ impl<B> LoggedBody<B> {
     }
 }
 
+/// A body an outer layer made (a rejection, say): not logged here.
+impl<B: From<String>> From<String> for LoggedBody<B> {
+    fn from(text: String) -> Self {
+        LoggedBody::new(B::from(text), None)
+    }
+}
+
+/// An empty body (what an outer layer such as a CORS preflight answers with).
+impl<B: Default> Default for LoggedBody<B> {
+    fn default() -> Self {
+        LoggedBody::new(B::default(), None)
+    }
+}
+
 impl<B> std::fmt::Debug for LoggedBody<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoggedBody").finish_non_exhaustive()
