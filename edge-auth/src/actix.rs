@@ -112,18 +112,18 @@ where
 /// The rejection as an actix-web response, the error kept in its extensions.
 fn rejection(error: &AuthError, realm: &str, id: Option<&edge_core::RequestId>) -> HttpResponse {
     let status = edge_core::http02::status_to_http02(error.status());
+    let rendered = response::body(error, id);
     let mut builder = HttpResponse::build(status);
-    builder.insert_header((
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    ));
+    let content_type = HeaderValue::from_str(rendered.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    builder.insert_header((CONTENT_TYPE, content_type));
     if status == StatusCode::UNAUTHORIZED
         && let Ok(challenge) =
             HeaderValue::from_bytes(response::www_authenticate(error, realm).as_bytes())
     {
         builder.insert_header((WWW_AUTHENTICATE, challenge));
     }
-    let mut response = builder.body(response::problem_body(error, id));
+    let mut response = builder.body(rendered.body);
     response.extensions_mut().insert(error.clone());
     response
 }

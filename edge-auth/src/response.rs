@@ -1,4 +1,5 @@
-//! An [`AuthError`] as an HTTP response: status, RFC 6750 challenge, problem+json body.
+//! An [`AuthError`] as an HTTP response: status, RFC 6750 challenge, problem+json
+//! body (or the installed renderer's).
 //! Used by both adapters.
 
 use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
@@ -18,8 +19,10 @@ pub fn www_authenticate(error: &AuthError, realm: &str) -> HeaderValue {
     HeaderValue::from_str(&challenge).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
 }
 
-/// The RFC 9457 problem body for `error` (the application may add a request id).
-pub fn problem_body(error: &AuthError, request_id: Option<&edge_core::RequestId>) -> String {
+/// The rejection's body for `error` with the request's id: RFC 9457
+/// problem+json, or what the renderer installed with
+/// [`edge_core::set_renderer`] makes of the problem.
+pub fn body(error: &AuthError, request_id: Option<&edge_core::RequestId>) -> edge_core::Rendered {
     let code = if error.status() == http::StatusCode::FORBIDDEN {
         "forbidden"
     } else {
@@ -27,7 +30,7 @@ pub fn problem_body(error: &AuthError, request_id: Option<&edge_core::RequestId>
     };
     edge_core::Problem::new(error.status(), code, error.description())
         .request_id(request_id)
-        .to_json()
+        .render()
 }
 
 /// The complete rejection response. The error is also put into the response's
@@ -37,13 +40,12 @@ pub fn rejection<B: From<String>>(
     realm: &str,
     request_id: Option<&edge_core::RequestId>,
 ) -> Response<B> {
-    let mut response = Response::new(B::from(problem_body(error, request_id)));
+    let rendered = body(error, request_id);
+    let content_type = rendered.content_type_value();
+    let mut response = Response::new(B::from(rendered.body));
     *response.status_mut() = error.status();
     let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
+    headers.insert(CONTENT_TYPE, content_type);
     if error.status() == http::StatusCode::UNAUTHORIZED {
         headers.insert(WWW_AUTHENTICATE, www_authenticate(error, realm));
     }

@@ -26,7 +26,7 @@ pub use client_ip::{ClientIp, ClientIpHeader, TrustedProxies, peer_addr};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use lines::{LineSink, LineWriter, WriteSink};
 pub use path::{PathTemplate, TemplateError};
-pub use problem::{PROBLEM_JSON, Problem};
+pub use problem::{PROBLEM_JSON, Problem, Rendered, Renderer, set_renderer};
 pub use request_id::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, RequestId, is_well_formed};
 pub use subject::Subject;
 pub use trace::{TRACEPARENT_HEADER, TraceContext, TraceId};

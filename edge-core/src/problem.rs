@@ -8,6 +8,54 @@ use serde_json::Value;
 /// The media type of a problem body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// A rejection's body as sent: its media type and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The `Content-Type`.
+    pub content_type: &'static str,
+    /// The body.
+    pub body: String,
+}
+
+impl Rendered {
+    /// The `Content-Type` as a header value (`application/octet-stream` if a
+    /// renderer named an invalid one).
+    pub fn content_type_value(&self) -> http::HeaderValue {
+        http::HeaderValue::from_str(self.content_type)
+            .unwrap_or_else(|_| http::HeaderValue::from_static("application/octet-stream"))
+    }
+}
+
+/// Makes the body of every rejection the edge crates send (edge-auth's 401 and
+/// 403, edge-ratelimit's 429 and 503, edge-filter's 4xx) from its [`Problem`].
+pub type Renderer = fn(&Problem) -> Rendered;
+
+static RENDERER: std::sync::OnceLock<Renderer> = std::sync::OnceLock::new();
+
+/// Install the one renderer every edge crate's rejections go through, once, at
+/// start-up (before serving): your API's own error format instead of RFC 9457
+/// problem+json. The status and headers (`WWW-Authenticate`, `Retry-After`,
+/// the rate-limit headers) stay the crates'. Returns `Err` with `renderer`
+/// when one is installed already.
+///
+/// ```
+/// use edge_core::{Problem, Rendered};
+///
+/// fn plain(problem: &Problem) -> Rendered {
+///     Rendered {
+///         content_type: "text/plain; charset=utf-8",
+///         body: format!("{}: {}", problem.code(), problem.detail()),
+///     }
+/// }
+///
+/// edge_core::set_renderer(plain).expect("the first renderer");
+/// let problem = Problem::new(http::StatusCode::TOO_MANY_REQUESTS, "rate_limited", "retry in 3 s");
+/// assert_eq!(problem.render().body, "rate_limited: retry in 3 s");
+/// ```
+pub fn set_renderer(renderer: Renderer) -> Result<(), Renderer> {
+    RENDERER.set(renderer)
+}
+
 /// An RFC 9457 problem: `type` (`urn:edge:problem:{code}`), `title`, `status`,
 /// `detail` and `code`, plus any extension members (`errors`, `request_id`).
 ///
@@ -86,6 +134,32 @@ impl Problem {
     /// The detail.
     pub fn detail(&self) -> &str {
         &self.detail
+    }
+
+    /// The title.
+    pub fn title_text(&self) -> &str {
+        &self.title
+    }
+
+    /// An extension member's value (`request_id`, `errors`).
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.members
+            .iter()
+            .find(|(member, _)| member == name)
+            .map(|(_, value)| value)
+    }
+
+    /// The body every edge crate sends for this rejection: what the renderer
+    /// installed with [`set_renderer`] makes of it, else problem+json
+    /// ([`Problem::to_json`]).
+    pub fn render(&self) -> Rendered {
+        match RENDERER.get() {
+            Some(renderer) => renderer(self),
+            None => Rendered {
+                content_type: PROBLEM_JSON,
+                body: self.to_json(),
+            },
+        }
     }
 
     /// The JSON body, members in a fixed order: `type`, `title`, `status`,

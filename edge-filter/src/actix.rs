@@ -185,12 +185,12 @@ type Passed<B> = fn(ServiceResponse<B>) -> ServiceResponse<EitherBody<B>>;
 /// The rejection as a problem response, the rejection kept in its extensions.
 fn reject<B>(request: ServiceRequest, rejection: Rejection) -> ServiceResponse<EitherBody<B>> {
     let status = edge_core::http02::status_to_http02(rejection.status());
+    let rendered = rejection.body(request.extensions().get());
+    let content_type = HeaderValue::from_str(rendered.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let mut response = HttpResponse::build(status)
-        .insert_header((
-            CONTENT_TYPE,
-            HeaderValue::from_static(Rejection::CONTENT_TYPE),
-        ))
-        .body(rejection.problem_body(request.extensions().get()));
+        .insert_header((CONTENT_TYPE, content_type))
+        .body(rendered.body);
     response.extensions_mut().insert(rejection);
     request.into_response(response).map_into_right_body()
 }

@@ -62,9 +62,6 @@ pub enum Rejection {
 }
 
 impl Rejection {
-    /// The media type of [`Rejection::problem_body`].
-    pub const CONTENT_TYPE: &'static str = edge_core::PROBLEM_JSON;
-
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -124,10 +121,12 @@ impl Rejection {
         }
     }
 
-    /// The RFC 9457 problem body, with the request's id when it has one
-    /// (edge-core's [`RequestId`](edge_core::RequestId) extension).
-    pub fn problem_body(&self, request_id: Option<&edge_core::RequestId>) -> String {
-        self.problem().request_id(request_id).to_json()
+    /// The body and its media type: RFC 9457 problem+json (or what the
+    /// renderer installed with [`edge_core::set_renderer`] makes of the
+    /// problem), with the request's id when it has one (edge-core's
+    /// [`RequestId`](edge_core::RequestId) extension).
+    pub fn body(&self, request_id: Option<&edge_core::RequestId>) -> edge_core::Rendered {
+        self.problem().request_id(request_id).render()
     }
 
     /// The RFC 9457 problem (edge-core's), with `errors` for `validation_failed`.

@@ -12,7 +12,7 @@
 //!    body on, whole, to the inner service.
 //!
 //! A rejection from any step is answered with [`Rejection::status`] and
-//! [`Rejection::problem_body`] (media type [`Rejection::CONTENT_TYPE`]), the
+//! [`Rejection::body`] (with its media type), the
 //! rejection kept in the response's extensions.
 
 use crate::filter::{Filter, Rejection, RequestContext};

@@ -219,8 +219,13 @@ impl Route {
     }
 
     /// Validate bodies against `schema` (compiled now; no remote `$ref`s).
+    /// `pattern`s run on the linear-time `regex` engine, so no body can make a
+    /// pattern backtrack for long; patterns that need backtracking
+    /// (look-around, back-references) are refused here.
     pub fn schema(mut self, schema: &Value) -> Result<Route, ConfigError> {
-        let validator = jsonschema::validator_for(schema)
+        let validator = jsonschema::options()
+            .with_pattern_options(jsonschema::PatternOptions::regex())
+            .build(schema)
             .map_err(|e| ConfigError::InvalidSchema(e.to_string()))?;
         self.schema = Some(std::sync::Arc::new(validator));
         Ok(self)
@@ -488,6 +493,34 @@ mod tests {
         );
         assert!(routes.check_params("GET", "/elsewhere", "x=1").is_ok());
         assert_eq!(decode("a%2Fb+c%zz%"), "a/b c%zz%");
+    }
+
+    #[test]
+    fn patterns_run_on_a_linear_time_engine() {
+        let route = |pattern: &str| {
+            Route::new("POST", "/r").unwrap().schema(&json!({
+                "type": "object",
+                "properties": {"name": {"type": "string", "pattern": pattern}}
+            }))
+        };
+        // Look-around needs a backtracking engine: refused at configuration.
+        assert!(matches!(
+            route("^(?=a)a+$"),
+            Err(ConfigError::InvalidSchema(_))
+        ));
+        // The classic catastrophic pattern is answered in linear time.
+        let routes = Routes::new().route(route("^(a+)+$").unwrap());
+        let hostile = format!("{}!", "a".repeat(64));
+        assert!(
+            routes
+                .check_body("POST", "/r", &json!({ "name": hostile }))
+                .is_err()
+        );
+        assert!(
+            routes
+                .check_body("POST", "/r", &json!({"name": "aaaa"}))
+                .is_ok()
+        );
     }
 
     #[test]

@@ -229,12 +229,12 @@ fn refused<B>(
     refusal: Box<Refusal>,
 ) -> ServiceResponse<EitherBody<B>> {
     let status = edge_core::http02::status_to_http02(refusal.status);
+    let rendered = refusal.body(request.extensions().get());
+    let content_type = HeaderValue::from_str(rendered.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let mut response = HttpResponse::build(status)
-        .insert_header((
-            CONTENT_TYPE,
-            HeaderValue::from_static(Refusal::CONTENT_TYPE),
-        ))
-        .body(refusal.body(request.extensions().get()));
+        .insert_header((CONTENT_TYPE, content_type))
+        .body(rendered.body);
     apply(&mut response, limiter, refusal.label);
     response.extensions_mut().insert(refusal.verdict);
     request.into_response(response).map_into_right_body()

@@ -281,12 +281,11 @@ fn reject<B: From<String>>(
     rejection: Rejection,
     request_id: Option<&edge_core::RequestId>,
 ) -> Response<B> {
-    let mut response = Response::new(B::from(rejection.problem_body(request_id)));
+    let rendered = rejection.body(request_id);
+    let content_type = rendered.content_type_value();
+    let mut response = Response::new(B::from(rendered.body));
     *response.status_mut() = rejection.status();
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static(Rejection::CONTENT_TYPE),
-    );
+    response.headers_mut().insert(CONTENT_TYPE, content_type);
     response.extensions_mut().insert(rejection);
     response
 }

@@ -59,11 +59,8 @@ pub(crate) fn refusal_status(verdict: &Verdict) -> Option<http::StatusCode> {
     }
 }
 
-/// The refusal status and problem+json body for a verdict that refuses.
-pub(crate) fn rejection(
-    verdict: &Verdict,
-    request_id: Option<&edge_core::RequestId>,
-) -> Option<(http::StatusCode, String)> {
+/// The problem of a verdict that refuses.
+pub(crate) fn problem(verdict: &Verdict) -> Option<edge_core::Problem> {
     use http::StatusCode;
     let (status, code, detail) = match verdict {
         Verdict::Limited {
@@ -90,12 +87,7 @@ pub(crate) fn rejection(
         ),
         Verdict::Allowed(_) | Verdict::Unlimited => return None,
     };
-    Some((
-        status,
-        edge_core::Problem::new(status, code, detail)
-            .request_id(request_id)
-            .to_json(),
-    ))
+    Some(edge_core::Problem::new(status, code, detail))
 }
 
 /// `"policy";q=limit;w=window`: the `RateLimit-Policy` value (fixed per policy).

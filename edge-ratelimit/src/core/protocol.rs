@@ -129,16 +129,19 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    /// The body's media type.
-    pub const CONTENT_TYPE: &'static str = edge_core::PROBLEM_JSON;
-
-    /// The problem+json body, with the request's id when it has one (edge-core's
+    /// The body and its media type: RFC 9457 problem+json (or what the renderer
+    /// installed with [`edge_core::set_renderer`] makes of the problem), with
+    /// the request's id when it has one (edge-core's
     /// [`RequestId`](edge_core::RequestId) extension). Made only for a refusal:
     /// an allowed request never looks the id up.
-    pub fn body(&self, request_id: Option<&edge_core::RequestId>) -> String {
-        crate::core::decision::rejection(&self.verdict, request_id)
-            .map(|(_, body)| body)
-            .unwrap_or_default()
+    pub fn body(&self, request_id: Option<&edge_core::RequestId>) -> edge_core::Rendered {
+        match crate::core::decision::problem(&self.verdict) {
+            Some(problem) => problem.request_id(request_id).render(),
+            None => edge_core::Rendered {
+                content_type: edge_core::PROBLEM_JSON,
+                body: String::new(),
+            },
+        }
     }
 }
 
@@ -432,7 +435,12 @@ mod tests {
             panic!("a limited verdict is refused");
         };
         assert_eq!(refusal.status, StatusCode::TOO_MANY_REQUESTS);
-        assert!(refusal.body(None).contains("\"code\":\"rate_limited\""));
+        assert!(
+            refusal
+                .body(None)
+                .body
+                .contains("\"code\":\"rate_limited\"")
+        );
         assert_eq!(
             lines(&limiter, &refusal.label).last().unwrap(),
             &("retry-after", "7".to_owned())

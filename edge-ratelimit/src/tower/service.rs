@@ -2,7 +2,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use http::{HeaderValue, Request, Response};
+use http::{Request, Response};
 use tower_service::Service;
 
 use super::RateLimitingLayer;
@@ -196,12 +196,13 @@ fn refused<B: From<String>>(
     refusal: Box<Refusal>,
     request_id: Option<&edge_core::RequestId>,
 ) -> Response<B> {
-    let mut response = Response::new(B::from(refusal.body(request_id)));
+    let rendered = refusal.body(request_id);
+    let content_type = rendered.content_type_value();
+    let mut response = Response::new(B::from(rendered.body));
     *response.status_mut() = refusal.status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(Refusal::CONTENT_TYPE),
-    );
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, content_type);
     apply(&mut response, limiter, refusal.label);
     response.extensions_mut().insert(refusal.verdict);
     response
