@@ -162,3 +162,26 @@ async fn without_redis_the_cache_stands_aside_and_comes_back() {
     assert_eq!(hit.x_cache(), "HIT");
     assert!(hit.text().contains("\"version\":1"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_share_entries_and_invalidations_through_a_tls_redis() {
+    let server = harness::tls_redis();
+    // Self-signed by the harness: `#insecure` skips checking the certificate.
+    let c = cluster(&format!("{}/#insecure", server.url()), 2);
+    let warm_up = warm(&c).await;
+    let (a, b) = (&c.services[0], &c.services[1]);
+    assert_eq!(get(a, "/items/1").await.x_cache(), "MISS");
+    assert_eq!(
+        get(b, "/items/1").await.x_cache(),
+        "HIT",
+        "through rediss://"
+    );
+    send(a, "PUT", "/items/1", &[]).await;
+    assert_eq!(
+        c.caches[0].stats().unconfirmed,
+        0,
+        "B confirmed over TLS pub/sub"
+    );
+    assert_eq!(get(b, "/items/1").await.x_cache(), "MISS");
+    assert_eq!(c.backend.calls() - warm_up, 3);
+}

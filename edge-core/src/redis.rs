@@ -6,14 +6,26 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-/// A client for `url` (`redis://host:port/db`) and its lazy connection manager:
+/// A client for `url`: `redis://host:port/db`, or `rediss://` for TLS through
+/// rustls (the platform's root certificates; a `#insecure` fragment skips
+/// checking the server's certificate). For TLS the ring crypto provider is
+/// made the process default unless one is installed already.
+pub fn client(url: &str) -> Result<redis::Client, redis::RedisError> {
+    if url.starts_with("rediss://") {
+        // Err only when a provider is installed already: then that one is used.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    redis::Client::open(url)
+}
+
+/// A client for `url` (see [`client`]) and its lazy connection manager:
 /// nothing is connected until the first command, so an instance starts while
 /// Redis is down. Must be called within a Tokio runtime.
 pub fn lazy_connection(
     url: &str,
     timeout: Duration,
 ) -> Result<(redis::Client, ConnectionManager), redis::RedisError> {
-    let client = redis::Client::open(url)?;
+    let client = client(url)?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(timeout))
         .set_response_timeout(Some(timeout))

@@ -99,8 +99,11 @@ impl DbBuilder {
         if self.retry.max_attempts == 0 {
             return Err(ConfigError::ZeroAttempts);
         }
-        let mut pg =
-            tokio_postgres::Config::from_str(&self.url).map_err(ConfigError::InvalidUrl)?;
+        #[cfg(feature = "tls")]
+        let (url, tls) = crate::tls::split(&self.url)?;
+        #[cfg(not(feature = "tls"))]
+        let url = self.url.clone();
+        let mut pg = tokio_postgres::Config::from_str(&url).map_err(ConfigError::InvalidUrl)?;
         pg.connect_timeout(self.connect_timeout);
         if pg.get_application_name().is_none() {
             pg.application_name("edge-db");
@@ -108,15 +111,20 @@ impl DbBuilder {
         if let Some(timeout) = self.statement_timeout {
             pg.options(format!("-c statement_timeout={}", timeout.as_millis()));
         }
-        let manager = Manager::from_config(
-            pg,
-            tokio_postgres::NoTls,
-            ManagerConfig {
-                // A closed connection (e.g. after a database restart) is replaced on
-                // checkout; live ones are reused without a round trip.
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            // A closed connection (e.g. after a database restart) is replaced on
+            // checkout; live ones are reused without a round trip.
+            recycling_method: RecyclingMethod::Fast,
+        };
+        #[cfg(feature = "tls")]
+        let manager = match tls.verify {
+            crate::tls::Verify::Off => {
+                Manager::from_config(pg, tokio_postgres::NoTls, manager_config)
+            }
+            _ => Manager::from_config(pg, crate::tls::connector(&tls)?, manager_config),
+        };
+        #[cfg(not(feature = "tls"))]
+        let manager = Manager::from_config(pg, tokio_postgres::NoTls, manager_config);
         let pool = Pool::builder(manager)
             .max_size(self.max_size)
             .runtime(Runtime::Tokio1)

@@ -28,6 +28,9 @@ pub enum ConfigError {
     /// `max_attempts` for transactions was zero.
     #[error("transactions need at least one attempt")]
     ZeroAttempts,
+    /// The URL's TLS settings (`sslmode`, `sslrootcert`) cannot be used.
+    #[error("database TLS: {0}")]
+    InvalidTls(String),
     /// deadpool refused the pool configuration.
     #[error("cannot build the connection pool: {0}")]
     Pool(String),

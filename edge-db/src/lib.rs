@@ -15,6 +15,8 @@ mod pool;
 mod query;
 mod row;
 mod shared;
+#[cfg(feature = "tls")]
+mod tls;
 mod transaction;
 
 #[cfg(feature = "actix")]

@@ -195,3 +195,27 @@ async fn the_tower_layer_checks_through_redis() {
     assert_eq!(limited.status(), http::StatusCode::TOO_MANY_REQUESTS);
     assert!(limited.headers().contains_key("retry-after"));
 }
+
+#[tokio::test]
+async fn two_instances_share_a_limit_on_a_tls_redis() {
+    let server = harness::tls_redis();
+    // The harness's certificate is self-signed: `#insecure` skips checking it
+    // (a managed Redis presents one the platform's roots trust).
+    let url = format!("{}/#insecure", server.url());
+    assert!(url.starts_with("rediss://"));
+    let a = limiter(&url, "tls", "2/1m", FailMode::Closed);
+    let b = limiter(&url, "tls", "2/1m", FailMode::Closed);
+    // Closed: a failing connection would answer Unavailable, never Allowed.
+    assert!(matches!(
+        a.check(&info("192.0.2.7")).await,
+        Verdict::Allowed(_)
+    ));
+    assert!(matches!(
+        b.check(&info("192.0.2.7")).await,
+        Verdict::Allowed(_)
+    ));
+    assert!(matches!(
+        a.check(&info("192.0.2.7")).await,
+        Verdict::Limited { .. }
+    ));
+}

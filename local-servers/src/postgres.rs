@@ -78,6 +78,8 @@ pub struct PgOptions {
     password: Option<String>,
     throwaway: bool,
     port: Option<u16>,
+    /// The server's certificate and key (PEM): TLS on, and required.
+    tls: Option<(String, String)>,
 }
 
 impl PgOptions {
@@ -94,6 +96,7 @@ impl PgOptions {
             password: Some(password.into()),
             throwaway: false,
             port: None,
+            tls: None,
         }
     }
 
@@ -114,7 +117,16 @@ impl PgOptions {
             password: None,
             throwaway: true,
             port: None,
+            tls: None,
         })
+    }
+
+    /// Serve TLS only, with this certificate and private key (PEM): `ssl = on`,
+    /// and only `hostssl` connections are accepted.
+    #[must_use]
+    pub fn tls(mut self, certificate_pem: impl Into<String>, key_pem: impl Into<String>) -> Self {
+        self.tls = Some((certificate_pem.into(), key_pem.into()));
+        self
     }
 
     /// Listen on this port instead of a free one.
@@ -171,6 +183,7 @@ impl PgServer {
             process: None,
         };
         server.init_cluster()?;
+        server.install_tls()?;
         server.launch()?;
         Ok(server)
     }
@@ -255,6 +268,34 @@ impl PgServer {
         result
     }
 
+    /// Write the certificate and key into the data directory (the key readable
+    /// by the server's user only) and accept TLS connections only.
+    fn install_tls(&self) -> Result<(), ServerError> {
+        let Some((certificate, key)) = &self.options.tls else {
+            return Ok(());
+        };
+        let data = &self.options.data_dir;
+        let hba = "hostssl all all 127.0.0.1/32 trust\nhostnossl all all 0.0.0.0/0 reject\n";
+        let hba = match &self.options.password {
+            Some(_) => hba.replace("trust", "scram-sha-256"),
+            None => hba.to_owned(),
+        };
+        for (name, contents, mode) in [
+            ("server.crt", certificate.as_str(), 0o644),
+            ("server.key", key.as_str(), 0o600),
+            ("pg_hba.conf", hba.as_str(), 0o600),
+        ] {
+            let path = data.join(name);
+            std::fs::write(&path, contents).map_err(ServerError::io("writing", &path))?;
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(mode))
+                .map_err(ServerError::io("setting the mode of", &path))?;
+            if let Some(user) = &self.run_as {
+                user.own(&path)?;
+            }
+        }
+        Ok(())
+    }
+
     fn launch(&mut self) -> Result<(), ServerError> {
         if let Some(port) = self.options.port {
             return self.launch_on(port);
@@ -275,6 +316,13 @@ impl PgServer {
             "unix_socket_directories=",
             "max_connections=300",
         ];
+        if self.options.tls.is_some() {
+            settings.extend([
+                "ssl=on",
+                "ssl_cert_file=server.crt",
+                "ssl_key_file=server.key",
+            ]);
+        }
         if self.options.throwaway {
             settings.extend([
                 "fsync=off",

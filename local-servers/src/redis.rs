@@ -17,6 +17,8 @@ pub struct RedisServer {
     binary: PathBuf,
     dir: PathBuf,
     port: u16,
+    /// The certificate and key files: the server speaks TLS only.
+    tls: Option<(PathBuf, PathBuf)>,
     process: Option<Supervised>,
     _janitor: Janitor,
 }
@@ -24,6 +26,16 @@ pub struct RedisServer {
 impl RedisServer {
     /// Start a server on a free port; returns once it accepts connections.
     pub fn start() -> Result<RedisServer, ServerError> {
+        RedisServer::start_with(None)
+    }
+
+    /// Start a server that speaks TLS only, with this certificate and key
+    /// (PEM); clients are not asked for certificates. Its URL is `rediss://`.
+    pub fn start_tls(certificate_pem: &str, key_pem: &str) -> Result<RedisServer, ServerError> {
+        RedisServer::start_with(Some((certificate_pem, key_pem)))
+    }
+
+    fn start_with(tls: Option<(&str, &str)>) -> Result<RedisServer, ServerError> {
         let binary = find_redis_server()?;
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
@@ -33,9 +45,20 @@ impl RedisServer {
         ));
         std::fs::create_dir_all(&dir).map_err(ServerError::io("creating", &dir))?;
         let janitor = Janitor::spawn(&dir, &dir.join("redis.pid"))?;
+        let tls = match tls {
+            Some((certificate, key)) => {
+                let files = (dir.join("server.crt"), dir.join("server.key"));
+                for (path, contents) in [(&files.0, certificate), (&files.1, key)] {
+                    std::fs::write(path, contents).map_err(ServerError::io("writing", path))?;
+                }
+                Some(files)
+            }
+            None => None,
+        };
         let mut server = RedisServer {
             binary,
             dir,
+            tls,
             port: 0,
             process: None,
             _janitor: janitor,
@@ -49,9 +72,14 @@ impl RedisServer {
         self.port
     }
 
-    /// The connection URL, `redis://127.0.0.1:PORT`.
+    /// The connection URL, `redis://127.0.0.1:PORT` (`rediss://` with TLS).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Stop the server; [`RedisServer::restart`] starts it again on the same port.
@@ -70,24 +98,41 @@ impl RedisServer {
     }
 
     fn launch_on(&mut self, port: u16) -> Result<(), ServerError> {
-        let args: Vec<OsString> = [
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--protected-mode",
-            "no",
-            "--pidfile",
-            &self.dir.join("redis.pid").to_string_lossy(),
-        ]
-        .into_iter()
-        .map(OsString::from)
-        .chain(["--dir".into(), self.dir.clone().into()])
-        .collect();
+        let listen: Vec<OsString> = match &self.tls {
+            None => vec!["--port".into(), port.to_string().into()],
+            Some((certificate, key)) => vec![
+                "--port".into(),
+                "0".into(),
+                "--tls-port".into(),
+                port.to_string().into(),
+                "--tls-cert-file".into(),
+                certificate.into(),
+                "--tls-key-file".into(),
+                key.into(),
+                "--tls-auth-clients".into(),
+                "no".into(),
+            ],
+        };
+        let args: Vec<OsString> = listen
+            .into_iter()
+            .chain(
+                [
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--protected-mode",
+                    "no",
+                    "--pidfile",
+                    &self.dir.join("redis.pid").to_string_lossy(),
+                ]
+                .into_iter()
+                .map(OsString::from),
+            )
+            .chain(["--dir".into(), self.dir.clone().into()])
+            .collect();
         let mut process = Supervised::spawn(Launch {
             name: "Redis",
             program: &self.binary,

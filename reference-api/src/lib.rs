@@ -241,7 +241,7 @@ fn health(db: &Db, redis_url: Option<&str>) -> Result<edge_log::Health, StartErr
     Ok(match redis_url {
         None => health.disabled("redis"),
         Some(url) => {
-            let client = redis::Client::open(url)?;
+            let client = edge_core::redis::client(url)?;
             let connection = Arc::new(tokio::sync::OnceCell::new());
             health.probe("redis", move || {
                 let (client, connection) = (client.clone(), Arc::clone(&connection));

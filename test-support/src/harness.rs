@@ -80,6 +80,44 @@ pub fn private_postgres() -> PgServer {
         .unwrap_or_else(|e| panic!("cannot start a private PostgreSQL server: {e}"))
 }
 
+/// A throwaway PostgreSQL server that accepts TLS connections only, with a
+/// self-signed certificate for `localhost` and `127.0.0.1` made here.
+#[derive(Debug)]
+pub struct TlsPostgres {
+    /// The server.
+    pub server: PgServer,
+    /// The certificate as a PEM file, to trust it (`sslrootcert=`).
+    pub certificate: std::path::PathBuf,
+}
+
+/// Start a [`TlsPostgres`].
+pub fn tls_postgres() -> TlsPostgres {
+    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let made = rcgen::generate_simple_self_signed(names)
+        .unwrap_or_else(|e| panic!("cannot make a test certificate: {e}"));
+    let (certificate, key) = (made.cert.pem(), made.signing_key.serialize_pem());
+    let path = std::env::temp_dir().join(format!("{}.pem", unique_name("edge-pg-cert")));
+    std::fs::write(&path, &certificate)
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    let server = PgOptions::throwaway()
+        .map(|options| options.tls(certificate, key))
+        .and_then(PgServer::start)
+        .unwrap_or_else(|e| panic!("cannot start a TLS PostgreSQL server: {e}"));
+    TlsPostgres {
+        server,
+        certificate: path,
+    }
+}
+
+/// A throwaway Redis server that speaks TLS only (`rediss://`), with a
+/// self-signed certificate made here.
+pub fn tls_redis() -> RedisServer {
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])
+        .unwrap_or_else(|e| panic!("cannot make a test certificate: {e}"));
+    RedisServer::start_tls(&made.cert.pem(), &made.signing_key.serialize_pem())
+        .unwrap_or_else(|e| panic!("cannot start a TLS Redis server: {e}"))
+}
+
 /// The URL of the shared Redis server: `TEST_REDIS_URL`, or a throwaway server
 /// started once for this test process. Tests sharing it use [`unique_name`] prefixes.
 pub fn redis_url() -> String {

@@ -186,3 +186,28 @@ fn admin_users_is_refused_with_the_way_to_grant_admin() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("grant-admin"), "{stderr}");
 }
+
+#[tokio::test]
+async fn the_api_serves_on_a_postgres_that_accepts_tls_only() {
+    let tls = edge_test_support::harness::tls_postgres();
+    let url = format!("{}?sslmode=require", tls.server.url("postgres"));
+    let api = Api::start(&[
+        "--database-url",
+        &url,
+        "--jwt-secret",
+        crate::support::JWT_SECRET,
+    ])
+    .await;
+    let client = api.client();
+    let user = client.user("encrypted").await;
+    let created = client.create(&user, "stored over TLS").await;
+    assert!(created["id"].as_i64().is_some(), "{created}");
+    let ready: serde_json::Value = reqwest::get(api.url("/readyz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["database"], "ok");
+    // (The server refuses plain-text connections: edge-db's tests/tls.rs.)
+}
