@@ -33,7 +33,7 @@ pub enum Rejection {
         /// The limit in bytes.
         limit: usize,
     },
-    /// A body that is not `application/json` (415).
+    /// A body that is not JSON on a route that declares a JSON Schema (415).
     UnsupportedMediaType,
     /// The body is not valid JSON (400).
     InvalidJson {
@@ -102,7 +102,9 @@ impl Rejection {
             Rejection::BodyTimeout { timeout } => {
                 format!("the body did not arrive within {} ms", timeout.as_millis())
             }
-            Rejection::UnsupportedMediaType => "the body must be application/json".to_owned(),
+            Rejection::UnsupportedMediaType => {
+                "this route takes a JSON body (application/json)".to_owned()
+            }
             Rejection::InvalidJson { message } => format!("the body is not valid JSON: {message}"),
             Rejection::Blocked(_) => "the request was blocked by the input filter".to_owned(),
             Rejection::InvalidParameter(error) => error.message.clone(),
@@ -340,22 +342,29 @@ impl Filter {
         Ok(())
     }
 
-    /// Whether a request with this `Content-Type` may carry a body here (JSON only).
-    pub(crate) fn check_media_type(&self, content_type: Option<&str>) -> Result<(), Rejection> {
-        let essence = content_type
-            .unwrap_or("")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if essence == "application/json"
-            || (essence.starts_with("application/") && essence.ends_with("+json"))
-        {
-            Ok(())
-        } else {
-            Err(Rejection::UnsupportedMediaType)
-        }
+    /// Whether the request's route declares a JSON Schema (then it takes JSON only).
+    pub(crate) fn has_schema(&self, context: &RequestContext<'_>) -> bool {
+        self.inner.routes.has_schema(context.method, context.path)
+    }
+
+    /// Inspect a body that is not JSON: a form field by field, text as a whole;
+    /// binary bodies are not inspected.
+    pub(crate) fn check_other_body(
+        &self,
+        context: &RequestContext<'_>,
+        media: crate::protocol::MediaType,
+        body: &[u8],
+    ) -> Result<(), Rejection> {
+        use crate::protocol::MediaType;
+        let inspector = &self.inner.inspector;
+        let finding = match media {
+            MediaType::Form => inspector.inspect_form(&String::from_utf8_lossy(body)),
+            MediaType::Text => {
+                inspector.inspect_value(|| "body".to_owned(), &String::from_utf8_lossy(body))
+            }
+            MediaType::Json | MediaType::Binary => None,
+        };
+        self.verdict(context, finding)
     }
 
     /// Refuse up front a body whose declared length is over the limit.

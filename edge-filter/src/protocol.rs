@@ -81,7 +81,13 @@ impl Filter {
         }
     }
 
-    /// Step 3 of the protocol: the checks of the whole body.
+    /// Step 3 of the protocol: the checks of the whole body. JSON
+    /// (`application/json`, `application/*+json`) is parsed, inspected string
+    /// by string and checked against the route's schema. A route with a schema
+    /// takes JSON only (415 otherwise). Other bodies were already held to the
+    /// size limit; forms are inspected field by field and text (`text/*`, XML)
+    /// as a whole; binary bodies (gRPC, protobuf, octet streams, multipart,
+    /// images) are not inspected.
     pub fn check_request_body(
         &self,
         context: &RequestContext<'_>,
@@ -91,8 +97,14 @@ impl Filter {
         if body.is_empty() {
             return self.check_missing_body(context);
         }
-        self.check_media_type(content_type)?;
-        self.check_json_body(context, body)
+        let media = MediaType::of(content_type);
+        if media == MediaType::Json {
+            return self.check_json_body(context, body);
+        }
+        if self.has_schema(context) {
+            return Err(Rejection::UnsupportedMediaType);
+        }
+        self.check_other_body(context, media, body)
     }
 }
 
@@ -116,4 +128,39 @@ async fn read_limited<E>(
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
+}
+
+/// How a body is inspected, from its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MediaType {
+    /// `application/json`, `application/*+json`.
+    Json,
+    /// `application/x-www-form-urlencoded`.
+    Form,
+    /// `text/*`, `application/xml`, `application/*+xml`.
+    Text,
+    /// Anything else: not inspected.
+    Binary,
+}
+
+impl MediaType {
+    pub(crate) fn of(content_type: Option<&str>) -> MediaType {
+        let essence = content_type
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let application = essence.strip_prefix("application/");
+        match essence.as_str() {
+            "application/json" => MediaType::Json,
+            _ if application.is_some_and(|sub| sub.ends_with("+json")) => MediaType::Json,
+            "application/x-www-form-urlencoded" => MediaType::Form,
+            "application/xml" => MediaType::Text,
+            _ if application.is_some_and(|sub| sub.ends_with("+xml")) => MediaType::Text,
+            _ if essence.starts_with("text/") => MediaType::Text,
+            _ => MediaType::Binary,
+        }
+    }
 }

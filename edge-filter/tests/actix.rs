@@ -42,11 +42,32 @@ async fn checks_and_passes_bodies_on() {
                 .status(),
             413
         );
+        // No schema on this route: other media types pass on, inspected as
+        // text or form fields (binary bodies are held to the size limit only).
         assert_eq!(
-            test::call_service(&app, post("{}", "text/plain"))
+            test::call_service(&app, post("plain words", "text/plain"))
                 .await
                 .status(),
-            415
+            200
+        );
+        let text_attack =
+            test::call_service(&app, post("<script>alert(1)</script>", "text/plain")).await;
+        assert_eq!(text_attack.status(), expected, "{mode:?}");
+        let form_attack = test::call_service(
+            &app,
+            post(
+                "q=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+                "application/x-www-form-urlencoded",
+            ),
+        )
+        .await;
+        assert_eq!(form_attack.status(), expected, "{mode:?}");
+        assert_eq!(
+            test::call_service(&app, post("\u{0}<script>", "application/grpc"))
+                .await
+                .status(),
+            200,
+            "binary bodies are not inspected"
         );
     }
 }

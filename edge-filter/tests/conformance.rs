@@ -57,6 +57,11 @@ fn cases() -> Vec<Case> {
         ("POST", "/items", Some("application/json"), r#"{"name":"much too long a name"}"#),
         ("POST", "/items", Some("application/json"), r#"{"name":"#),
         ("POST", "/items", Some("text/plain"), r#"{"name":"widget"}"#),
+        // Routes without a schema take other media types, inspected as text or form.
+        ("POST", "/notes", Some("text/plain"), "a note"),
+        ("POST", "/notes", Some("text/plain"), "<script>alert(1)</script>"),
+        ("POST", "/notes", Some("application/x-www-form-urlencoded"), "a=1&b=%27%20OR%201%3D1%20--"),
+        ("POST", "/notes", Some("application/octet-stream"), "<script>alert(1)</script>"),
         ("POST", "/items", Some("application/json"), r#"{"name":"' OR 1=1 --"}"#),
         ("POST", "/items", None, ""),
     ]

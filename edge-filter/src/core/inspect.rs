@@ -100,6 +100,19 @@ impl Inspector {
             })
     }
 
+    /// Inspect an `application/x-www-form-urlencoded` body: every field name
+    /// and value (`+` is a space), labelled `form.<name>`.
+    pub fn inspect_form(&self, form: &str) -> Option<Finding> {
+        form.split('&')
+            .filter(|pair| !pair.is_empty())
+            .find_map(|pair| {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                let label = || format!("form.{}", excerpt(&normalize(name, true)));
+                self.inspect_with(label, name, true)
+                    .or_else(|| self.inspect_with(label, value, true))
+            })
+    }
+
     /// Inspect a header value.
     pub fn inspect_header(&self, name: &str, value: &str) -> Option<Finding> {
         self.inspect_with(|| format!("header.{name}"), value, false)
