@@ -172,6 +172,17 @@ fn the_image_is_multi_stage_and_runs_as_a_non_root_user() {
     assert!(init.contains("NOSUPERUSER NOCREATEDB NOCREATEROLE"));
 }
 
+/// The crates published to crates.io.
+const PUBLISHED: [&str; 7] = [
+    "edge-core",
+    "edge-auth",
+    "edge-db",
+    "edge-log",
+    "edge-ratelimit",
+    "edge-filter",
+    "edge-cache",
+];
+
 /// Every published crate ships both licenses of its `MIT OR Apache-2.0`
 /// declaration (the files are links to the root's, which cargo packages by content).
 #[test]
@@ -182,18 +193,109 @@ fn every_published_crate_carries_both_licenses() {
     for license in ["LICENSE-MIT", "LICENSE-APACHE"] {
         let text = std::fs::read_to_string(root.join(license)).unwrap();
         assert!(text.contains("The Edge contributors"), "{license}");
-        for krate in [
-            "edge-core",
-            "edge-auth",
-            "edge-db",
-            "edge-log",
-            "edge-ratelimit",
-            "edge-filter",
-            "edge-cache",
-        ] {
+        for krate in PUBLISHED {
             let shipped = std::fs::read_to_string(root.join(krate).join(license))
                 .unwrap_or_else(|e| panic!("{krate}/{license}: {e}"));
             assert_eq!(shipped, text, "{krate}/{license}");
         }
     }
+}
+
+/// What `cargo package` would ship of a crate, as paths inside it.
+fn packaged_files(krate: &str) -> Vec<String> {
+    let output = std::process::Command::new(env!("CARGO"))
+        .args([
+            "package",
+            "--list",
+            "--allow-dirty",
+            "--offline",
+            "-p",
+            krate,
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "cargo package --list -p {krate}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A packaged crate builds its tests, benches and examples without the
+/// workspace's unpublished harness (cargo drops a path dependency without a
+/// version from the package): the crates whose tests start servers through it
+/// leave those tests out.
+#[test]
+fn packaged_crates_ship_no_target_that_needs_the_unpublished_harness() {
+    let root = root();
+    for krate in PUBLISHED {
+        let files = packaged_files(krate);
+        assert!(
+            files.iter().any(|f| f == "src/lib.rs"),
+            "{krate}: {files:?}"
+        );
+        for file in files.iter().filter(|f| f.ends_with(".rs")) {
+            let text = std::fs::read_to_string(root.join(krate).join(file)).unwrap_or_default();
+            assert!(
+                !text.contains("edge_test_support"),
+                "{krate} would ship {file}, which needs the unpublished edge-test-support"
+            );
+        }
+    }
+}
+
+/// The declared MSRV is a real one: no locked dependency needs a newer Rust
+/// (clippy's `incompatible_msrv`, denied in CI, holds our own code to it).
+#[test]
+fn no_dependency_needs_a_newer_rust_than_the_declared_msrv() {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let msrv = manifest
+        .lines()
+        .find_map(|line| line.strip_prefix("rust-version = "))
+        .map(|v| v.trim_matches('"').to_owned())
+        .expect("a workspace rust-version");
+    let version = |text: &str| -> Vec<u64> {
+        text.split('.')
+            .map(|part| part.parse().unwrap_or(0))
+            .collect()
+    };
+    // The dependencies of this machine's target (the others are not downloaded).
+    let rustc = std::process::Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .unwrap();
+    let host = String::from_utf8(rustc.stdout)
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix("host: ").map(str::to_owned))
+        .expect("rustc names its host");
+    let output = std::process::Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .args(["--filter-platform", &host])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let too_new: Vec<String> = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|package| {
+            let needs = package["rust_version"].as_str()?;
+            (version(needs) > version(&msrv))
+                .then(|| format!("{} {} needs {needs}", package["name"], package["version"]))
+        })
+        .collect();
+    assert!(too_new.is_empty(), "MSRV {msrv}, but: {too_new:#?}");
 }
