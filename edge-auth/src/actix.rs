@@ -82,10 +82,12 @@ where
         let authorization = request
             .headers()
             .get_all(actix_web::http::header::AUTHORIZATION);
+        let cookies = request.headers().get_all(actix_web::http::header::COOKIE);
         let decision = self.validator.decide_raw(
             request.method().as_str(),
             request.path(),
             authorization.map(|v| v.as_bytes()),
+            cookies.map(|v| v.as_bytes()),
         );
         let pass: Passed<B> = ServiceResponse::map_into_left_body;
         match decision {

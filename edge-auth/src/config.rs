@@ -45,6 +45,7 @@ pub struct ValidatorBuilder {
     cache_capacity: usize,
     public: Vec<(Option<String>, String)>,
     realm: String,
+    token_cookie: Option<String>,
 }
 
 impl Validator {
@@ -63,6 +64,7 @@ impl Validator {
             cache_capacity: 10_000,
             public: Vec::new(),
             realm: "edge".to_owned(),
+            token_cookie: None,
         }
     }
 }
@@ -118,7 +120,10 @@ impl ValidatorBuilder {
         self
     }
 
-    /// The claim the role is read from (default `role`).
+    /// Where the roles are read from (default `role`): a claim, or a
+    /// dot-separated path into nested claims — `realm_access.roles`
+    /// (Keycloak), `permissions` (Auth0), `scope` (space-separated). A string is
+    /// split at spaces; an array gives its strings.
     pub fn role_claim(mut self, claim: impl Into<String>) -> Self {
         self.role_claim = claim.into();
         self
@@ -147,6 +152,16 @@ impl ValidatorBuilder {
     pub fn public_route(mut self, method: &Method, template: &str) -> Self {
         self.public
             .push((Some(method.as_str().to_owned()), template.to_owned()));
+        self
+    }
+
+    /// Also take the token from the cookie `name` when a request has no
+    /// `Authorization` header (browser apps that keep the token in an
+    /// `HttpOnly` cookie). Browsers send cookies on cross-site requests too:
+    /// set the cookie `SameSite=Strict` (or `Lax` and refuse unsafe methods
+    /// from other sites), or add CSRF protection.
+    pub fn token_cookie(mut self, name: impl Into<String>) -> Self {
+        self.token_cookie = Some(name.into());
         self
     }
 
@@ -209,6 +224,7 @@ impl ValidatorBuilder {
             cache: NonZeroUsize::new(self.cache_capacity).map(TokenCache::new),
             public: PublicRoutes::compile(&self.public)?,
             realm: self.realm,
+            token_cookie: self.token_cookie,
         }))
     }
 }

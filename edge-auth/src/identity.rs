@@ -15,7 +15,7 @@ pub struct Identity(Arc<Inner>);
 #[derive(Debug, PartialEq)]
 struct Inner {
     subject: String,
-    role: Option<String>,
+    roles: Vec<String>,
     claims: Map<String, Value>,
 }
 
@@ -26,9 +26,19 @@ impl Identity {
         role: Option<String>,
         claims: Map<String, Value>,
     ) -> Self {
+        Identity::with_roles(subject, role.into_iter().collect(), claims)
+    }
+
+    /// An identity for `subject` with its `roles` (from the validator's
+    /// [`role_claim`](crate::ValidatorBuilder::role_claim)) and the token's `claims`.
+    pub fn with_roles(
+        subject: impl Into<String>,
+        roles: Vec<String>,
+        claims: Map<String, Value>,
+    ) -> Self {
         Identity(Arc::new(Inner {
             subject: subject.into(),
-            role,
+            roles,
             claims,
         }))
     }
@@ -38,9 +48,14 @@ impl Identity {
         &self.0.subject
     }
 
-    /// The role claim, if the token had one.
+    /// The first role, if the token had any.
     pub fn role(&self) -> Option<&str> {
-        self.0.role.as_deref()
+        self.0.roles.first().map(String::as_str)
+    }
+
+    /// Every role the token gave (from the validator's role claim).
+    pub fn roles(&self) -> &[String] {
+        &self.0.roles
     }
 
     /// Every claim of the token.
@@ -48,9 +63,30 @@ impl Identity {
         &self.0.claims
     }
 
-    /// Whether the caller has `role`.
+    /// The claims as your own type (typed access to a provider's claims):
+    ///
+    /// ```
+    /// use edge_auth::Identity;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Claims {
+    ///     email: String,
+    ///     #[serde(default)]
+    ///     email_verified: bool,
+    /// }
+    ///
+    /// let claims = serde_json::json!({"sub": "42", "email": "ada@example.com"});
+    /// let identity = Identity::new("42", None, claims.as_object().unwrap().clone());
+    /// let typed: Claims = identity.claims_as().unwrap();
+    /// assert_eq!((typed.email.as_str(), typed.email_verified), ("ada@example.com", false));
+    /// ```
+    pub fn claims_as<C: serde::de::DeserializeOwned>(&self) -> Result<C, serde_json::Error> {
+        C::deserialize(Value::Object(self.0.claims.clone()))
+    }
+
+    /// Whether the caller has `role` (among all its roles).
     pub fn has_role(&self, role: &str) -> bool {
-        self.role() == Some(role)
+        self.0.roles.iter().any(|r| r == role)
     }
 
     /// `Ok` when the caller has `role`, else a 403 [`AuthError`].

@@ -97,3 +97,93 @@ async fn rejections_are_401_problems_with_a_challenge() {
         assert_eq!(body["code"], "unauthorized", "{name}");
     }
 }
+
+#[tokio::test]
+async fn roles_come_from_a_claim_path_and_claims_read_as_a_type() {
+    #[derive(serde::Deserialize)]
+    struct Keycloak {
+        preferred_username: String,
+    }
+    let validator = edge_auth::Validator::builder("edge")
+        .hmac_secret(SECRET)
+        .role_claim("realm_access.roles")
+        .clock(ManualClock::new(NOW * 1000))
+        .build()
+        .unwrap();
+    let claims = with(
+        with(
+            claims(),
+            "realm_access",
+            serde_json::json!({"roles": ["reader", "auditor"]}),
+        ),
+        "preferred_username",
+        "ada".into(),
+    );
+    let token = sign(
+        &serde_json::json!({"alg": "HS256", "typ": "JWT"}),
+        &claims,
+        SECRET,
+    );
+    let identity = validator.validate(&token).unwrap();
+    assert_eq!(identity.roles(), ["reader", "auditor"]);
+    assert!(identity.has_role("auditor") && !identity.has_role("admin"));
+    assert!(identity.require_role("admin").is_err());
+    let typed: Keycloak = identity.claims_as().unwrap();
+    assert_eq!(typed.preferred_username, "ada");
+}
+
+#[tokio::test]
+async fn a_token_cookie_is_read_only_when_configured_and_no_header_came() {
+    let with_cookie = edge_auth::Validator::builder("edge")
+        .hmac_secret(SECRET)
+        .token_cookie("access_token")
+        .clock(ManualClock::new(NOW * 1000))
+        .build()
+        .unwrap();
+    let serve = |validator: edge_auth::Validator| {
+        ServiceBuilder::new()
+            .layer(AuthLayer::new(validator))
+            .service_fn(|req: Request<String>| async move {
+                let who = req
+                    .extensions()
+                    .get::<Identity>()
+                    .map(|i| i.subject().to_owned());
+                Ok::<_, Infallible>(Response::new(who.unwrap_or_default()))
+            })
+    };
+    let cookie = |value: String| {
+        Request::get("/private")
+            .header(
+                "cookie",
+                format!("theme=dark; access_token={value}; lang=en"),
+            )
+            .body(String::new())
+            .unwrap()
+    };
+    let response = serve(with_cookie.clone())
+        .oneshot(cookie(valid_token()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (response.status(), response.body().as_str()),
+        (StatusCode::OK, "42")
+    );
+    // A forged cookie is a bad token, not a missing one.
+    let forged = serve(with_cookie.clone())
+        .oneshot(cookie("a.b.c".into()))
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    // An Authorization header wins over the cookie.
+    let mut both = cookie(valid_token());
+    both.headers_mut()
+        .insert("authorization", "Bearer x.y.z".parse().unwrap());
+    assert_eq!(
+        serve(with_cookie).oneshot(both).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Without the setting, cookies are never read.
+    let plain = validator(ManualClock::new(NOW * 1000));
+    let ignored = serve(plain).oneshot(cookie(valid_token())).await.unwrap();
+    assert_eq!(ignored.status(), StatusCode::UNAUTHORIZED);
+}

@@ -17,7 +17,7 @@ pub(crate) struct ClaimRules {
 #[derive(Debug, Clone)]
 pub(crate) struct Checked {
     pub(crate) subject: String,
-    pub(crate) role: Option<String>,
+    pub(crate) roles: Vec<String>,
     pub(crate) expires: u64,
     pub(crate) not_before: Option<u64>,
 }
@@ -54,16 +54,31 @@ pub(crate) fn check(
         Some(Value::String(sub)) if !sub.is_empty() => sub.clone(),
         _ => return Err(invalid("the token has no `sub`")),
     };
-    let role = claims
-        .get(&rules.role_claim)
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let roles = roles_at(claims, &rules.role_claim);
     Ok(Checked {
         subject,
-        role,
+        roles,
         expires,
         not_before,
     })
+}
+
+/// The roles at `path` (dot-separated: `role`, `realm_access.roles`,
+/// `permissions`, `scope`): a string is split at spaces (an OAuth `scope`; a
+/// single role has none), an array gives its strings; anything else, none.
+pub(crate) fn roles_at(claims: &Map<String, Value>, path: &str) -> Vec<String> {
+    let mut segments = path.split('.');
+    let first = segments.next().and_then(|name| claims.get(name));
+    let found = segments.try_fold(first, |value, name| Some(value?.get(name)));
+    match found.flatten() {
+        Some(Value::String(text)) => text.split_whitespace().map(str::to_owned).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The time-dependent checks, also run on every cache hit.
@@ -127,6 +142,26 @@ mod tests {
     }
 
     #[test]
+    fn roles_come_from_a_claim_path_of_strings_arrays_or_scopes() {
+        let token = claims(json!({
+            "role": "admin",
+            "realm_access": {"roles": ["reader", "writer", 7]},
+            "scope": "items:read items:write",
+            "permissions": ["delete:items"],
+            "nested": {"deep": {"role": "auditor"}}
+        }));
+        let at = |path| roles_at(&token, path);
+        assert_eq!(at("role"), ["admin"]);
+        assert_eq!(at("realm_access.roles"), ["reader", "writer"]);
+        assert_eq!(at("scope"), ["items:read", "items:write"]);
+        assert_eq!(at("permissions"), ["delete:items"]);
+        assert_eq!(at("nested.deep.role"), ["auditor"]);
+        assert!(at("realm_access.missing").is_empty());
+        assert!(at("role.deeper").is_empty());
+        assert!(at("nothing").is_empty());
+    }
+
+    #[test]
     fn accepts_valid_claims() {
         let ok = check(
             &claims(json!({"sub":"1","iss":"edge","aud":["x","api"],"exp":1000,"role":"admin"})),
@@ -135,8 +170,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (ok.subject.as_str(), ok.role.as_deref(), ok.expires),
-            ("1", Some("admin"), 1000)
+            (ok.subject.as_str(), ok.roles.as_slice(), ok.expires),
+            ("1", &["admin".to_owned()][..], 1000)
         );
         assert!(
             check(

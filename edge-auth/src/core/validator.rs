@@ -32,6 +32,8 @@ pub(crate) struct Inner {
     pub(crate) cache: Option<TokenCache>,
     pub(crate) public: PublicRoutes,
     pub(crate) realm: String,
+    /// The cookie a token may come in when there is no `Authorization` header.
+    pub(crate) token_cookie: Option<String>,
 }
 
 /// Where a token being validated came from.
@@ -61,7 +63,8 @@ impl Validator {
         }
     }
 
-    /// Decide for a request: public routes pass, others need a valid bearer token.
+    /// Decide for a request: public routes pass, others need a valid bearer token
+    /// (or, when configured, a token in a cookie).
     pub fn decide(&self, method: &Method, path: &str, headers: &HeaderMap) -> Decision {
         self.decide_raw(
             method.as_str(),
@@ -70,22 +73,35 @@ impl Validator {
                 .get_all(http::header::AUTHORIZATION)
                 .iter()
                 .map(|v| v.as_bytes()),
+            headers
+                .get_all(http::header::COOKIE)
+                .iter()
+                .map(|v| v.as_bytes()),
         )
     }
 
     /// [`Validator::decide`] over raw parts: the method name, the path, and the
-    /// values of the `Authorization` headers (for frameworks on other `http` versions).
+    /// values of the `Authorization` and `Cookie` headers (for frameworks on
+    /// other `http` versions; the cookies are read only when a
+    /// [`token_cookie`](crate::ValidatorBuilder::token_cookie) is configured and
+    /// no `Authorization` header came).
     pub fn decide_raw<'a>(
         &self,
         method: &str,
         path: &str,
         authorization: impl IntoIterator<Item = &'a [u8]>,
+        cookies: impl IntoIterator<Item = &'a [u8]>,
     ) -> Decision {
         if self.inner.public.matches(method, path) {
             return Decision::Public;
         }
-        let validated = bearer_credentials(authorization)
-            .and_then(|token| self.validate_as(token, Credentials::Bearer));
+        let credentials = match (bearer_credentials(authorization), &self.inner.token_cookie) {
+            (Err(missing), Some(name)) if missing.kind() == AuthErrorKind::Missing => {
+                cookie_value(cookies, name).ok_or(missing)
+            }
+            (credentials, _) => credentials,
+        };
+        let validated = credentials.and_then(|token| self.validate_as(token, Credentials::Bearer));
         match validated {
             Ok(identity) => Decision::Authenticated(identity),
             Err(error) => Decision::Rejected(error),
@@ -177,7 +193,7 @@ impl Validator {
         }
         let claims = token::claims(parsed.payload_b64)?;
         let checked = claims::check(&claims, &inner.rules, now)?;
-        let identity = Identity::new(checked.subject.clone(), checked.role.clone(), claims);
+        let identity = Identity::with_roles(checked.subject.clone(), checked.roles.clone(), claims);
         Ok((identity, checked))
     }
 
@@ -201,4 +217,17 @@ impl Validator {
     pub fn cached_tokens(&self) -> usize {
         self.inner.cache.as_ref().map_or(0, TokenCache::len)
     }
+}
+
+/// The value of the cookie `name` among the `Cookie` header values.
+fn cookie_value<'a>(headers: impl IntoIterator<Item = &'a [u8]>, name: &str) -> Option<&'a str> {
+    headers
+        .into_iter()
+        .filter_map(|value| std::str::from_utf8(value).ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| {
+            let (key, value) = pair.trim().split_once('=')?;
+            (key == name).then(|| value.trim_matches('"'))
+        })
+        .filter(|value| !value.is_empty())
 }
