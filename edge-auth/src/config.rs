@@ -225,6 +225,7 @@ impl ValidatorBuilder {
             public: PublicRoutes::compile(&self.public)?,
             realm: self.realm,
             token_cookie: self.token_cookie,
+            unknown_key: std::sync::OnceLock::new(),
         }))
     }
 }

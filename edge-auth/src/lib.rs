@@ -16,6 +16,9 @@ pub mod response;
 
 #[cfg(feature = "actix")]
 pub mod actix;
+#[cfg(feature = "oidc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+pub mod oidc;
 #[cfg(feature = "tower")]
 pub mod tower;
 

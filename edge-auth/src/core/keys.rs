@@ -51,6 +51,11 @@ impl KeySet {
         Ok(KeySet { keys })
     }
 
+    /// Whether a key of the set is named `kid`.
+    pub(crate) fn has_kid(&self, kid: &str) -> bool {
+        self.keys.iter().any(|k| k.kid.as_deref() == Some(kid))
+    }
+
     /// The algorithms of the keys in the set.
     pub(crate) fn algorithms(&self) -> impl Iterator<Item = Algorithm> + '_ {
         self.keys.iter().map(|k| k.algorithm)

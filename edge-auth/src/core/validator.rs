@@ -34,6 +34,18 @@ pub(crate) struct Inner {
     pub(crate) realm: String,
     /// The cookie a token may come in when there is no `Authorization` header.
     pub(crate) token_cookie: Option<String>,
+    /// Called when a token names a key the validator does not have.
+    pub(crate) unknown_key: std::sync::OnceLock<UnknownKeyHook>,
+}
+
+/// What to do when a token names an unknown key (fetch the provider's keys again).
+#[derive(Clone)]
+pub(crate) struct UnknownKeyHook(pub(crate) Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for UnknownKeyHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UnknownKeyHook")
+    }
 }
 
 /// Where a token being validated came from.
@@ -189,7 +201,14 @@ impl Validator {
             }
         } else {
             let keys = inner.keys.read().unwrap_or_else(|p| p.into_inner()).clone();
-            keys.verify(algorithm, kid, message, &parsed.signature)?;
+            if let Err(error) = keys.verify(algorithm, kid, message, &parsed.signature) {
+                if let (Some(kid), Some(hook)) = (kid, inner.unknown_key.get())
+                    && !keys.has_kid(kid)
+                {
+                    (hook.0)();
+                }
+                return Err(error);
+            }
         }
         let claims = token::claims(parsed.payload_b64)?;
         let checked = claims::check(&claims, &inner.rules, now)?;
@@ -206,6 +225,14 @@ impl Validator {
             cache.clear();
         }
         Ok(())
+    }
+
+    /// Call `hook` whenever a token names a key this validator does not have
+    /// (a provider's new key): [`RemoteJwks`](crate::oidc::RemoteJwks) fetches the
+    /// keys again. The first hook set stays.
+    #[cfg(feature = "oidc")]
+    pub(crate) fn on_unknown_key(&self, hook: Arc<dyn Fn() + Send + Sync>) {
+        let _ = self.inner.unknown_key.set(UnknownKeyHook(hook));
     }
 
     /// The realm named in `WWW-Authenticate` challenges.
