@@ -101,20 +101,31 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
     let (db, access_log) = (state.db.clone(), state.access_log.clone());
     let address = state.config.listen;
     let serve_error = |source| StartError::Serve { address, source };
-    let mut server = HttpServer::new({
+    let workers = state.config.workers.map(usize::from);
+    // Two server types: with CORS, or without any trace of it.
+    macro_rules! start {
+        ($factory:expr) => {{
+            let mut server = HttpServer::new($factory)
+                .shutdown_timeout(15)
+                .disable_signals();
+            if let Some(workers) = workers {
+                server = server.workers(workers);
+            }
+            let server = server.bind(address).map_err(serve_error)?;
+            for bound in server.addrs() {
+                tracing::info!(address = %bound, "listening on http://{bound}");
+            }
+            server.run()
+        }};
+    }
+    let server = {
         let state = state.clone();
-        move || app::app(state.clone())
-    })
-    .shutdown_timeout(15)
-    .disable_signals();
-    if let Some(workers) = state.config.workers {
-        server = server.workers(usize::from(workers));
-    }
-    let server = server.bind(address).map_err(serve_error)?;
-    for bound in server.addrs() {
-        tracing::info!(address = %bound, "listening on http://{bound}");
-    }
-    let server = server.run();
+        if state.config.cors_origins.is_empty() {
+            start!(move || app::app(state.clone()))
+        } else {
+            start!(move || app::app_with_cors(state.clone(), app::builders::cors(&state.config)))
+        }
+    };
     drain_on_termination(
         server.handle(),
         Arc::clone(&state.draining),

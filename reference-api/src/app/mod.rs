@@ -47,7 +47,6 @@ mod problems;
 use actix_web::App;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::Condition;
 use actix_web::web;
 use edge_auth::Identity;
 use edge_auth::actix::Auth;
@@ -67,31 +66,21 @@ use crate::state::AppState;
 use access::access_fields;
 use problems::{Problems, json_error, no_route};
 
-/// Build the application for one worker.
-pub fn app(
-    state: AppState,
-) -> App<
-    impl ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
-    let max_body = usize::try_from(state.config.max_body).unwrap_or(usize::MAX);
-    let authenticate = Auth::new(state.validator.clone());
-    let ip_limits = RateLimiting::new(state.ip_limits.clone());
-    let request_filter = RequestFilter::new(state.filter.clone());
-    let user_limits = RateLimiting::new(state.user_limits.clone()).subject::<Identity>();
-    let cache = ResponseCache::new(state.cache.clone());
-    let access_log = AccessLogger::new(state.access_log.clone()).fields_from(access_fields);
-    let (cors_enabled, cors) = (
-        !state.config.cors_origins.is_empty(),
-        builders::cors(&state.config),
-    );
-    let mut app =
-        App::new()
+/// The onion, once, for both server types: `$inner` names the app inside the
+/// CORS position and `$wrap` is what stands there (the app itself, or the app
+/// wrapped in actix-cors). Two functions expand it, so the default server has
+/// no CORS wrapper, future or body layer at all.
+macro_rules! onion {
+    ($state:ident, $inner:ident => $wrap:expr) => {{
+        let state = $state;
+        let max_body = usize::try_from(state.config.max_body).unwrap_or(usize::MAX);
+        let authenticate = Auth::new(state.validator.clone());
+        let ip_limits = RateLimiting::new(state.ip_limits.clone());
+        let request_filter = RequestFilter::new(state.filter.clone());
+        let user_limits = RateLimiting::new(state.user_limits.clone()).subject::<Identity>();
+        let cache = ResponseCache::new(state.cache.clone());
+        let access_log = AccessLogger::new(state.access_log.clone()).fields_from(access_fields);
+        let $inner = App::new()
             .app_data(web::Data::new(state))
             .app_data(
                 web::JsonConfig::default()
@@ -106,38 +95,73 @@ pub fn app(
             }))
             .wrap(request_filter)
             .wrap(ip_limits)
-            .wrap(CanonicalUrl)
-            .wrap(Condition::new(cors_enabled, cors))
+            .wrap(CanonicalUrl);
+        let mut app = $wrap
             .wrap(Problems)
             .wrap(QueryCounter::new())
             .wrap(access_log)
             .default_service(web::to(no_route));
-    // Every operation from the table: those under `/api` behind authentication,
-    // the per-user limits and the cache; `/healthz` and `/openapi.json` outside.
-    let mut api = web::scope("/api")
-        .wrap(cache)
-        .wrap(user_limits)
-        .wrap(authenticate);
-    for (path, routes) in operations::resources(operations::api()) {
-        let path = path.strip_prefix("/api").unwrap_or(path);
-        api = api.service(
-            routes
-                .into_iter()
-                .fold(web::resource(path), actix_web::Resource::route),
-        );
-    }
-    // The API first: the router tries services in registration order, and
-    // nearly every request is an `/api` one.
-    app = app.service(api);
-    let outside = operations::OPERATIONS
-        .iter()
-        .filter(|op| !op.path.starts_with("/api/"));
-    for (path, routes) in operations::resources(outside) {
-        app = app.service(
-            routes
-                .into_iter()
-                .fold(web::resource(path), actix_web::Resource::route),
-        );
-    }
-    app
+        // Every operation from the table: those under `/api` behind authentication,
+        // the per-user limits and the cache; `/healthz` and `/openapi.json` outside.
+        let mut api = web::scope("/api")
+            .wrap(cache)
+            .wrap(user_limits)
+            .wrap(authenticate);
+        for (path, routes) in operations::resources(operations::api()) {
+            let path = path.strip_prefix("/api").unwrap_or(path);
+            api = api.service(
+                routes
+                    .into_iter()
+                    .fold(web::resource(path), actix_web::Resource::route),
+            );
+        }
+        // The API first: the router tries services in registration order, and
+        // nearly every request is an `/api` one.
+        app = app.service(api);
+        let outside = operations::OPERATIONS
+            .iter()
+            .filter(|op| !op.path.starts_with("/api/"));
+        for (path, routes) in operations::resources(outside) {
+            app = app.service(
+                routes
+                    .into_iter()
+                    .fold(web::resource(path), actix_web::Resource::route),
+            );
+        }
+        app
+    }};
+}
+
+/// Build the application for one worker, without CORS (the default, and what
+/// the benches and in-process tests use).
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    onion!(state, inner => inner)
+}
+
+/// Build the application for one worker with CORS for `--cors-origins`
+/// ([`builders::cors`]; made per worker, actix-cors is not `Send`), before the
+/// limits and authentication so a preflight never gets 401 or 429.
+pub fn app_with_cors(
+    state: AppState,
+    cors: actix_cors::Cors,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    onion!(state, inner => inner.wrap(cors))
 }
