@@ -66,7 +66,7 @@ pub enum OidcError {
 #[derive(Debug, Clone)]
 pub struct RemoteJwks {
     url: String,
-    client: reqwest::Client,
+    client: HttpClient,
     keys: Vec<u8>,
     every: Duration,
     min_gap: Duration,
@@ -187,48 +187,66 @@ impl RemoteJwks {
     }
 }
 
-/// An HTTPS client on rustls (the platform's roots, the ring provider unless
-/// the process installed one), bounded in time.
-fn client() -> Result<reqwest::Client, OidcError> {
-    // Err only when a provider is installed already: then that one is used.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| OidcError::Fetch {
-            url: String::new(),
-            reason: e.to_string(),
-        })
+/// The client that fetches the provider's documents.
+type HttpClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Empty<bytes::Bytes>,
+>;
+
+/// An HTTP(S) client on rustls with the ring provider given explicitly (no
+/// process-wide default is touched) and the webpki roots.
+fn client() -> Result<HttpClient, OidcError> {
+    let failed = |reason: String| OidcError::Fetch {
+        url: String::new(),
+        reason,
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| failed(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(https),
+    )
 }
 
-/// `url`'s body (a 2xx of at most 1 MiB).
-async fn download(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, OidcError> {
+/// `url`'s body (a 2xx of at most 1 MiB, within 10 s).
+async fn download(client: &HttpClient, url: &str) -> Result<Vec<u8>, OidcError> {
+    use http_body_util::BodyExt;
     let failed = |reason: String| OidcError::Fetch {
         url: url.to_owned(),
         reason,
     };
-    let response = client
-        .get(url)
-        .header("accept", "application/json")
-        .send()
-        .await
+    let request = http::Request::get(url)
+        .header(http::header::ACCEPT, "application/json")
+        .body(http_body_util::Empty::new())
         .map_err(|e| failed(e.to_string()))?;
-    if !response.status().is_success() {
-        return Err(failed(format!("status {}", response.status())));
-    }
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_DOCUMENT as u64)
-    {
-        return Err(failed("larger than 1 MiB".to_owned()));
-    }
-    let mut response = response;
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| failed(e.to_string()))? {
-        if body.len() + chunk.len() > MAX_DOCUMENT {
-            return Err(failed("larger than 1 MiB".to_owned()));
+    let fetch = async {
+        let response = client
+            .request(request)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(failed(format!("status {}", response.status())));
         }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+        let limited = http_body_util::Limited::new(response.into_body(), MAX_DOCUMENT);
+        let body = limited
+            .collect()
+            .await
+            .map_err(|e| failed(format!("{e} (at most 1 MiB is read)")))?;
+        Ok(body.to_bytes().to_vec())
+    };
+    tokio::time::timeout(Duration::from_secs(10), fetch)
+        .await
+        .map_err(|_| failed("no answer within 10 s".to_owned()))?
 }
