@@ -78,7 +78,10 @@ pub(crate) fn split(url: &str) -> Result<(String, TlsSettings), ConfigError> {
         let mut kept = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if let Some(kept_pair) = take(key, &percent_decode(value))? {
+            if let Some(kept_pair) = take(
+                key,
+                &percent_encoding::percent_decode_str(value).decode_utf8_lossy(),
+            )? {
                 kept.push(if key == "sslmode" {
                     kept_pair
                 } else {
@@ -120,31 +123,6 @@ pub(crate) fn split(url: &str) -> Result<(String, TlsSettings), ConfigError> {
     Ok((rewritten, settings))
 }
 
-/// `%XX` escapes of a URL query value decoded (a path in `sslrootcert`).
-fn percent_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(high), Some(low)) => {
-                out.push((high * 16 + low) as u8);
-                i += 3;
-            }
-            (byte, _, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// The rustls connector for `settings` (which must not be [`Verify::Off`]).
 pub(crate) fn connector(
     settings: &TlsSettings,
@@ -153,10 +131,12 @@ pub(crate) fn connector(
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|e| ConfigError::InvalidTls(e.to_string()))?;
+    let algorithms = provider.signature_verification_algorithms;
     let verifier: Arc<dyn ServerCertVerifier> = match settings.verify {
-        Verify::Off | Verify::Encrypt => {
-            Arc::new(Unchecked(provider.signature_verification_algorithms))
-        }
+        Verify::Off | Verify::Encrypt => Arc::new(Lenient {
+            authority: None,
+            algorithms,
+        }),
         Verify::Authority | Verify::Full => {
             let roots = Arc::new(roots(settings.root_cert.as_ref())?);
             let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider)
@@ -164,7 +144,10 @@ pub(crate) fn connector(
                 .map_err(|e| ConfigError::InvalidTls(e.to_string()))?;
             match settings.verify {
                 Verify::Full => webpki,
-                _ => Arc::new(AnyName(webpki)),
+                _ => Arc::new(Lenient {
+                    authority: Some(webpki),
+                    algorithms,
+                }),
             }
         }
     };
@@ -196,52 +179,18 @@ fn roots(root_cert: Option<&PathBuf>) -> Result<RootCertStore, ConfigError> {
     Ok(roots)
 }
 
-/// `prefer`/`require`: encryption without checking who answers (libpq's
-/// meaning; `verify-full` is the mode that stops an impostor). The handshake's
-/// signatures are still checked against the certificate it presented.
+/// The modes that check less than `verify-full`: `prefer`/`require` accept any
+/// certificate (libpq's meaning; `verify-full` is the mode that stops an
+/// impostor), `verify-ca` one a trusted authority signed whatever host it names
+/// (`authority`). Either way the handshake's signatures are checked against the
+/// certificate presented.
 #[derive(Debug)]
-struct Unchecked(WebPkiSupportedAlgorithms);
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_schemes()
-    }
+struct Lenient {
+    authority: Option<Arc<WebPkiServerVerifier>>,
+    algorithms: WebPkiSupportedAlgorithms,
 }
 
-/// `verify-ca`: a trusted authority's certificate, whatever host it names.
-#[derive(Debug)]
-struct AnyName(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for AnyName {
+impl ServerCertVerifier for Lenient {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -250,10 +199,16 @@ impl ServerCertVerifier for AnyName {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        let Some(authority) = &self.authority else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match authority.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -267,7 +222,7 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -276,11 +231,11 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.algorithms.supported_schemes()
     }
 }
 
