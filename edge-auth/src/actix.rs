@@ -116,8 +116,7 @@ fn rejection(error: &AuthError, realm: &str, id: Option<&edge_core::RequestId>) 
     let status = edge_core::http02::status_to_http02(error.status());
     let rendered = response::body(error, id);
     let mut builder = HttpResponse::build(status);
-    let content_type = HeaderValue::from_str(rendered.content_type)
-        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let content_type = edge_core::http02::content_type_to_http02(&rendered);
     builder.insert_header((CONTENT_TYPE, content_type));
     if status == StatusCode::UNAUTHORIZED
         && let Ok(challenge) =

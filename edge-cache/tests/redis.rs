@@ -5,9 +5,9 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Backend, Svc, get, routes, send, service_with};
+use common::{Backend, Svc, eventually, get, routes, send, service_with};
 use edge_cache::{Cache, RedisTier, Route};
 use edge_test_support::harness;
 
@@ -17,18 +17,6 @@ fn instance(url: &str, prefix: &str) -> Cache {
         .redis(RedisTier::new(url).unwrap().prefix(prefix))
         .build()
         .unwrap()
-}
-
-/// Poll until `done` or fail after two seconds.
-async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !done().await {
-        assert!(
-            start.elapsed() < Duration::from_secs(2),
-            "timed out: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }
 
 struct Cluster {

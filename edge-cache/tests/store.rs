@@ -9,9 +9,9 @@ mod common;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Backend, Svc, get, routes, send, service_with};
+use common::{Backend, Svc, eventually, get, routes, send, service_with};
 use edge_cache::{Cache, CacheStore, Epoch, Found, Message, Messages, StoreFuture, TierError};
 use tokio::sync::broadcast;
 
@@ -181,18 +181,6 @@ impl CacheStore for LocalStore {
             });
             Ok(Box::pin(messages) as Messages)
         })
-    }
-}
-
-/// Poll until `done` or fail after two seconds.
-async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !done().await {
-        assert!(
-            start.elapsed() < Duration::from_secs(2),
-            "timed out: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 

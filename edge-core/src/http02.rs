@@ -35,6 +35,13 @@ pub fn lines_to_http02(
         .filter_map(|(name, value)| Some((name_to_http02(name)?, value_to_http02(value)?)))
 }
 
+/// A rejection's `Content-Type` as actix-web's header value
+/// (`application/octet-stream` if a renderer named an invalid one).
+pub fn content_type_to_http02(rendered: &crate::Rendered) -> old::HeaderValue {
+    old::HeaderValue::from_str(rendered.content_type)
+        .unwrap_or(old::HeaderValue::from_static("application/octet-stream"))
+}
+
 /// Header lines in actix-web's types (its `HeaderMap::iter`) as an `http` 1 map,
 /// every line kept in order.
 pub fn headers_from_http02<'a>(

@@ -186,8 +186,7 @@ type Passed<B> = fn(ServiceResponse<B>) -> ServiceResponse<EitherBody<B>>;
 fn reject<B>(request: ServiceRequest, rejection: Rejection) -> ServiceResponse<EitherBody<B>> {
     let status = edge_core::http02::status_to_http02(rejection.status());
     let rendered = rejection.body(request.extensions().get());
-    let content_type = HeaderValue::from_str(rendered.content_type)
-        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let content_type = edge_core::http02::content_type_to_http02(&rendered);
     let mut response = HttpResponse::build(status)
         .insert_header((CONTENT_TYPE, content_type))
         .body(rendered.body);

@@ -22,7 +22,7 @@ use actix_web::body::EitherBody;
 use actix_web::dev::{
     Extensions, Service, ServiceRequest, ServiceResponse, Transform, forward_ready,
 };
-use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use actix_web::http::header::{CONTENT_TYPE, HeaderName};
 use actix_web::{HttpMessage, HttpResponse};
 use futures_util::future::{Either, LocalBoxFuture};
 
@@ -230,8 +230,7 @@ fn refused<B>(
 ) -> ServiceResponse<EitherBody<B>> {
     let status = edge_core::http02::status_to_http02(refusal.status);
     let rendered = refusal.body(request.extensions().get());
-    let content_type = HeaderValue::from_str(rendered.content_type)
-        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let content_type = edge_core::http02::content_type_to_http02(&rendered);
     let mut response = HttpResponse::build(status)
         .insert_header((CONTENT_TYPE, content_type))
         .body(rendered.body);

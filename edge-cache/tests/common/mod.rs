@@ -206,3 +206,15 @@ pub async fn send(svc: &Svc, method: &str, uri: &str, headers: &[(&str, &str)]) 
 pub async fn get(svc: &Svc, uri: &str) -> Got {
     send(svc, "GET", uri, &[]).await
 }
+
+/// Poll until `done` or fail after two seconds.
+pub async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done().await {
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "timed out: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
