@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use http::StatusCode;
 
+use crate::protocol::MediaType;
 use crate::routes::{FieldError, ParamError, Routes};
 use crate::{Finding, Inspector, SecurityEvent, SecurityLog};
 
@@ -400,15 +401,24 @@ impl Filter {
             .map_err(Rejection::ValidationFailed)
     }
 
-    /// A route with a schema got no body.
-    pub(crate) fn check_missing_body(&self, context: &RequestContext<'_>) -> Result<(), Rejection> {
-        if self.inner.routes.has_schema(context.method, context.path) {
-            return Err(Rejection::ValidationFailed(vec![FieldError {
-                field: "/".to_owned(),
-                message: "a JSON body is required".to_owned(),
-            }]));
+    /// A body is empty: fine unless the route has a schema.
+    pub(crate) fn check_missing_body(
+        &self,
+        context: &RequestContext<'_>,
+        media: MediaType,
+    ) -> Result<(), Rejection> {
+        if !self.inner.routes.has_schema(context.method, context.path) {
+            return Ok(());
         }
-        Ok(())
+        if media == MediaType::Json {
+            return Err(Rejection::InvalidJson {
+                message: "the body is empty, which is not JSON".to_owned(),
+            });
+        }
+        Err(Rejection::ValidationFailed(vec![FieldError {
+            field: "/".to_owned(),
+            message: "a JSON body is required".to_owned(),
+        }]))
     }
 
     /// Log a finding; in blocking mode it becomes a rejection.

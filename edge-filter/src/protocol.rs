@@ -52,10 +52,12 @@ impl Filter {
     ) -> Result<AfterHead, Rejection> {
         self.check_head(context, query, headers)?;
         match body {
-            BodyHint::Empty | BodyHint::Length(0) => {
-                self.check_missing_body(context)?;
-                Ok(AfterHead::Done)
+            // A route with a schema needs a body: step 3 says why there is none
+            // (it knows the content type).
+            BodyHint::Empty | BodyHint::Length(0) if self.has_schema(context) => {
+                Ok(AfterHead::ReadBody)
             }
+            BodyHint::Empty | BodyHint::Length(0) => Ok(AfterHead::Done),
             BodyHint::Length(length) => {
                 self.check_declared_length(Some(length))?;
                 Ok(AfterHead::ReadBody)
@@ -84,7 +86,9 @@ impl Filter {
     /// Step 3 of the protocol: the checks of the whole body. JSON
     /// (`application/json`, `application/*+json`) is parsed, inspected string
     /// by string and checked against the route's schema. A route with a schema
-    /// takes JSON only (415 otherwise). Other bodies were already held to the
+    /// takes JSON only (415 otherwise) and needs a body: an empty one is
+    /// malformed JSON (400) when it is labelled JSON, a missing body (422) when
+    /// it is not labelled. Other bodies were already held to the
     /// size limit; forms are inspected field by field and text (`text/*`, XML)
     /// as a whole; binary bodies (gRPC, protobuf, octet streams, multipart,
     /// images) are not inspected.
@@ -94,10 +98,10 @@ impl Filter {
         content_type: Option<&str>,
         body: &[u8],
     ) -> Result<(), Rejection> {
-        if body.is_empty() {
-            return self.check_missing_body(context);
-        }
         let media = MediaType::of(content_type);
+        if body.is_empty() {
+            return self.check_missing_body(context, media);
+        }
         if media == MediaType::Json {
             return self.check_json_body(context, body);
         }

@@ -64,6 +64,8 @@ fn cases() -> Vec<Case> {
         ("POST", "/notes", Some("application/octet-stream"), "<script>alert(1)</script>"),
         ("POST", "/items", Some("application/json"), r#"{"name":"' OR 1=1 --"}"#),
         ("POST", "/items", None, ""),
+        ("POST", "/items", Some("application/json"), ""),
+        ("POST", "/notes", Some("application/json"), ""),
     ]
     .into_iter()
     .chain(std::iter::once((
@@ -162,4 +164,34 @@ async fn tower_and_actix_answer_every_case_alike() {
         [200, 400, 403, 413, 415, 422],
         "every outcome is covered"
     );
+}
+
+#[actix_rt::test]
+async fn an_empty_body_labelled_json_is_malformed_json_and_an_unlabelled_one_is_missing() {
+    let cases: Vec<Case> = vec![
+        ("POST", "/items", Some("application/json"), ""),
+        (
+            "POST",
+            "/items",
+            Some("application/merge-patch+json; charset=utf-8"),
+            "",
+        ),
+        ("POST", "/items", None, ""),
+        // A route without a schema takes an empty body, labelled or not.
+        ("POST", "/notes", Some("application/json"), ""),
+    ];
+    for seen in [through_tower(&cases).await, through_actix(&cases).await] {
+        let statuses: Vec<u16> = seen.iter().map(|s| s.0).collect();
+        assert_eq!(statuses, [400, 400, 422, 200]);
+        assert!(
+            seen[0].2.contains(r#""code":"invalid_json""#),
+            "{}",
+            seen[0].2
+        );
+        assert!(
+            seen[2].2.contains("a JSON body is required"),
+            "{}",
+            seen[2].2
+        );
+    }
 }
