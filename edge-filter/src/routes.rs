@@ -26,7 +26,7 @@ use std::borrow::Cow;
 
 use regex::Regex;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::ConfigError;
 
@@ -77,6 +77,7 @@ pub struct Param {
     source: Source,
     kind: Kind,
     required: bool,
+    description: Option<String>,
 }
 
 impl Param {
@@ -87,6 +88,7 @@ impl Param {
             source: Source::Path,
             kind: Kind::Any,
             required: true,
+            description: None,
         }
     }
 
@@ -97,6 +99,7 @@ impl Param {
             source: Source::Query,
             kind: Kind::Any,
             required: false,
+            description: None,
         }
     }
 
@@ -132,6 +135,65 @@ impl Param {
     pub fn required(mut self) -> Param {
         self.required = true;
         self
+    }
+
+    /// What the parameter means, for documentation ([`Param::openapi`]).
+    pub fn description(mut self, text: impl Into<String>) -> Param {
+        self.description = Some(text.into());
+        self
+    }
+
+    /// The parameter's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where the parameter is: `"path"` or `"query"`, as OpenAPI's `in` says.
+    pub fn location(&self) -> &'static str {
+        match self.source {
+            Source::Path => "path",
+            Source::Query => "query",
+        }
+    }
+
+    /// Whether the parameter must be present.
+    pub fn is_required(&self) -> bool {
+        self.required
+    }
+
+    /// The JSON Schema of the values this rule accepts: what a client may
+    /// send, stated with the rule's own bounds and (anchored) pattern.
+    pub fn json_schema(&self) -> Value {
+        match &self.kind {
+            Kind::Any => json!({"type": "string"}),
+            Kind::Integer { min, max } => {
+                json!({"type": "integer", "minimum": min, "maximum": max})
+            }
+            Kind::OneOf(values) => json!({"type": "string", "enum": values}),
+            Kind::Text { min, max, pattern } => {
+                let mut schema = json!({"type": "string", "minLength": min, "maxLength": max});
+                if let Some(pattern) = pattern {
+                    schema["pattern"] = Value::from(pattern.as_str());
+                }
+                schema
+            }
+        }
+    }
+
+    /// This rule as an OpenAPI 3 Parameter Object (`name`, `in`, `required`,
+    /// `schema`, and `description` when given), for generating an API
+    /// description from the rules the filter enforces.
+    pub fn openapi(&self) -> Value {
+        let mut object = json!({
+            "name": self.name,
+            "in": self.location(),
+            "required": self.required,
+            "schema": self.json_schema(),
+        });
+        if let Some(description) = &self.description {
+            object["description"] = Value::from(description.as_str());
+        }
+        object
     }
 
     fn check(&self, value: Option<&str>) -> Result<(), ParamError> {
@@ -190,7 +252,14 @@ pub struct Route {
     path: edge_core::PathTemplate,
     params: Vec<Param>,
     reject_unknown_query: bool,
-    schema: Option<std::sync::Arc<jsonschema::Validator>>,
+    schema: Option<Schema>,
+}
+
+/// A body schema: as given, and compiled.
+#[derive(Debug, Clone)]
+struct Schema {
+    source: std::sync::Arc<Value>,
+    validator: std::sync::Arc<jsonschema::Validator>,
 }
 
 impl Route {
@@ -227,8 +296,31 @@ impl Route {
             .with_pattern_options(jsonschema::PatternOptions::regex())
             .build(schema)
             .map_err(|e| ConfigError::InvalidSchema(e.to_string()))?;
-        self.schema = Some(std::sync::Arc::new(validator));
+        self.schema = Some(Schema {
+            source: std::sync::Arc::new(schema.clone()),
+            validator: std::sync::Arc::new(validator),
+        });
         Ok(self)
+    }
+
+    /// The method, upper case.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The path template, as given.
+    pub fn pattern(&self) -> &str {
+        self.path.source()
+    }
+
+    /// The parameter rules.
+    pub fn params(&self) -> &[Param] {
+        &self.params
+    }
+
+    /// The body's JSON Schema, exactly as given to [`Route::schema`].
+    pub fn json_schema(&self) -> Option<&Value> {
+        self.schema.as_ref().map(|schema| &*schema.source)
     }
 
     /// The captures of `path` if this route matches it.
@@ -257,6 +349,11 @@ impl Routes {
     pub fn route(mut self, route: Route) -> Routes {
         self.routes.push(route);
         self
+    }
+
+    /// The routes, in the order they were added.
+    pub fn iter(&self) -> impl Iterator<Item = &Route> {
+        self.routes.iter()
     }
 
     fn find<'a>(
@@ -329,7 +426,10 @@ impl Routes {
         path: &str,
         body: &Value,
     ) -> Result<(), Vec<FieldError>> {
-        let Some(schema) = self.find(method, path).and_then(|(r, _)| r.schema.clone()) else {
+        let Some(schema) = self
+            .find(method, path)
+            .and_then(|(r, _)| r.schema.as_ref().map(|s| s.validator.clone()))
+        else {
             return Ok(());
         };
         let mut errors = Vec::new();
@@ -416,9 +516,43 @@ fn is_canonical_integer(value: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
+
+    #[test]
+    fn rules_describe_themselves_as_openapi_parameters_and_schemas() {
+        let body = json!({"type": "object", "properties": {"a": {"type": "string"}}});
+        let routes = Routes::new().route(
+            Route::new("post", "/items/{id}")
+                .unwrap()
+                .param(Param::path("id").integer(1, 9).description("The item"))
+                .param(Param::query("cursor").text(1, 8, Some("[a-z]+")).unwrap())
+                .param(Param::query("sort").one_of(["name", "date"]).required())
+                .schema(&body)
+                .unwrap(),
+        );
+        let route = routes.iter().next().unwrap();
+        assert_eq!((route.method(), route.pattern()), ("POST", "/items/{id}"));
+        assert_eq!(route.json_schema(), Some(&body));
+        let parameters: Vec<Value> = route.params().iter().map(Param::openapi).collect();
+        assert_eq!(
+            parameters,
+            [
+                json!({"name": "id", "in": "path", "required": true, "description": "The item",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 9}}),
+                json!({"name": "cursor", "in": "query", "required": false,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 8, "pattern": "^(?:[a-z]+)$"}}),
+                json!({"name": "sort", "in": "query", "required": true,
+                    "schema": {"type": "string", "enum": ["name", "date"]}}),
+            ]
+        );
+        // The published pattern accepts what the rule accepts, and only that.
+        let cursor = jsonschema::validator_for(&parameters[1]["schema"]).unwrap();
+        for value in ["abc", "", "ABC", "abcdefghi", "ab-c"] {
+            let rule =
+                routes.check_params("POST", "/items/1", &format!("sort=name&cursor={value}"));
+            assert_eq!(cursor.is_valid(&json!(value)), rule.is_ok(), "{value:?}");
+        }
+    }
 
     #[test]
     fn parameters_are_typed() {
