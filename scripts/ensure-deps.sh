@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Make sure the system packages Edge needs are present: PostgreSQL server binaries,
-# redis-server, pkg-config and OpenSSL headers. As root with apt they are installed;
+# redis-server, pkg-config and OpenSSL headers, python3 with venv (Schemathesis). As root with apt they are installed;
 # otherwise one line names what is missing and how to install it.
-# Usage: scripts/ensure-deps.sh [postgres] [redis] [build] [compose] [load]
-# (default: the first four; `compose` is docker-compose, which the tests use to
+# Usage: scripts/ensure-deps.sh [postgres] [redis] [build] [compose] [python] [load]
+# (default: the first five; `compose` is docker-compose, which the tests use to
 # validate docker-compose.yml; `load` is what scripts/load.sh needs besides).
 set -euo pipefail
 
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(postgres redis build compose)
+[ ${#wanted[@]} -gt 0 ] || wanted=(postgres redis build compose python)
 missing=()
 
 have_postgres() {
@@ -28,6 +28,12 @@ for want in "${wanted[@]}"; do
       pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
       ;;
     compose) command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose) ;;
+    python)
+      # scripts/schemathesis.sh makes a virtual environment (ensurepip is in
+      # Debian's python3-venv).
+      command -v python3 >/dev/null 2>&1 || missing+=(python3)
+      python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+      ;;
     load)
       command -v wrk >/dev/null 2>&1 || missing+=(wrk)
       command -v curl >/dev/null 2>&1 || missing+=(curl)

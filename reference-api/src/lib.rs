@@ -13,6 +13,7 @@ pub mod canonical;
 pub mod config;
 pub mod db;
 pub mod embedded_pg;
+pub mod openapi;
 pub mod operations;
 pub mod passwords;
 pub mod problem;
@@ -28,7 +29,6 @@ use actix_web::web::Bytes;
 use edge_auth::{RefreshTokens, TokenIssuer};
 use edge_db::Db;
 use edge_filter::SecurityLog;
-use utoipa::OpenApi;
 
 use crate::config::{Command, Config};
 use crate::db::refresh_tokens::PgRefreshStore;
@@ -53,6 +53,9 @@ pub enum StartError {
     /// A validation rule or schema is invalid.
     #[error("invalid validation rules: {0}")]
     Filter(#[from] edge_filter::ConfigError),
+    /// The OpenAPI document could not be made.
+    #[error("OpenAPI document: {0}")]
+    OpenApi(#[from] openapi::DocumentError),
     /// The Redis URL is invalid.
     #[error("invalid Redis URL: {0}")]
     Redis(#[from] redis::RedisError),
@@ -176,7 +179,8 @@ pub async fn state(config: Config, database_url: String) -> Result<AppState, Sta
     let db = database(&config, database_url)?;
     db::migrate(&db, DATABASE_WAIT).await?;
 
-    let openapi = serde_json::to_vec(&routes::openapi::ApiDoc::openapi()).unwrap_or_default();
+    let openapi =
+        serde_json::to_vec(&openapi::document()?).map_err(openapi::DocumentError::from)?;
     let secret = match &config.jwt_secret {
         Some(secret) => secret.clone().into_bytes(),
         None => {

@@ -9,6 +9,7 @@ use edge_filter::routes::{Param, Route, Routes};
 use http::Method;
 use serde_json::{Value, json};
 
+use crate::problem::Code;
 use crate::routes::{auth, health, openapi, resources};
 
 /// Who may call an operation.
@@ -60,6 +61,8 @@ pub struct Operation {
     pub method: Method,
     /// The path template (edge-core's `{name}` syntax).
     pub path: &'static str,
+    /// Its OpenAPI `operationId`.
+    pub id: &'static str,
     /// Who may call it.
     pub access: Access,
     /// Its own per-IP limit, if any.
@@ -73,6 +76,9 @@ pub struct Operation {
     /// A health probe: public and never rate-limited (an orchestrator probes
     /// from one address, often).
     pub probe: bool,
+    /// The problems its handler answers with (those of the middleware in front
+    /// of it follow from the other fields).
+    pub answers: &'static [Code],
     /// The handler, as an actix-web route of this method.
     pub handler: fn() -> actix_web::Route,
 }
@@ -86,17 +92,20 @@ const ID_PAGE: &[ParamRule] = &[ParamRule::Id, ParamRule::Limit, ParamRule::Curs
 const fn operation(
     method: Method,
     path: &'static str,
+    id: &'static str,
     handler: fn() -> actix_web::Route,
 ) -> Operation {
     Operation {
         method,
         path,
+        id,
         access: Access::Public,
         ip_limit: None,
         caching: Caching::None,
         params: &[],
         body: None,
         probe: false,
+        answers: &[],
         handler,
     }
     .bearer()
@@ -137,68 +146,120 @@ impl Operation {
         self.body = Some(schema);
         self
     }
+
+    const fn answers(mut self, codes: &'static [Code]) -> Self {
+        self.answers = codes;
+        self
+    }
 }
 
 /// Every operation (SPEC §4). Lookups that go through the table's order (the
 /// cache's routes, the filter's rules) meet the most requested path first: one
 /// resource by id, then the list.
 pub const OPERATIONS: &[Operation] = &[
-    operation(Method::GET, "/livez", || web::get().to(health::livez)).probe(),
-    operation(Method::GET, "/readyz", || web::get().to(health::readyz)).probe(),
-    operation(Method::GET, "/healthz", || web::get().to(health::healthz)).probe(),
-    operation(Method::GET, "/openapi.json", || {
+    operation(Method::GET, "/livez", "livez", || {
+        web::get().to(health::livez)
+    })
+    .probe(),
+    operation(Method::GET, "/readyz", "readyz", || {
+        web::get().to(health::readyz)
+    })
+    .probe(),
+    operation(Method::GET, "/healthz", "healthz", || {
+        web::get().to(health::healthz)
+    })
+    .probe(),
+    operation(Method::GET, "/openapi.json", "openapi", || {
         web::get().to(openapi::openapi_json)
     })
     .public(),
-    operation(Method::POST, "/api/auth/register", || {
+    operation(Method::POST, "/api/auth/register", "register", || {
         web::post().to(auth::register)
     })
     .public()
     .ip_limit(IpLimit::Register)
-    .body(credentials_schema),
-    operation(Method::POST, "/api/auth/login", || {
+    .body(credentials_schema)
+    .answers(&[Code::Conflict, Code::ServiceUnavailable]),
+    operation(Method::POST, "/api/auth/login", "login", || {
         web::post().to(auth::login)
     })
     .public()
     .ip_limit(IpLimit::Login)
-    .body(login_schema),
-    operation(Method::POST, "/api/auth/refresh", || {
+    .body(login_schema)
+    .answers(&[Code::Unauthorized, Code::ServiceUnavailable]),
+    operation(Method::POST, "/api/auth/refresh", "refresh", || {
         web::post().to(auth::refresh)
     })
     .public()
-    .body(refresh_schema),
-    operation(Method::POST, "/api/auth/logout", || {
+    .body(refresh_schema)
+    .answers(&[Code::Unauthorized, Code::ServiceUnavailable]),
+    operation(Method::POST, "/api/auth/logout", "logout", || {
         web::post().to(auth::logout)
     })
-    .body(refresh_schema),
-    operation(Method::GET, "/api/auth/me", || web::get().to(auth::me)),
-    operation(Method::GET, "/api/resources/{id}", || {
+    .body(refresh_schema)
+    .answers(&[Code::Unauthorized, Code::ServiceUnavailable]),
+    operation(Method::GET, "/api/auth/me", "me", || {
+        web::get().to(auth::me)
+    })
+    .answers(&[Code::ServiceUnavailable]),
+    operation(Method::GET, "/api/resources/{id}", "getResource", || {
         web::get().to(resources::get)
     })
     .cached(Some("/api/resources"))
-    .params(ID),
-    operation(Method::PUT, "/api/resources/{id}", || {
-        web::put().to(resources::replace)
-    })
     .params(ID)
-    .body(resource_schema),
-    operation(Method::DELETE, "/api/resources/{id}", || {
-        web::delete().to(resources::delete)
-    })
-    .params(ID),
-    operation(Method::GET, "/api/resources/{id}/audit", || {
-        web::get().to(resources::audit_trail)
-    })
-    .params(ID_PAGE),
-    operation(Method::POST, "/api/resources", || {
+    .answers(&[Code::NotFound, Code::ServiceUnavailable]),
+    operation(
+        Method::PUT,
+        "/api/resources/{id}",
+        "replaceResource",
+        || web::put().to(resources::replace),
+    )
+    .params(ID)
+    .body(resource_schema)
+    .answers(&[
+        Code::Forbidden,
+        Code::NotFound,
+        Code::PreconditionFailed,
+        Code::ValidationFailed,
+        Code::ServiceUnavailable,
+    ]),
+    operation(
+        Method::DELETE,
+        "/api/resources/{id}",
+        "deleteResource",
+        || web::delete().to(resources::delete),
+    )
+    .params(ID)
+    .answers(&[
+        Code::Forbidden,
+        Code::NotFound,
+        Code::PreconditionFailed,
+        Code::ServiceUnavailable,
+    ]),
+    operation(
+        Method::GET,
+        "/api/resources/{id}/audit",
+        "getAuditTrail",
+        || web::get().to(resources::audit_trail),
+    )
+    .params(ID_PAGE)
+    .answers(&[
+        Code::Forbidden,
+        Code::NotFound,
+        Code::InvalidParameter,
+        Code::ServiceUnavailable,
+    ]),
+    operation(Method::POST, "/api/resources", "createResource", || {
         web::post().to(resources::create)
     })
-    .body(resource_schema),
-    operation(Method::GET, "/api/resources", || {
+    .body(resource_schema)
+    .answers(&[Code::ValidationFailed, Code::ServiceUnavailable]),
+    operation(Method::GET, "/api/resources", "listResources", || {
         web::get().to(resources::list)
     })
     .cached(None)
-    .params(PAGE),
+    .params(PAGE)
+    .answers(&[Code::InvalidParameter, Code::ServiceUnavailable]),
 ];
 
 /// The operations under `/api` (behind authentication, the per-user limits
@@ -253,9 +314,18 @@ pub fn validation_routes() -> Result<Routes, edge_filter::ConfigError> {
 
 fn param(rule: ParamRule) -> Result<Param, edge_filter::ConfigError> {
     Ok(match rule {
-        ParamRule::Id => Param::path("id").integer(1, i64::MAX),
-        ParamRule::Limit => Param::query("limit").integer(1, 100),
-        ParamRule::Cursor => Param::query("cursor").text(1, 64, Some("[A-Za-z0-9_-]+"))?,
+        ParamRule::Id => Param::path("id")
+            .integer(1, i64::MAX)
+            .description("The resource's id"),
+        ParamRule::Limit => Param::query("limit")
+            .integer(1, 100)
+            .description("Items per page (default 20)"),
+        ParamRule::Cursor => Param::query("cursor")
+            .text(1, 64, Some("[A-Za-z0-9_-]+"))?
+            .description(
+                "`next_cursor` of the previous page: opaque, and only the API's own \
+                 cursors are accepted (any other is a 400)",
+            ),
     })
 }
 
@@ -310,7 +380,7 @@ fn resource_schema() -> Value {
                 "uniqueItems": true,
                 "items": {"type": "string", "minLength": 1, "maxLength": 32}
             },
-            "data": {"type": ["object", "null"]}
+            "data": {"type": ["object", "null"], "description": "At most 64 KiB as JSON (larger is a 422)"}
         },
         "required": ["name"],
         "additionalProperties": false

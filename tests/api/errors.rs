@@ -130,3 +130,41 @@ async fn rejections_made_by_the_crates_carry_the_request_id() {
     assert_eq!(body["title"], "Too Many Requests");
     assert_eq!(body["request_id"], id.as_str());
 }
+
+#[tokio::test]
+async fn an_empty_body_labelled_json_is_malformed_json_and_an_unlabelled_one_is_missing() {
+    let api = Api::with_accounts(&[]).await;
+    let client = api.client();
+    let user = client.user("empty-bodies").await;
+    let created = client.create(&user, "kept").await;
+    let item = format!("/api/resources/{}", created["id"]);
+    for (method, path) in [
+        (reqwest::Method::POST, "/api/resources"),
+        (reqwest::Method::PUT, item.as_str()),
+        (reqwest::Method::POST, "/api/auth/login"),
+    ] {
+        let labelled = client
+            .request(method.clone(), path, Some(&user.token))
+            .header("content-type", "application/json")
+            .send()
+            .await
+            .unwrap();
+        let body = crate::support::expect_problem(labelled, 400, "invalid_json").await;
+        assert!(body["detail"].as_str().unwrap().contains("empty"), "{body}");
+        let unlabelled = client
+            .request(method, path, Some(&user.token))
+            .send()
+            .await
+            .unwrap();
+        crate::support::expect_problem(unlabelled, 422, "validation_failed").await;
+    }
+    // Nothing was changed by either.
+    let kept = client
+        .request(reqwest::Method::GET, &item, Some(&user.token))
+        .send()
+        .await
+        .unwrap();
+    let kept: serde_json::Value = kept.json().await.unwrap();
+    assert_eq!(kept["version"], 1);
+    assert_eq!(kept["name"], "kept");
+}

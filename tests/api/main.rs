@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod cache;
+mod contract;
 mod cors;
 mod deploy;
 mod errors;

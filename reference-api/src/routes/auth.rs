@@ -7,12 +7,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::users::{self, User};
-use crate::problem::{ApiError, Code, Problem};
+use crate::problem::{ApiError, Code};
 use crate::state::AppState;
 
 /// `{username, password}`, checked by the input filter (the operation table's
 /// schemas): handlers receive it valid.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
 pub struct CredentialsBody {
     /// 3-32 of `[A-Za-z0-9_.-]`, unique case-insensitively.
     pub username: String,
@@ -21,7 +21,7 @@ pub struct CredentialsBody {
 }
 
 /// `{refresh_token}`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
 pub struct RefreshBody {
     /// The refresh token from login or the last refresh.
     pub refresh_token: String,
@@ -66,8 +66,8 @@ pub struct TokenPair {
 }
 
 /// Create an account.
-#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = CredentialsBody,
-    responses((status = 201, body = Account), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/auth/register", tag = "auth",
+    responses((status = 201, description = "The account", body = Account)))]
 pub async fn register(
     state: web::Data<AppState>,
     body: web::Json<CredentialsBody>,
@@ -91,8 +91,8 @@ pub async fn register(
 }
 
 /// Exchange a username and password for a token pair.
-#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = CredentialsBody,
-    responses((status = 200, body = TokenPair), (status = 401, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth",
+    responses((status = 200, description = "A new token pair", body = TokenPair)))]
 pub async fn login(
     state: web::Data<AppState>,
     body: web::Json<CredentialsBody>,
@@ -113,8 +113,8 @@ pub async fn login(
 }
 
 /// Exchange a refresh token for a new pair; the presented token stops working.
-#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshBody,
-    responses((status = 200, body = TokenPair), (status = 401, body = Problem)))]
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth",
+    responses((status = 200, description = "A new token pair", body = TokenPair)))]
 pub async fn refresh(
     state: web::Data<AppState>,
     body: web::Json<RefreshBody>,
@@ -145,8 +145,8 @@ pub async fn refresh(
 }
 
 /// Revoke the session (refresh-token family) of a refresh token.
-#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body = RefreshBody,
-    security(("bearer" = [])), responses((status = 204), (status = 401, body = Problem)))]
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
+    responses((status = 204, description = "The session is revoked")))]
 pub async fn logout(
     state: web::Data<AppState>,
     caller: Identity,
@@ -170,8 +170,8 @@ pub async fn logout(
 }
 
 /// The caller's account.
-#[utoipa::path(get, path = "/api/auth/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = Me), (status = 401, body = Problem)))]
+#[utoipa::path(get, path = "/api/auth/me", tag = "auth",
+    responses((status = 200, description = "The caller's account", body = Me)))]
 pub async fn me(state: web::Data<AppState>, caller: Identity) -> Result<HttpResponse, ApiError> {
     let id = caller_id(&caller)?;
     let conn = state.db.conn().await?;

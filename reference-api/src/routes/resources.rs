@@ -7,11 +7,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use edge_auth::Identity;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::db::audit::{self, AuditEntry};
 use crate::db::resources::{self, Resource};
-use crate::problem::{ApiError, Code, Problem};
+use crate::problem::{ApiError, Code};
 use crate::routes::auth::caller_id;
 use crate::state::AppState;
 
@@ -20,7 +20,7 @@ const ADMIN: &str = "admin";
 
 /// A resource body (create and full replacement), checked by the input filter
 /// (the operation table's schema) but for the size of `data`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
 pub struct ResourceBody {
     /// 1-200 characters.
     pub name: String,
@@ -29,7 +29,6 @@ pub struct ResourceBody {
     /// Up to 20 unique tags of 1-32 characters.
     pub tags: Option<Vec<String>>,
     /// A JSON object of up to 64 KiB.
-    #[schema(value_type = Option<Object>)]
     pub data: Option<Value>,
 }
 
@@ -39,7 +38,7 @@ pub struct ResourceBody {
 pub const PAGE_BYTES: usize = 1 << 20;
 
 /// Query parameters of the list and of the audit trail.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize)]
 pub struct ListParams {
     /// Items per page, 1-100 (default 20).
     pub limit: Option<i64>,
@@ -135,9 +134,9 @@ impl ResourceBody {
 }
 
 /// Create a resource owned by the caller.
-#[utoipa::path(post, path = "/api/resources", tag = "resources", request_body = ResourceBody,
-    security(("bearer" = [])),
-    responses((status = 201, body = Resource, headers(("Location" = String))), (status = 401, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/resources", tag = "resources",
+    responses((status = 201, description = "The new resource", body = Resource,
+        headers(("Location" = String, description = "The new resource's URL"), ("ETag" = String, description = "Its version's tag")))))]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Identity,
@@ -163,8 +162,8 @@ pub async fn create(
 
 /// List resources, newest first, a page at a time (keyset pagination; a page
 /// ends early rather than exceed 1 MiB).
-#[utoipa::path(get, path = "/api/resources", tag = "resources", params(ListParams), security(("bearer" = [])),
-    responses((status = 200, body = Page, headers(("ETag" = String), ("X-Cache" = String))), (status = 304), (status = 400, body = Problem), (status = 401, body = Problem)))]
+#[utoipa::path(get, path = "/api/resources", tag = "resources",
+    responses((status = 200, description = "One page", body = Page)))]
 pub async fn list(
     state: web::Data<AppState>,
     params: web::Query<ListParams>,
@@ -177,9 +176,8 @@ pub async fn list(
 }
 
 /// One resource.
-#[utoipa::path(get, path = "/api/resources/{id}", tag = "resources", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "A positive 64-bit integer")),
-    responses((status = 200, body = Resource, headers(("ETag" = String), ("X-Cache" = String))), (status = 304), (status = 400, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/resources/{id}", tag = "resources",
+    responses((status = 200, description = "The resource", body = Resource)))]
 pub async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let shared = state.db.shared().await?;
@@ -189,11 +187,9 @@ pub async fn get(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpR
 
 /// Replace a resource (owner or admin); its version increments. With
 /// `If-Match`, only while the resource still has one of the listed ETags (else 412).
-#[utoipa::path(put, path = "/api/resources/{id}", tag = "resources", request_body = ResourceBody,
-    security(("bearer" = [])),
-    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "The ETag of the version being replaced")),
-    responses((status = 200, body = Resource, headers(("ETag" = String))), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 412, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(put, path = "/api/resources/{id}", tag = "resources",
+    responses((status = 200, description = "The new version", body = Resource,
+        headers(("ETag" = String, description = "The new version's tag")))))]
 pub async fn replace(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -222,9 +218,8 @@ pub async fn replace(
 
 /// Delete a resource (owner or admin). With `If-Match`, only while the resource
 /// still has one of the listed ETags (else 412).
-#[utoipa::path(delete, path = "/api/resources/{id}", tag = "resources", security(("bearer" = [])),
-    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "The ETag of the version being deleted")),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem)))]
+#[utoipa::path(delete, path = "/api/resources/{id}", tag = "resources",
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -251,9 +246,8 @@ pub async fn delete(
 
 /// The audit trail of a resource, oldest first, a page at a time like the list
 /// (owner or admin; kept after deletion, on purpose: it is an audit log).
-#[utoipa::path(get, path = "/api/resources/{id}/audit", tag = "resources", security(("bearer" = [])),
-    params(("id" = i64, Path), ListParams),
-    responses((status = 200, body = AuditPage), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/resources/{id}/audit", tag = "resources",
+    responses((status = 200, description = "One page of the trail (also after the resource was deleted)", body = AuditPage)))]
 pub async fn audit_trail(
     state: web::Data<AppState>,
     caller: Identity,
