@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the system packages Edge needs are present: PostgreSQL server binaries,
-# redis-server, pkg-config and OpenSSL headers, python3 with venv (Schemathesis). As root with apt they are installed;
+# redis-server, pkg-config and OpenSSL headers, python3 with venv (the
+# API's contract test). As root with apt they are installed;
 # otherwise one line names what is missing and how to install it.
 # Usage: scripts/ensure-deps.sh [postgres] [redis] [build] [compose] [python] [load]
 # (default: the first five; `compose` is docker-compose, which the tests use to
@@ -29,7 +30,7 @@ for want in "${wanted[@]}"; do
       ;;
     compose) command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose) ;;
     python)
-      # scripts/schemathesis.sh makes a virtual environment (ensurepip is in
+      # scripts/pytools.sh makes a virtual environment (ensurepip is in
       # Debian's python3-venv).
       command -v python3 >/dev/null 2>&1 || missing+=(python3)
       python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)

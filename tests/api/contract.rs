@@ -1,8 +1,11 @@
-//! The API against its own OpenAPI document: Schemathesis (pinned, from
-//! `scripts/schemathesis.sh`) generates requests from `/openapi.json` — valid,
+//! The API against its own OpenAPI document. The served document must pass
+//! `openapi-spec-validator` (what client generators validate imports with); then
+//! Schemathesis generates requests from it — valid,
 //! invalid, and stateful sequences that follow the document's links — and
 //! checks every answer against the document: status, content type, headers,
-//! body schema, and that invalid data is refused and valid data accepted.
+//! body schema, and that invalid data is refused and valid data accepted. Both
+//! tools are pinned, and run from their own virtual environment by
+//! `scripts/pytools.sh`.
 //!
 //! Every check runs: `--checks all` is said in `schemathesis.toml` next to this
 //! file (`[checks] enabled = true`), because on the command line it would
@@ -15,7 +18,7 @@
 //! 429s are tested in ratelimit.rs.
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Output};
 
 use crate::support::Api;
 
@@ -50,23 +53,42 @@ async fn the_api_does_what_its_openapi_document_says() {
     ])
     .await;
     let user = api.client().user("schemathesis").await;
-    let url = api.url("/openapi.json");
-    let root = root();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("bash")
-            .arg(root.join("scripts/schemathesis.sh"))
-            .arg("--config-file")
-            .arg(root.join("tests/api/schemathesis.toml"))
-            .args(["--no-color", "run", &url])
-            .args(["--phases", "examples,coverage,fuzzing,stateful"])
-            .args(["--max-time", BUDGET_SECONDS])
-            .args(["--header", &format!("Authorization: Bearer {}", user.token)])
-            .args(["--request-timeout", "30"])
-            .output()
-            .expect("cannot run scripts/schemathesis.sh")
-    })
-    .await
-    .unwrap();
+    let document = reqwest::get(api.url("/openapi.json"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let saved = std::env::temp_dir().join(format!("edge-openapi-{}.json", std::process::id()));
+    std::fs::write(&saved, &document).unwrap();
+    let validated = pytools(&["openapi-spec-validator", saved.to_str().unwrap()]).await;
+    let _ = std::fs::remove_file(&saved);
+    assert!(
+        validated.status.success(),
+        "the document is not valid OpenAPI:\n{}{}",
+        String::from_utf8_lossy(&validated.stdout),
+        String::from_utf8_lossy(&validated.stderr)
+    );
+
+    let config = root().join("tests/api/schemathesis.toml");
+    let authorization = format!("Authorization: Bearer {}", user.token);
+    let output = pytools(&[
+        "schemathesis",
+        "--config-file",
+        config.to_str().unwrap(),
+        "--no-color",
+        "run",
+        &api.url("/openapi.json"),
+        "--phases",
+        "examples,coverage,fuzzing,stateful",
+        "--max-time",
+        BUDGET_SECONDS,
+        "--header",
+        &authorization,
+        "--request-timeout",
+        "30",
+    ])
+    .await;
     let report = String::from_utf8_lossy(&output.stdout);
     let errors = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -79,4 +101,14 @@ async fn the_api_does_what_its_openapi_document_says() {
     // A run that tested nothing would also succeed: make sure it did not.
     assert!(report.contains("Stateful"), "{report}");
     assert!(!report.contains("0 generated"), "{report}");
+}
+
+/// Run `scripts/pytools.sh` with `args`, off the async runtime.
+async fn pytools(args: &[&str]) -> Output {
+    let mut command = Command::new("bash");
+    command.arg(root().join("scripts/pytools.sh")).args(args);
+    tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .expect("cannot run scripts/pytools.sh")
 }
