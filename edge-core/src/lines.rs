@@ -99,12 +99,14 @@ impl LineWriter {
         Ok(LineWriter { sender, counts })
     }
 
-    /// Queue one line (with its newline); drops and counts it if the queue is full.
-    pub fn write_line(&self, line: Vec<u8>) {
+    /// Queue one line (with its newline); drops and counts it if the queue is
+    /// full. Whether it was queued.
+    pub fn write_line(&self, line: Vec<u8>) -> bool {
         match self.sender.try_send(Message::Line(line)) {
-            Ok(()) => {}
+            Ok(()) => true,
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
                 self.counts.dropped.fetch_add(1, Ordering::Relaxed);
+                false
             }
         }
     }

@@ -10,4 +10,7 @@ pub enum ConfigError {
     /// The writer thread could not be started.
     #[error("cannot start the access log's writer: {0}")]
     Writer(#[source] std::io::Error),
+    /// A route template is invalid.
+    #[error(transparent)]
+    InvalidRoute(#[from] edge_core::TemplateError),
 }

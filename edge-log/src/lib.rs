@@ -10,6 +10,7 @@ mod error;
 pub mod fields;
 mod health;
 mod log;
+pub mod metrics;
 mod record;
 mod writer;
 

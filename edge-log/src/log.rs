@@ -9,6 +9,7 @@ use tracing::Span;
 use tracing::field::Empty;
 
 use crate::fields::{FieldsHandle, SpanFields};
+use crate::metrics::{Measured, Routes};
 use crate::record::{AccessRecord, Format, timestamp_now};
 use crate::{LogWriter, RequestId};
 use edge_core::{TraceContext, TrustedProxies};
@@ -36,6 +37,7 @@ struct Inner {
     writer: LogWriter,
     format: Format,
     proxies: TrustedProxies,
+    routes: Routes,
 }
 
 /// What the access log reads of a request's head (raw header values; each is
@@ -73,6 +75,7 @@ pub struct AccessLogBuilder {
     format: Format,
     capacity: usize,
     proxies: TrustedProxies,
+    routes: Vec<String>,
 }
 
 impl AccessLog {
@@ -83,6 +86,7 @@ impl AccessLog {
             format: Format::Json,
             capacity: 16_384,
             proxies: TrustedProxies::none(),
+            routes: Vec::new(),
         }
     }
 
@@ -163,6 +167,7 @@ impl AccessLog {
             }
         });
         RequestLog {
+            measured: Measured::start(&self.inner.routes, method, path),
             log: self.clone(),
             span,
             fields,
@@ -211,6 +216,19 @@ impl AccessLogBuilder {
         self
     }
 
+    /// The application's route templates (`/api/items/{id}`: edge-core's
+    /// [`PathTemplate`](edge_core::PathTemplate) syntax), first match wins: the
+    /// `route` label of the [metrics](crate::metrics). Paths that match none
+    /// are labelled `unmatched`, so a label never holds a raw path.
+    pub fn routes<I, S>(mut self, templates: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.routes = templates.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Write to this writer instead of stdout (files, tests).
     pub fn writer(mut self, writer: LogWriter) -> Self {
         self.writer = Some(writer);
@@ -223,6 +241,11 @@ impl AccessLogBuilder {
         if self.capacity == 0 {
             return Err(crate::ConfigError::ZeroCapacity);
         }
+        let routes = self
+            .routes
+            .iter()
+            .map(|template| edge_core::PathTemplate::parse(template))
+            .collect::<Result<Vec<_>, _>>()?;
         let writer = match self.writer {
             Some(writer) => writer,
             None => LogWriter::stdout(self.capacity).map_err(crate::ConfigError::Writer)?,
@@ -232,6 +255,7 @@ impl AccessLogBuilder {
                 writer,
                 format: self.format,
                 proxies: self.proxies,
+                routes: Routes::new(routes),
             }),
         })
     }
@@ -242,6 +266,7 @@ impl AccessLogBuilder {
 /// went away), with the body bytes counted by [`add_bytes`](Self::add_bytes).
 #[derive(Debug)]
 pub struct RequestLog {
+    measured: Measured,
     log: AccessLog,
     span: Span,
     fields: FieldsHandle,
@@ -338,6 +363,8 @@ impl RequestLog {
         } else {
             self.status
         };
+        let elapsed = self.start.elapsed();
+        self.measured.answered(status, elapsed);
         self.log.write(&AccessRecord {
             timestamp: timestamp.as_str(),
             request_id: self.request_id.as_str(),
@@ -345,7 +372,7 @@ impl RequestLog {
             method: &self.method,
             path: &self.path,
             status,
-            duration_ms: milliseconds(self.start.elapsed()),
+            duration_ms: milliseconds(elapsed),
             client_ip: fields.client_ip.as_deref().or(peer),
             user: fields.user.as_deref(),
             ratelimit: fields.ratelimit.as_ref(),

@@ -32,9 +32,12 @@ impl LogWriter {
         Ok(LogWriter(writer))
     }
 
-    /// Queue one line (with its newline); drops it if the queue is full.
+    /// Queue one line (with its newline); drops and counts it if the queue is
+    /// full (also as [`metrics::DROPPED_LINES_TOTAL`](crate::metrics::DROPPED_LINES_TOTAL)).
     pub fn write_line(&self, line: Vec<u8>) {
-        self.0.write_line(line);
+        if !self.0.write_line(line) {
+            crate::metrics::dropped_lines(1);
+        }
     }
 
     /// Lines dropped so far because the queue was full.

@@ -1,0 +1,192 @@
+//! The access log's measurements, recorded through the [`metrics`] facade
+//! (feature `metrics`, on by default): the application installs a recorder —
+//! a Prometheus exporter, say — and these appear in it; without one, recording
+//! costs next to nothing.
+//!
+//! | name | type | labels |
+//! |---|---|---|
+//! | `edge_http_requests_total` | counter | `method`, `route`, `status` |
+//! | `edge_http_request_duration_seconds` | histogram | `method`, `route` |
+//! | `edge_http_requests_in_flight` | gauge | |
+//! | `edge_log_dropped_lines_total` | counter | |
+//!
+//! Labels stay bounded: `method` is a standard method or `other`; `route` is
+//! the template of [`AccessLogBuilder::routes`](crate::AccessLogBuilder::routes)
+//! the path matched (`/api/items/{id}`), or `unmatched` — never the raw path.
+//! Durations run from the request's arrival to the end of its response body;
+//! [`DURATION_BUCKETS`] suit them (0.1 ms to 10 s).
+
+use std::sync::Arc;
+
+/// Requests answered, by `method`, `route` and `status`.
+pub const REQUESTS_TOTAL: &str = "edge_http_requests_total";
+/// Time from a request's arrival to the end of its response, in seconds.
+pub const REQUEST_DURATION_SECONDS: &str = "edge_http_request_duration_seconds";
+/// Requests being answered now.
+pub const REQUESTS_IN_FLIGHT: &str = "edge_http_requests_in_flight";
+/// Access lines dropped because the output was too slow.
+pub const DROPPED_LINES_TOTAL: &str = "edge_log_dropped_lines_total";
+
+/// Histogram buckets for [`REQUEST_DURATION_SECONDS`], in seconds: 0.1 ms to 10 s.
+pub const DURATION_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+
+/// The `route` label of requests whose path matched no configured route.
+pub const UNMATCHED: &str = "unmatched";
+
+/// Describe these metrics to the installed recorder (their help text and
+/// units), once, after installing it.
+pub fn describe() {
+    #[cfg(feature = "metrics")]
+    {
+        use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+        describe_counter!(REQUESTS_TOTAL, "HTTP requests answered");
+        describe_histogram!(
+            REQUEST_DURATION_SECONDS,
+            Unit::Seconds,
+            "Time from a request's arrival to the end of its response"
+        );
+        describe_gauge!(REQUESTS_IN_FLIGHT, "HTTP requests being answered");
+        describe_counter!(
+            DROPPED_LINES_TOTAL,
+            "Access lines dropped because the output was too slow"
+        );
+    }
+}
+
+/// The `method` label: a standard method, else `other`.
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) fn method_label(method: &str) -> &'static str {
+    const STANDARD: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    STANDARD
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or("other")
+}
+
+/// The `status` label, without formatting per request.
+#[cfg(feature = "metrics")]
+fn status_label(status: u16) -> metrics::SharedString {
+    static LABELS: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| (0..600).map(|s| s.to_string()).collect());
+    match LABELS.get(usize::from(status)) {
+        Some(label) => metrics::SharedString::const_str(label),
+        None => metrics::SharedString::from(status.to_string()),
+    }
+}
+
+/// The configured routes, matched to label requests.
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) struct Routes(Arc<[(edge_core::PathTemplate, Arc<str>)]>);
+
+impl Routes {
+    pub(crate) fn new(templates: Vec<edge_core::PathTemplate>) -> Routes {
+        Routes(
+            templates
+                .into_iter()
+                .map(|t| {
+                    let label = Arc::from(t.source());
+                    (t, label)
+                })
+                .collect(),
+        )
+    }
+
+    /// The route label of `path`.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) fn label(&self, path: &str) -> Option<Arc<str>> {
+        self.0
+            .iter()
+            .find(|(template, _)| template.matches(path).is_some())
+            .map(|(_, label)| label.clone())
+    }
+}
+
+/// One request's part in the measurements: counted in flight from
+/// [`Measured::start`] until dropped.
+#[derive(Debug)]
+pub(crate) struct Measured {
+    #[cfg(feature = "metrics")]
+    method: &'static str,
+    #[cfg(feature = "metrics")]
+    route: Option<Arc<str>>,
+}
+
+impl Measured {
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn start(routes: &Routes, method: &str, path: &str) -> Measured {
+        #[cfg(feature = "metrics")]
+        {
+            metrics::gauge!(REQUESTS_IN_FLIGHT).increment(1.0);
+            Measured {
+                method: method_label(method),
+                route: if routes.0.is_empty() {
+                    None
+                } else {
+                    routes.label(path)
+                },
+            }
+        }
+        #[cfg(not(feature = "metrics"))]
+        Measured {}
+    }
+
+    /// Record the answered request (once: the drop only leaves the gauge).
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn answered(&self, status: u16, elapsed: std::time::Duration) {
+        #[cfg(feature = "metrics")]
+        {
+            let route = match &self.route {
+                Some(route) => metrics::SharedString::from(route.clone()),
+                None => metrics::SharedString::const_str(UNMATCHED),
+            };
+            metrics::counter!(
+                REQUESTS_TOTAL,
+                "method" => self.method,
+                "route" => route.clone(),
+                "status" => status_label(status)
+            )
+            .increment(1);
+            metrics::histogram!(
+                REQUEST_DURATION_SECONDS,
+                "method" => self.method,
+                "route" => route
+            )
+            .record(elapsed.as_secs_f64());
+        }
+    }
+}
+
+impl Drop for Measured {
+    fn drop(&mut self) {
+        #[cfg(feature = "metrics")]
+        metrics::gauge!(REQUESTS_IN_FLIGHT).decrement(1.0);
+    }
+}
+
+/// Count lines the writer dropped.
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn dropped_lines(count: u64) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!(DROPPED_LINES_TOTAL).increment(count);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_stay_bounded() {
+        assert_eq!(method_label("GET"), "GET");
+        assert_eq!(method_label("BREW"), "other");
+        let routes = Routes::new(vec![edge_core::PathTemplate::parse("/items/{id}").unwrap()]);
+        assert_eq!(routes.label("/items/7").as_deref(), Some("/items/{id}"));
+        assert_eq!(routes.label("/items/7/x"), None);
+    }
+}

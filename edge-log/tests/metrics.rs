@@ -1,0 +1,236 @@
+//! The access log's metrics, read back through metrics-util's debugging
+//! recorder: one test, so that no other test moves the process-wide counters
+//! between its snapshots (each snapshot holds what changed since the last).
+
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use edge_log::metrics::{REQUEST_DURATION_SECONDS, REQUESTS_IN_FLIGHT, REQUESTS_TOTAL};
+use edge_log::tower::AccessLoggerLayer;
+use edge_log::{AccessLog, LogWriter};
+use http::Request;
+use http_body_util::BodyExt;
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use tower::ServiceExt;
+
+/// Name, sorted labels and value of every metric that changed.
+type Changes = Vec<(String, Vec<(String, String)>, DebugValue)>;
+
+fn changes(snapshotter: &Snapshotter) -> Changes {
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _, _, value)| {
+            let (_, key) = key.into_parts();
+            let mut labels: Vec<(String, String)> = key
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            labels.sort();
+            (key.name().to_owned(), labels, value)
+        })
+        .collect()
+}
+
+fn find<'a>(changes: &'a Changes, name: &str, labels: &[(&str, &str)]) -> Option<&'a DebugValue> {
+    let mut wanted: Vec<(String, String)> = labels
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    wanted.sort();
+    changes
+        .iter()
+        .find(|(n, l, _)| n == name && *l == wanted)
+        .map(|(_, _, value)| value)
+}
+
+fn counter(changes: &Changes, name: &str, labels: &[(&str, &str)]) -> u64 {
+    match find(changes, name, labels) {
+        Some(DebugValue::Counter(n)) => *n,
+        None => 0,
+        Some(other) => panic!("{name} is not a counter: {other:?}"),
+    }
+}
+
+fn app() -> Router {
+    let log = AccessLog::builder()
+        .writer(LogWriter::new(std::io::sink(), 1024).unwrap())
+        .routes(["/items/{id}", "/items"])
+        .build()
+        .unwrap();
+    Router::new()
+        .route("/items", get(|| async { "list" }))
+        .route("/items/{id}", get(|| async { "one" }))
+        .layer(AccessLoggerLayer::new(log).peer_from(|_| Some("192.0.2.1".parse().unwrap())))
+}
+
+async fn get_path(app: &Router, method: &str, path: &str) -> u16 {
+    let response = app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method(method)
+                .uri(path)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    response.into_body().collect().await.unwrap();
+    status
+}
+
+#[tokio::test]
+async fn requests_are_counted_by_method_route_and_status_with_bounded_labels() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    recorder.install().unwrap();
+    edge_log::metrics::describe();
+    let app = app();
+
+    for _ in 0..3 {
+        assert_eq!(get_path(&app, "GET", "/items").await, 200);
+    }
+    assert_eq!(get_path(&app, "GET", "/items/7").await, 200);
+    assert_eq!(get_path(&app, "GET", "/nowhere").await, 404);
+    assert_eq!(get_path(&app, "BREW", "/items").await, 405);
+    let seen = changes(&snapshotter);
+    let requests = |method, route, status| {
+        counter(
+            &seen,
+            REQUESTS_TOTAL,
+            &[("method", method), ("route", route), ("status", status)],
+        )
+    };
+    assert_eq!(requests("GET", "/items", "200"), 3);
+    assert_eq!(requests("GET", "/items/{id}", "200"), 1);
+    assert_eq!(requests("GET", "unmatched", "404"), 1);
+    assert_eq!(requests("other", "/items", "405"), 1);
+    match find(
+        &seen,
+        REQUEST_DURATION_SECONDS,
+        &[("method", "GET"), ("route", "/items")],
+    ) {
+        Some(DebugValue::Histogram(values)) => {
+            assert_eq!(values.len(), 3);
+            assert!(values.iter().all(|v| v.0 > 0.0 && v.0 < 5.0), "{values:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Every request in flight came back down.
+    match find(&seen, REQUESTS_IN_FLIGHT, &[]) {
+        Some(DebugValue::Gauge(value)) => assert_eq!(value.0, 0.0),
+        other => panic!("{other:?}"),
+    }
+
+    // A thousand distinct ids add no series: they all share one route label.
+    let series = |seen: &Changes| seen.iter().filter(|(n, _, _)| n == REQUESTS_TOTAL).count();
+    let before = series(&seen);
+    for id in 0..1000 {
+        get_path(&app, "GET", &format!("/items/{id}")).await;
+    }
+    let seen = changes(&snapshotter);
+    assert_eq!(series(&seen), before);
+    assert_eq!(
+        counter(
+            &seen,
+            REQUESTS_TOTAL,
+            &[
+                ("method", "GET"),
+                ("route", "/items/{id}"),
+                ("status", "200")
+            ]
+        ),
+        1000
+    );
+
+    // A request whose client leaves is counted as 499 and leaves the flight.
+    let slow = Router::new()
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                "late"
+            }),
+        )
+        .layer(AccessLoggerLayer::new(
+            AccessLog::builder()
+                .writer(LogWriter::new(std::io::sink(), 8).unwrap())
+                .routes(["/slow"])
+                .build()
+                .unwrap(),
+        ));
+    let abandoned = tokio::time::timeout(
+        Duration::from_millis(50),
+        slow.oneshot(
+            Request::get("/slow")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        ),
+    )
+    .await;
+    assert!(abandoned.is_err());
+    let seen = changes(&snapshotter);
+    assert_eq!(
+        counter(
+            &seen,
+            REQUESTS_TOTAL,
+            &[("method", "GET"), ("route", "/slow"), ("status", "499")]
+        ),
+        1
+    );
+}
+
+#[test]
+fn dropped_lines_are_counted() {
+    // Its own recorder, local to this thread: the other test holds the global one.
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let (entered, release) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
+    metrics::with_local_recorder(&recorder, || {
+        let writer = LogWriter::new(
+            Blocking {
+                entered: Some(entered.clone()),
+                release: release.clone(),
+            },
+            1,
+        )
+        .unwrap();
+        writer.write_line(b"first\n".to_vec());
+        // The writer holds the first line; the queue (one line) is empty.
+        entered.wait();
+        for _ in 0..4 {
+            writer.write_line(b"more\n".to_vec());
+        }
+        release.wait();
+    });
+    let seen = changes(&snapshotter);
+    // One more line fitted in the queue; three were dropped.
+    assert_eq!(
+        counter(&seen, edge_log::metrics::DROPPED_LINES_TOTAL, &[]),
+        3
+    );
+}
+
+/// A sink whose first write waits until the test lets it go.
+struct Blocking {
+    entered: Option<Arc<Barrier>>,
+    release: Arc<Barrier>,
+}
+
+impl std::io::Write for Blocking {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(entered) = self.entered.take() {
+            entered.wait();
+            self.release.wait();
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
