@@ -61,8 +61,19 @@ fn bench(c: &mut Criterion) {
             .unwrap();
         state.access_log = AccessLog::builder()
             .writer(LogWriter::new(devnull, 1 << 16).unwrap())
+            .routes(
+                reference_api::operations::OPERATIONS
+                    .iter()
+                    .map(|op| op.path),
+            )
             .build()
             .unwrap();
+        // `EDGE_BENCH_METRICS=1`: with the Prometheus recorder installed, as the
+        // API runs (every crate's measurements recorded); else no recorder.
+        if std::env::var_os("EDGE_BENCH_METRICS").is_some() {
+            state.metrics = reference_api::metrics::install();
+            assert!(state.metrics.is_some());
+        }
         let app = test::init_service(reference_api::app::app(state)).await;
         let credentials = json!({"username": "bench", "password": "correct horse battery"});
         let register = test::TestRequest::post()

@@ -150,6 +150,11 @@ pub struct Config {
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
     pub trusted_proxies: Vec<IpNet>,
 
+    /// Comma-separated networks (IPs or CIDRs), besides loopback, that may read
+    /// `GET /metrics`; the client is resolved behind the trusted proxies.
+    #[arg(long, env = "METRICS_ALLOW", value_delimiter = ',', value_parser = parse_network)]
+    pub metrics_allow: Vec<IpNet>,
+
     /// The one header the trusted proxies set to name the client, read right to
     /// left past trusted proxies (`Forwarded` is parsed as RFC 7239).
     #[arg(long, env = "CLIENT_IP_HEADER", default_value = "X-Forwarded-For")]

@@ -13,6 +13,7 @@ pub mod canonical;
 pub mod config;
 pub mod db;
 pub mod embedded_pg;
+pub mod metrics;
 pub mod openapi;
 pub mod operations;
 pub mod passwords;
@@ -100,7 +101,10 @@ const DATABASE_WAIT: Duration = Duration::from_secs(30);
 /// Connect and migrate the database, then serve until SIGINT/SIGTERM; in-flight
 /// requests are finished before this returns.
 pub async fn run(config: Config, database_url: String) -> Result<(), StartError> {
-    let state = state(config, database_url).await?;
+    // Before anything records: the crates record into whatever is installed.
+    let recorder = metrics::install();
+    let mut state = state(config, database_url).await?;
+    state.metrics = recorder;
     let (db, access_log) = (state.db.clone(), state.access_log.clone());
     let address = state.config.listen;
     let serve_error = |source| StartError::Serve { address, source };
@@ -209,6 +213,7 @@ pub async fn state(config: Config, database_url: String) -> Result<AppState, Sta
     let health = health(&db, config.redis_url.as_deref())?;
     let access_log = edge_log::AccessLog::builder()
         .trusted_proxies(config.proxies())
+        .routes(operations::OPERATIONS.iter().map(|op| op.path))
         .format(match config.log_format {
             config::LogFormat::Json => edge_log::Format::Json,
             config::LogFormat::Pretty => edge_log::Format::Pretty,
@@ -229,6 +234,7 @@ pub async fn state(config: Config, database_url: String) -> Result<AppState, Sta
         access_log,
         health,
         draining: Arc::new(AtomicBool::new(false)),
+        metrics: None,
     })
 }
 

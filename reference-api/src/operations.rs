@@ -10,7 +10,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use crate::problem::Code;
-use crate::routes::{auth, health, openapi, resources};
+use crate::routes::{auth, health, metrics, openapi, resources};
 
 /// Who may call an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +73,8 @@ pub struct Operation {
     pub params: &'static [ParamRule],
     /// The JSON Schema its body must meet, if it takes one.
     pub body: Option<fn() -> Value>,
-    /// A health probe: public and never rate-limited (an orchestrator probes
-    /// from one address, often).
+    /// A health probe or the metrics scrape: public and never rate-limited (an
+    /// orchestrator or Prometheus asks from one address, often).
     pub probe: bool,
     /// The problems its handler answers with (those of the middleware in front
     /// of it follow from the other fields).
@@ -169,6 +169,11 @@ pub const OPERATIONS: &[Operation] = &[
         web::get().to(health::healthz)
     })
     .probe(),
+    operation(Method::GET, "/metrics", "metrics", || {
+        web::get().to(metrics::metrics)
+    })
+    .probe()
+    .answers(&[Code::Forbidden, Code::ServiceUnavailable]),
     operation(Method::GET, "/openapi.json", "openapi", || {
         web::get().to(openapi::openapi_json)
     })

@@ -47,4 +47,7 @@ pub struct AppState {
     pub health: Health,
     /// Set at SIGTERM/SIGINT: `/readyz` answers 503 from then on.
     pub draining: Arc<AtomicBool>,
+    /// Renders `GET /metrics`; `None` until [`crate::metrics::install`] is
+    /// called (by [`crate::run`]).
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }

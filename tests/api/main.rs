@@ -12,6 +12,7 @@ mod errors;
 mod filter;
 mod health;
 mod logging;
+mod metrics;
 mod ratelimit;
 mod resources;
 mod scaleout;

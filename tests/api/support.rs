@@ -40,6 +40,7 @@ const CONFIG_ENV: &[&str] = &[
     "SECURITY_LOG",
     "ADMIN_USERS",
     "TRUSTED_PROXIES",
+    "METRICS_ALLOW",
     "LOG_FORMAT",
     "RUST_LOG",
 ];

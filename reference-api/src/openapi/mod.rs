@@ -19,7 +19,7 @@ use crate::db::audit::AuditEntry;
 use crate::db::resources::Resource;
 use crate::operations::{self, Access, Caching, OPERATIONS, Operation};
 use crate::problem::{Code, FieldError, Problem};
-use crate::routes::{auth, health, openapi, resources};
+use crate::routes::{auth, health, metrics, openapi, resources};
 
 /// What utoipa generates from the handlers: paths with their success answers,
 /// and the schemas of the bodies the API sends.
@@ -29,7 +29,7 @@ use crate::routes::{auth, health, openapi, resources};
         Every error is application/problem+json (RFC 9457) with a machine-readable `code` and the \
         request id."),
     paths(
-        health::livez, health::readyz, health::healthz, openapi::openapi_json,
+        health::livez, health::readyz, health::healthz, metrics::metrics, openapi::openapi_json,
         auth::register, auth::login, auth::refresh, auth::logout, auth::me,
         resources::create, resources::list, resources::get, resources::replace, resources::delete,
         resources::audit_trail,

@@ -2,5 +2,6 @@
 
 pub mod auth;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod resources;
