@@ -61,12 +61,38 @@ pub enum AuthErrorKind {
     Expired,
     /// The token's `nbf` is in the future.
     NotYetValid,
-    /// A required claim (`iss`, `aud`, `sub`, `exp`) is missing or wrong.
+    /// A required claim (`sub`, `exp`, `nbf`) is missing or not well-formed.
     InvalidClaims,
+    /// The token's issuer (`iss`) is not the accepted one.
+    WrongIssuer,
+    /// The token is not meant for this audience (`aud`).
+    WrongAudience,
+    /// The token names a key (`kid`) the validator does not have.
+    UnknownKey,
     /// The token was valid but has been revoked, or a refresh token was reused.
     Revoked,
     /// Authenticated, but not allowed (role or ownership): 403.
     Forbidden,
+}
+
+impl AuthErrorKind {
+    /// The kind as a short snake_case name (`bad_signature`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthErrorKind::Missing => "missing",
+            AuthErrorKind::MalformedHeader => "malformed_header",
+            AuthErrorKind::Malformed => "malformed",
+            AuthErrorKind::BadSignature => "bad_signature",
+            AuthErrorKind::Expired => "expired",
+            AuthErrorKind::NotYetValid => "not_yet_valid",
+            AuthErrorKind::InvalidClaims => "invalid_claims",
+            AuthErrorKind::WrongIssuer => "wrong_issuer",
+            AuthErrorKind::WrongAudience => "wrong_audience",
+            AuthErrorKind::UnknownKey => "unknown_key",
+            AuthErrorKind::Revoked => "revoked",
+            AuthErrorKind::Forbidden => "forbidden",
+        }
+    }
 }
 
 impl AuthError {
@@ -94,6 +120,12 @@ impl AuthError {
     /// What kind of failure this is.
     pub fn kind(&self) -> AuthErrorKind {
         self.kind
+    }
+
+    /// The kind as a short snake_case name (`bad_signature`): the `reason`
+    /// label of [`metrics::REJECTIONS_TOTAL`](crate::metrics::REJECTIONS_TOTAL).
+    pub fn reason(&self) -> &'static str {
+        self.kind.as_str()
     }
 
     /// A description safe to show the client.

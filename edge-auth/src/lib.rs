@@ -11,6 +11,7 @@ mod core;
 mod error;
 mod identity;
 mod issuer;
+pub mod metrics;
 mod refresh;
 pub mod response;
 

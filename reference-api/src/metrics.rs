@@ -53,4 +53,5 @@ fn build() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildError> 
 /// Give the recorder every crate's metric descriptions (Prometheus' `# HELP`).
 fn describe() {
     edge_log::metrics::describe();
+    edge_auth::metrics::describe();
 }

@@ -12,6 +12,7 @@
 
 pub mod harness;
 pub mod jwt;
+pub mod metrics;
 pub mod spans;
 
 pub use edge_local_servers::{ServerError, free_port, is_root, postgres, redis};

@@ -38,7 +38,10 @@ pub(crate) fn check(
     };
     check_times(expires, not_before, now, rules.leeway)?;
     if claims.get("iss").and_then(Value::as_str) != Some(rules.issuer.as_str()) {
-        return Err(invalid("the token's issuer is not accepted"));
+        return Err(AuthError::new(
+            AuthErrorKind::WrongIssuer,
+            "the token's issuer is not accepted",
+        ));
     }
     if let Some(audience) = &rules.audience {
         let matches = match claims.get("aud") {
@@ -47,7 +50,10 @@ pub(crate) fn check(
             _ => false,
         };
         if !matches {
-            return Err(invalid("the token is not meant for this audience"));
+            return Err(AuthError::new(
+                AuthErrorKind::WrongAudience,
+                "the token is not meant for this audience",
+            ));
         }
     }
     let subject = match claims.get("sub") {
@@ -208,15 +214,15 @@ mod tests {
             ),
             (
                 json!({"sub":"1","iss":"evil","aud":"api","exp":1000}),
-                AuthErrorKind::InvalidClaims,
+                AuthErrorKind::WrongIssuer,
             ),
             (
                 json!({"sub":"1","aud":"api","exp":1000}),
-                AuthErrorKind::InvalidClaims,
+                AuthErrorKind::WrongIssuer,
             ),
             (
                 json!({"sub":"1","iss":"edge","aud":"web","exp":1000}),
-                AuthErrorKind::InvalidClaims,
+                AuthErrorKind::WrongAudience,
             ),
             (
                 json!({"iss":"edge","aud":"api","exp":1000}),

@@ -76,10 +76,16 @@ impl KeySet {
             .filter(|k| k.algorithm == algorithm && (kid.is_none() || k.kid.as_deref() == kid))
             .peekable();
         if candidates.peek().is_none() {
-            return Err(AuthError::new(
-                AuthErrorKind::BadSignature,
-                "no key matches the token's kid",
-            ));
+            return Err(match kid {
+                Some(kid) if !self.has_kid(kid) => AuthError::new(
+                    AuthErrorKind::UnknownKey,
+                    "the token names a key this server does not have",
+                ),
+                _ => AuthError::new(
+                    AuthErrorKind::BadSignature,
+                    "no key matches the token's kid",
+                ),
+            });
         }
         if candidates.any(|k| k.verifier.verify(message, signature).is_ok()) {
             Ok(())

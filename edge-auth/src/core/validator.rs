@@ -116,7 +116,10 @@ impl Validator {
         let validated = credentials.and_then(|token| self.validate_as(token, Credentials::Bearer));
         match validated {
             Ok(identity) => Decision::Authenticated(identity),
-            Err(error) => Decision::Rejected(error),
+            Err(error) => {
+                crate::metrics::rejected(&error);
+                Decision::Rejected(error)
+            }
         }
     }
 
@@ -145,7 +148,9 @@ impl Validator {
                 .map(|(identity, _)| identity);
         };
         let key = TokenCache::key(token);
-        if let Some(entry) = cache.get(&key) {
+        let cached = cache.get(&key);
+        crate::metrics::token_cache(cached.is_some());
+        if let Some(entry) = cached {
             return match claims::check_times(
                 entry.expires,
                 entry.not_before,
@@ -188,12 +193,18 @@ impl Validator {
         let message = parsed.signing_input.as_bytes();
         let kid = parsed.header.kid.as_deref();
         if algorithm.is_hmac() {
-            let verified = inner
+            let mut named = inner
                 .hmac
                 .iter()
                 .filter(|(key_id, _)| kid.is_none() || key_id.as_deref() == kid)
-                .any(|(_, key)| key.verify(algorithm, message, &parsed.signature));
-            if !verified {
+                .peekable();
+            if named.peek().is_none() {
+                return Err(AuthError::new(
+                    AuthErrorKind::UnknownKey,
+                    "the token names a key this server does not have",
+                ));
+            }
+            if !named.any(|(_, key)| key.verify(algorithm, message, &parsed.signature)) {
                 return Err(AuthError::new(
                     AuthErrorKind::BadSignature,
                     "the signature does not verify",
