@@ -9,6 +9,7 @@
 mod config;
 mod core;
 mod error;
+pub mod metrics;
 mod store;
 
 #[cfg(feature = "actix")]

@@ -54,4 +54,5 @@ fn build() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildError> 
 fn describe() {
     edge_log::metrics::describe();
     edge_auth::metrics::describe();
+    edge_ratelimit::metrics::describe();
 }

@@ -119,7 +119,9 @@ impl RateLimiter {
                     Ok(acquired) => acquired,
                     Err(error) => {
                         self.warn_store_down(now_ms, &error);
-                        match self.fail_mode_of(&hits) {
+                        let mode = self.fail_mode_of(&hits);
+                        crate::metrics::store_failed(store.name(), mode);
+                        match mode {
                             FailMode::Open => return Verdict::Unlimited,
                             FailMode::Local => inner.memory.acquire(&hits, now_ms),
                             FailMode::Closed => return Verdict::Unavailable,
@@ -239,6 +241,7 @@ impl RateLimiter {
     }
 
     fn verdict(&self, acquired: &Acquired) -> Verdict {
+        crate::metrics::decided(&self.inner.names, acquired);
         let state = |policy: usize, remaining: u32, reset_ms: u64| {
             let p = &self.inner.policies[policy];
             RateLimitState {
@@ -284,6 +287,7 @@ impl RateLimiter {
     fn missing_client(&self) -> Result<(), Verdict> {
         let inner = &*self.inner;
         inner.missing_clients.fetch_add(1, Ordering::Relaxed);
+        crate::metrics::missing_client();
         let now_ms = inner.clock.monotonic_ms();
         let last = inner.last_unknown_warning_ms.load(Ordering::Relaxed);
         if (last == 0 || now_ms.saturating_sub(last) >= 60_000)

@@ -113,6 +113,10 @@ impl GcraStore {
 }
 
 impl RateLimitStore for GcraStore {
+    fn name(&self) -> &'static str {
+        "gcra"
+    }
+
     fn acquire<'a>(&'a self, hits: &'a [Hit<'a>], _now_ms: u64) -> Acquisition<'a> {
         Acquisition::Now(GcraStore::acquire(self, hits))
     }

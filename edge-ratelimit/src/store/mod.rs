@@ -51,6 +51,13 @@ pub trait RateLimitStore: Send + Sync + std::fmt::Debug + 'static {
     /// ([`Acquisition::Now`]): a middleware then checks without a future of its own.
     fn answers_at_once(&self) -> bool;
 
+    /// A short name for the `store` label of
+    /// [`metrics::STORE_ERRORS_TOTAL`](crate::metrics::STORE_ERRORS_TOTAL)
+    /// (`redis`; `custom` unless a store names itself).
+    fn name(&self) -> &'static str {
+        "custom"
+    }
+
     /// How many keys it holds in this process (0 for a shared store).
     fn tracked_keys(&self) -> usize {
         0

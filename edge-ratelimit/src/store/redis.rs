@@ -140,6 +140,10 @@ impl RedisStore {
 }
 
 impl RateLimitStore for RedisStore {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
     fn acquire<'a>(&'a self, hits: &'a [Hit<'a>], _now_ms: u64) -> Acquisition<'a> {
         // Windows run on Redis's clock, so instances with skewed clocks agree.
         Acquisition::Later(Box::pin(self.acquire_shared(hits)))

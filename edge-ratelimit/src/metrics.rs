@@ -1,0 +1,83 @@
+//! Rate limiting's measurements, recorded through the [`metrics`] facade
+//! (feature `metrics`, on by default): the application installs a recorder —
+//! a Prometheus exporter, say — and these appear in it; without one, recording
+//! costs next to nothing.
+//!
+//! | name | type | labels |
+//! |---|---|---|
+//! | `edge_ratelimit_requests_total` | counter | `policy`, `result`: `allowed` or `limited` |
+//! | `edge_ratelimit_store_errors_total` | counter | `store` ([`RateLimitStore::name`](crate::RateLimitStore::name)), `fail_mode`: the decision taken, `open`, `local` or `closed` |
+//! | `edge_ratelimit_missing_clients_total` | counter | |
+//!
+//! A request admitted counts `allowed` once for every policy it met; a request
+//! refused counts `limited` for the policies that refused it (the others did
+//! not count it either: a request is counted by all or none). Policy names come
+//! from the configuration, so the label stays bounded.
+
+use std::sync::Arc;
+
+/// Requests each policy decided on, by `policy` and `result`.
+pub const REQUESTS_TOTAL: &str = "edge_ratelimit_requests_total";
+/// Checks the shared store could not answer, by `store` and the `fail_mode`
+/// applied instead.
+pub const STORE_ERRORS_TOTAL: &str = "edge_ratelimit_store_errors_total";
+/// Requests a per-client policy met without a client address (see
+/// [`MissingClient`](crate::MissingClient)).
+pub const MISSING_CLIENTS_TOTAL: &str = "edge_ratelimit_missing_clients_total";
+
+/// Describe these metrics to the installed recorder (their help text), once,
+/// after installing it.
+pub fn describe() {
+    #[cfg(feature = "metrics")]
+    {
+        metrics::describe_counter!(REQUESTS_TOTAL, "Requests each rate-limit policy decided on");
+        metrics::describe_counter!(
+            STORE_ERRORS_TOTAL,
+            "Rate-limit checks the shared store could not answer, by the fail mode applied"
+        );
+        metrics::describe_counter!(
+            MISSING_CLIENTS_TOTAL,
+            "Requests a per-client rate-limit policy met without a client address"
+        );
+    }
+}
+
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn decided(names: &[Arc<str>], acquired: &crate::store::Acquired) {
+    #[cfg(feature = "metrics")]
+    {
+        let allowed = acquired.allowed();
+        for (policy, outcome) in &acquired.outcomes {
+            if !allowed && outcome.allowed {
+                continue;
+            }
+            let Some(name) = names.get(*policy) else {
+                continue;
+            };
+            metrics::counter!(
+                REQUESTS_TOTAL,
+                "policy" => metrics::SharedString::from(Arc::clone(name)),
+                "result" => if allowed { "allowed" } else { "limited" }
+            )
+            .increment(1);
+        }
+    }
+}
+
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn store_failed(store: &'static str, mode: crate::FailMode) {
+    #[cfg(feature = "metrics")]
+    {
+        let mode = match mode {
+            crate::FailMode::Open => "open",
+            crate::FailMode::Local => "local",
+            crate::FailMode::Closed => "closed",
+        };
+        metrics::counter!(STORE_ERRORS_TOTAL, "store" => store, "fail_mode" => mode).increment(1);
+    }
+}
+
+pub(crate) fn missing_client() {
+    #[cfg(feature = "metrics")]
+    metrics::counter!(MISSING_CLIENTS_TOTAL).increment(1);
+}
