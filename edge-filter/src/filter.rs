@@ -431,6 +431,7 @@ impl Filter {
             return Ok(());
         };
         let blocked = self.inner.mode == Mode::Block;
+        crate::metrics::found(finding.category, blocked);
         if let Some(log) = &self.inner.log {
             let sender = context.sender;
             log.record(

@@ -11,6 +11,7 @@ pub mod actix;
 mod core;
 mod error;
 mod filter;
+pub mod metrics;
 mod protocol;
 pub mod routes;
 pub mod security_log;

@@ -50,7 +50,17 @@ impl Filter {
         headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
         body: BodyHint,
     ) -> Result<AfterHead, Rejection> {
-        self.check_head(context, query, headers)?;
+        crate::metrics::counted(
+            self.check_head(context, query, headers)
+                .and_then(|()| self.after_head(context, body)),
+        )
+    }
+
+    fn after_head(
+        &self,
+        context: &RequestContext<'_>,
+        body: BodyHint,
+    ) -> Result<AfterHead, Rejection> {
         match body {
             // A route with a schema needs a body: step 3 says why there is none
             // (it knows the content type).
@@ -75,12 +85,12 @@ impl Filter {
         chunks: impl futures_util::Stream<Item = Result<bytes::Bytes, E>>,
     ) -> Result<bytes::Bytes, Rejection> {
         let read = read_limited(chunks, self.max_body());
-        match self.body_timeout() {
+        crate::metrics::counted(match self.body_timeout() {
             Some(timeout) => tokio::time::timeout(timeout, read)
                 .await
-                .map_err(|_| Rejection::BodyTimeout { timeout })?,
+                .unwrap_or(Err(Rejection::BodyTimeout { timeout })),
             None => read.await,
-        }
+        })
     }
 
     /// Step 3 of the protocol: the checks of the whole body. JSON
@@ -93,6 +103,15 @@ impl Filter {
     /// as a whole; binary bodies (gRPC, protobuf, octet streams, multipart,
     /// images) are not inspected.
     pub fn check_request_body(
+        &self,
+        context: &RequestContext<'_>,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), Rejection> {
+        crate::metrics::counted(self.check_whole_body(context, content_type, body))
+    }
+
+    fn check_whole_body(
         &self,
         context: &RequestContext<'_>,
         content_type: Option<&str>,

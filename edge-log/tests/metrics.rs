@@ -1,6 +1,6 @@
-//! The access log's metrics, read back through metrics-util's debugging
-//! recorder: one test, so that no other test moves the process-wide counters
-//! between its snapshots (each snapshot holds what changed since the last).
+//! The access log's metrics, read back through a debugging recorder: one
+//! test, so that no other test moves the process-wide counters between its
+//! reads (each read holds what changed since the last).
 
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
@@ -10,50 +10,11 @@ use axum::routing::get;
 use edge_log::metrics::{REQUEST_DURATION_SECONDS, REQUESTS_IN_FLIGHT, REQUESTS_TOTAL};
 use edge_log::tower::AccessLoggerLayer;
 use edge_log::{AccessLog, LogWriter};
+use edge_test_support::metrics::Recorded;
 use http::Request;
 use http_body_util::BodyExt;
-use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use metrics_util::debugging::DebugValue;
 use tower::ServiceExt;
-
-/// Name, sorted labels and value of every metric that changed.
-type Changes = Vec<(String, Vec<(String, String)>, DebugValue)>;
-
-fn changes(snapshotter: &Snapshotter) -> Changes {
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(key, _, _, value)| {
-            let (_, key) = key.into_parts();
-            let mut labels: Vec<(String, String)> = key
-                .labels()
-                .map(|l| (l.key().to_owned(), l.value().to_owned()))
-                .collect();
-            labels.sort();
-            (key.name().to_owned(), labels, value)
-        })
-        .collect()
-}
-
-fn find<'a>(changes: &'a Changes, name: &str, labels: &[(&str, &str)]) -> Option<&'a DebugValue> {
-    let mut wanted: Vec<(String, String)> = labels
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    wanted.sort();
-    changes
-        .iter()
-        .find(|(n, l, _)| n == name && *l == wanted)
-        .map(|(_, _, value)| value)
-}
-
-fn counter(changes: &Changes, name: &str, labels: &[(&str, &str)]) -> u64 {
-    match find(changes, name, labels) {
-        Some(DebugValue::Counter(n)) => *n,
-        None => 0,
-        Some(other) => panic!("{name} is not a counter: {other:?}"),
-    }
-}
 
 fn app() -> Router {
     let log = AccessLog::builder()
@@ -86,9 +47,7 @@ async fn get_path(app: &Router, method: &str, path: &str) -> u16 {
 
 #[tokio::test]
 async fn requests_are_counted_by_method_route_and_status_with_bounded_labels() {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    recorder.install().unwrap();
+    let recorded = Recorded::install();
     edge_log::metrics::describe();
     let app = app();
 
@@ -98,10 +57,9 @@ async fn requests_are_counted_by_method_route_and_status_with_bounded_labels() {
     assert_eq!(get_path(&app, "GET", "/items/7").await, 200);
     assert_eq!(get_path(&app, "GET", "/nowhere").await, 404);
     assert_eq!(get_path(&app, "BREW", "/items").await, 405);
-    let seen = changes(&snapshotter);
+    let seen = recorded.changes();
     let requests = |method, route, status| {
-        counter(
-            &seen,
+        seen.counter(
             REQUESTS_TOTAL,
             &[("method", method), ("route", route), ("status", status)],
         )
@@ -110,8 +68,7 @@ async fn requests_are_counted_by_method_route_and_status_with_bounded_labels() {
     assert_eq!(requests("GET", "/items/{id}", "200"), 1);
     assert_eq!(requests("GET", "unmatched", "404"), 1);
     assert_eq!(requests("other", "/items", "405"), 1);
-    match find(
-        &seen,
+    match seen.find(
         REQUEST_DURATION_SECONDS,
         &[("method", "GET"), ("route", "/items")],
     ) {
@@ -122,22 +79,20 @@ async fn requests_are_counted_by_method_route_and_status_with_bounded_labels() {
         other => panic!("{other:?}"),
     }
     // Every request in flight came back down.
-    match find(&seen, REQUESTS_IN_FLIGHT, &[]) {
+    match seen.find(REQUESTS_IN_FLIGHT, &[]) {
         Some(DebugValue::Gauge(value)) => assert_eq!(value.0, 0.0),
         other => panic!("{other:?}"),
     }
 
     // A thousand distinct ids add no series: they all share one route label.
-    let series = |seen: &Changes| seen.iter().filter(|(n, _, _)| n == REQUESTS_TOTAL).count();
-    let before = series(&seen);
+    let before = seen.series(REQUESTS_TOTAL);
     for id in 0..1000 {
         get_path(&app, "GET", &format!("/items/{id}")).await;
     }
-    let seen = changes(&snapshotter);
-    assert_eq!(series(&seen), before);
+    let seen = recorded.changes();
+    assert_eq!(seen.series(REQUESTS_TOTAL), before);
     assert_eq!(
-        counter(
-            &seen,
+        seen.counter(
             REQUESTS_TOTAL,
             &[
                 ("method", "GET"),
@@ -174,46 +129,35 @@ async fn requests_are_counted_by_method_route_and_status_with_bounded_labels() {
     )
     .await;
     assert!(abandoned.is_err());
-    let seen = changes(&snapshotter);
+    let seen = recorded.changes();
     assert_eq!(
-        counter(
-            &seen,
+        seen.counter(
             REQUESTS_TOTAL,
             &[("method", "GET"), ("route", "/slow"), ("status", "499")]
         ),
         1
     );
-}
 
-#[test]
-fn dropped_lines_are_counted() {
-    // Its own recorder, local to this thread: the other test holds the global one.
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
+    // Lines the writer had no room for are counted as dropped.
     let (entered, release) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
-    metrics::with_local_recorder(&recorder, || {
-        let writer = LogWriter::new(
-            Blocking {
-                entered: Some(entered.clone()),
-                release: release.clone(),
-            },
-            1,
-        )
-        .unwrap();
-        writer.write_line(b"first\n".to_vec());
-        // The writer holds the first line; the queue (one line) is empty.
-        entered.wait();
-        for _ in 0..4 {
-            writer.write_line(b"more\n".to_vec());
-        }
-        release.wait();
-    });
-    let seen = changes(&snapshotter);
+    let writer = LogWriter::new(
+        Blocking {
+            entered: Some(entered.clone()),
+            release: release.clone(),
+        },
+        1,
+    )
+    .unwrap();
+    writer.write_line(b"first\n".to_vec());
+    // The writer holds the first line; the queue (one line) is empty.
+    entered.wait();
+    for _ in 0..4 {
+        writer.write_line(b"more\n".to_vec());
+    }
+    release.wait();
+    let seen = recorded.changes();
     // One more line fitted in the queue; three were dropped.
-    assert_eq!(
-        counter(&seen, edge_log::metrics::DROPPED_LINES_TOTAL, &[]),
-        3
-    );
+    assert_eq!(seen.counter(edge_log::metrics::DROPPED_LINES_TOTAL, &[]), 3);
 }
 
 /// A sink whose first write waits until the test lets it go.

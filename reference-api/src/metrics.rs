@@ -55,4 +55,5 @@ fn describe() {
     edge_log::metrics::describe();
     edge_auth::metrics::describe();
     edge_ratelimit::metrics::describe();
+    edge_filter::metrics::describe();
 }
