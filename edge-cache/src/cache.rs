@@ -22,6 +22,7 @@ use crate::core::inflight::{self, InFlight, Join, Leading};
 use crate::core::key::cache_key;
 use crate::core::memory::{MemoryTier, Stored};
 use crate::core::reply::{CacheStatus, Reply, X_CACHE};
+use crate::metrics::Outcome;
 use crate::route::{CompiledRoute, Rules, tags_for};
 use crate::stats::{CacheStats, Counters};
 use edge_core::Clock;
@@ -213,6 +214,7 @@ impl Cache {
                 || Directives::parse(headers).no_store
             {
                 Counters::add(&self.inner.counters.bypasses, 1);
+                crate::metrics::request(Outcome::Bypass);
                 return Action::Pass(Pass {
                     accepts,
                     announce: rules.announce,
@@ -232,6 +234,7 @@ impl Cache {
             });
         }
         Counters::add(&self.inner.counters.bypasses, 1);
+        crate::metrics::request(Outcome::Bypass);
         // Writes to unlisted paths have nothing to invalidate when those are never cached.
         let invalidates = index.is_some() || rules.store;
         if invalidates
@@ -286,6 +289,7 @@ impl Cache {
         let inner = &self.inner;
         if !self.tiers_ready().await {
             Counters::add(&inner.counters.bypasses, 1);
+            crate::metrics::request(Outcome::Bypass);
             return Lookup::Miss(self.miss(read, CacheStatus::Bypass, None));
         }
         let now = inner.clock.unix_ms();
@@ -295,6 +299,7 @@ impl Cache {
         Counters::add(&inner.counters.misses, 1);
         if read.head {
             // A HEAD response has no body to store; it is served from GET entries only.
+            crate::metrics::request(Outcome::Miss);
             return Lookup::Miss(self.miss(read, CacheStatus::Miss, None));
         }
         // Responses that must opt in (unlisted paths) are mostly not stored:
@@ -305,6 +310,7 @@ impl Cache {
             Some(Join::Leader(leading)) => Some(leading),
             Some(Join::Follower(receiver)) => {
                 Counters::add(&inner.counters.coalesced, 1);
+                crate::metrics::request(Outcome::Coalesced);
                 let waited =
                     tokio::time::timeout(inner.limits.follow_timeout, inflight::follow(receiver))
                         .await;
@@ -341,7 +347,9 @@ impl Cache {
                         leading.finish(Some(Arc::clone(&entry)));
                     }
                     Counters::add(&inner.counters.hits, 1);
-                    return Lookup::Hit(self.render(&entry, &read, CacheStatus::Hit));
+                    let reply = self.render(&entry, &read, CacheStatus::Hit);
+                    crate::metrics::answered(&reply);
+                    return Lookup::Hit(reply);
                 }
                 Ok((_, epochs)) => Some(epochs),
                 Err(error) => {
@@ -358,6 +366,7 @@ impl Cache {
             leading,
             remote_epochs,
         };
+        crate::metrics::request(Outcome::Miss);
         Lookup::Miss(self.miss(read, CacheStatus::Miss, Some(storing)))
     }
 
@@ -386,12 +395,12 @@ impl Cache {
         let stored = inner.memory.get(&read.key)?;
         if stored.entry.is_fresh(now) && inner.epochs.is_current(&stored.stamps) {
             Counters::add(&inner.counters.hits, 1);
-            return Some(
-                stored
-                    .entry
-                    .render(&read.if_none_match, read.accepts, now, CacheStatus::Hit)
-                    .announced(read.announce),
-            );
+            let reply = stored
+                .entry
+                .render(&read.if_none_match, read.accepts, now, CacheStatus::Hit)
+                .announced(read.announce);
+            crate::metrics::answered(&reply);
+            return Some(reply);
         }
         inner.memory.remove(&read.key);
         None
@@ -453,6 +462,7 @@ impl Cache {
             }
         }
         Counters::add(&self.inner.counters.invalidations, tags.len() as u64);
+        crate::metrics::invalidated(tags.len() as u64, false);
         if let Some(shared) = &self.inner.shared {
             shared.publish(&self.inner, &tags).await;
         }

@@ -10,6 +10,7 @@ mod cache;
 mod config;
 mod core;
 mod error;
+pub mod metrics;
 mod protocol;
 mod route;
 mod stats;

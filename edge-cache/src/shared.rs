@@ -351,6 +351,7 @@ fn apply(inner: &Inner, payload: &[u8]) {
         count += 1;
     }
     Counters::add(&inner.counters.invalidations, count);
+    crate::metrics::invalidated(count, true);
     let (store, origin, seq) = (Arc::clone(&shared.store), origin.to_owned(), seq.to_owned());
     tokio::spawn(async move {
         if let Err(error) = store.send_to(&origin, seq.as_bytes()).await {

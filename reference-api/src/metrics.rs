@@ -56,4 +56,5 @@ fn describe() {
     edge_auth::metrics::describe();
     edge_ratelimit::metrics::describe();
     edge_filter::metrics::describe();
+    edge_cache::metrics::describe();
 }

@@ -40,7 +40,10 @@ impl Shard {
     fn evict_to_fit(&mut self) {
         while self.lru.len() > self.max_entries || self.bytes > self.max_bytes {
             match self.lru.pop_lru() {
-                Some((_, gone)) => self.bytes -= gone.size,
+                Some((_, gone)) => {
+                    self.bytes -= gone.size;
+                    crate::metrics::tier_changed(-1.0, -(gone.size as f64));
+                }
                 None => break,
             }
         }
@@ -109,8 +112,10 @@ impl MemoryTier {
         }
         let mut shard = self.shard(&key);
         shard.bytes += stored.size;
+        crate::metrics::tier_changed(1.0, stored.size as f64);
         if let Some(old) = shard.lru.put(key, Arc::new(stored)) {
             shard.bytes -= old.size;
+            crate::metrics::tier_changed(-1.0, -(old.size as f64));
         }
         shard.evict_to_fit();
     }
@@ -119,6 +124,7 @@ impl MemoryTier {
         let mut shard = self.shard(key);
         if let Some(gone) = shard.lru.pop(key) {
             shard.bytes -= gone.size;
+            crate::metrics::tier_changed(-1.0, -(gone.size as f64));
         }
     }
 
@@ -137,6 +143,7 @@ impl MemoryTier {
             let mut shard = shard
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
+            crate::metrics::tier_changed(-(shard.lru.len() as f64), -(shard.bytes as f64));
             shard.lru.clear();
             shard.bytes = 0;
         }
