@@ -57,6 +57,7 @@ pub fn count_queries<F: Future>(
 
 /// Count one query against the current counter, if there is one.
 pub(crate) fn record_query() {
+    crate::metrics::query();
     let _ = CURRENT.try_with(QueryCount::increment);
 }
 

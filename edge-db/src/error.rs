@@ -66,6 +66,26 @@ pub enum ErrorKind {
     Query,
 }
 
+impl ErrorKind {
+    /// The kind as a short snake_case name (`unavailable`): the `kind` label of
+    /// [`metrics::ERRORS_TOTAL`](crate::metrics::ERRORS_TOTAL).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::ForeignKey => "foreign_key",
+            ErrorKind::Constraint => "constraint",
+            ErrorKind::InvalidData => "invalid_data",
+            ErrorKind::Serialization => "serialization",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Mapping => "mapping",
+            ErrorKind::Migration => "migration",
+            ErrorKind::Query => "query",
+        }
+    }
+}
+
 /// An error from the database layer: an opaque struct with a [`kind`](DbError::kind),
 /// predicates, and the underlying error as its `source`.
 pub struct DbError {

@@ -9,6 +9,7 @@
 mod config;
 mod counter;
 mod error;
+pub mod metrics;
 #[cfg(feature = "migrations")]
 mod migrate;
 mod pool;

@@ -85,11 +85,25 @@ impl Db {
     }
 
     async fn checkout(&self) -> Result<Object, DbError> {
-        Ok(self.pool.get().await?)
+        let started = Instant::now();
+        let checked_out = self.pool.get().await.map_err(DbError::from);
+        crate::metrics::waited(started.elapsed());
+        match &checked_out {
+            Ok(_) => crate::metrics::pool(&self.stats_now()),
+            Err(error) => crate::metrics::failed(error),
+        }
+        checked_out
     }
 
-    /// The pool's occupancy now (connections kept for sharing count as in use).
+    /// The pool's occupancy now (connections kept for sharing count as in use);
+    /// also sets the pool's [metrics](crate::metrics) gauges.
     pub fn stats(&self) -> PoolStats {
+        let stats = self.stats_now();
+        crate::metrics::pool(&stats);
+        stats
+    }
+
+    fn stats_now(&self) -> PoolStats {
         let status = self.pool.status();
         PoolStats {
             max_size: status.max_size,

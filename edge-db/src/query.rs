@@ -26,6 +26,7 @@ impl Handle<'_> {
     fn observe<T>(&self, result: Result<T, tokio_postgres::Error>) -> Result<T, DbError> {
         result.map_err(|e| {
             let err = DbError::from(e);
+            crate::metrics::failed(&err);
             if let Handle::Tx(_, retryable) = self
                 && err.is_serialization_failure()
             {

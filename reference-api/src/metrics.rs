@@ -47,6 +47,10 @@ fn build() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildError> 
             Matcher::Full(edge_log::metrics::REQUEST_DURATION_SECONDS.to_owned()),
             edge_log::metrics::DURATION_BUCKETS,
         )?
+        .set_buckets_for_metric(
+            Matcher::Full(edge_db::metrics::POOL_WAIT_SECONDS.to_owned()),
+            edge_db::metrics::WAIT_BUCKETS,
+        )?
         .install_recorder()
 }
 
@@ -57,4 +61,5 @@ fn describe() {
     edge_ratelimit::metrics::describe();
     edge_filter::metrics::describe();
     edge_cache::metrics::describe();
+    edge_db::metrics::describe();
 }

@@ -121,6 +121,50 @@ async fn metrics_count_the_requests_sent_with_bounded_series() {
         "the durations are a histogram with the documented buckets"
     );
 
+    // Every crate's measurements are there, moved by what was sent.
+    let unauthenticated = client
+        .request(Method::GET, "/api/resources", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.status(), 401);
+    let attack = client
+        .request(
+            Method::GET,
+            "/api/resources?q=%3Cscript%3Ealert(1)%3C/script%3E",
+            Some(&user.token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attack.status(), 403);
+    let crates = samples(&api).await;
+    let delta = |series: &str| value(&crates, series) - value(&after, series);
+    assert_eq!(
+        delta(r#"edge_auth_rejections_total{reason="missing"}"#),
+        1.0
+    );
+    assert_eq!(
+        delta(r#"edge_filter_findings_total{category="xss",action="blocked"}"#),
+        1.0
+    );
+    assert_eq!(
+        delta(r#"edge_filter_rejections_total{reason="request_blocked"}"#),
+        1.0
+    );
+    // Three GETs of one resource: a miss stored it before, then hits.
+    assert!(value(&crates, r#"edge_cache_requests_total{result="hit"}"#) >= 2.0);
+    assert!(
+        value(
+            &crates,
+            r#"edge_ratelimit_requests_total{policy="ip",result="allowed"}"#
+        ) >= 5.0
+    );
+    assert!(value(&crates, "edge_db_queries_total") >= 1.0);
+    assert_eq!(value(&crates, "edge_db_pool_max"), 16.0);
+    assert!(crates.contains_key(r#"edge_db_pool_connections{state="idle"}"#));
+    assert!(crates.contains_key("edge_auth_token_cache_hits_total"));
+
     // A thousand distinct ids (and unknown paths) add no series.
     for id in 1_000..2_000 {
         client
@@ -150,7 +194,7 @@ async fn metrics_count_the_requests_sent_with_bounded_series() {
     };
     let new: Vec<_> = requests(&scanned)
         .into_iter()
-        .filter(|s| !after.contains_key(s))
+        .filter(|s| !crates.contains_key(s))
         .collect();
     assert!(
         new.iter().all(|s| s.contains(r#"status="404""#)) && new.len() <= 1,

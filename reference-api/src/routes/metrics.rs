@@ -47,6 +47,8 @@ pub async fn metrics(
             "no metrics recorder is installed in this process",
         ));
     };
+    // The pool's gauges, current as of this scrape.
+    state.db.stats();
     Ok(HttpResponse::Ok()
         .content_type(PROMETHEUS_TEXT)
         .insert_header(("Cache-Control", "no-store"))
