@@ -250,6 +250,9 @@ impl AccessLogBuilder {
             Some(writer) => writer,
             None => LogWriter::stdout(self.capacity).map_err(crate::ConfigError::Writer)?,
         };
+        // The dropped-lines series exists from the start (at 0), as Prometheus
+        // counters should.
+        crate::metrics::dropped_lines(0);
         Ok(AccessLog {
             inner: Arc::new(Inner {
                 writer,

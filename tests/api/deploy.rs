@@ -10,10 +10,11 @@ fn root() -> PathBuf {
 }
 
 /// The secrets compose needs, each with a test value.
-const SECRETS: [(&str, &str); 3] = [
+const SECRETS: [(&str, &str); 4] = [
     ("POSTGRES_PASSWORD", "pg-test-password"),
     ("EDGE_DB_PASSWORD", "edge-test-password"),
     ("REDIS_PASSWORD", "redis-test-password"),
+    ("GRAFANA_ADMIN_PASSWORD", "grafana-test-password"),
 ];
 
 fn compose(args: &[&str]) -> String {
@@ -57,7 +58,10 @@ fn the_compose_file_validates_and_wires_the_stack() {
         .map(str::to_owned)
         .collect();
     services.sort();
-    assert_eq!(services, ["api", "lb", "postgres", "redis"]);
+    assert_eq!(
+        services,
+        ["api", "grafana", "lb", "postgres", "prometheus", "redis"]
+    );
 
     let resolved = compose(&["config"]);
     for expected in [
@@ -87,6 +91,43 @@ fn the_compose_file_validates_and_wires_the_stack() {
         !api.contains("published"),
         "the api service publishes a port:\n{api}"
     );
+}
+
+#[test]
+fn the_monitoring_profile_scrapes_every_instance_into_a_provisioned_dashboard() {
+    let resolved = compose(&["--profile", "monitoring", "config"]);
+    // A service's block: its line (two spaces in) and the deeper lines after it.
+    let service = |name: &str| {
+        let header = format!("  {name}:");
+        let mut lines = resolved.lines().skip_while(|l| *l != header);
+        assert!(lines.next().is_some(), "no {name} service");
+        lines
+            .take_while(|l| l.starts_with("   ") || l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for name in ["prometheus", "grafana"] {
+        let block = service(name);
+        assert!(
+            block.contains("profiles:") && block.contains("- monitoring"),
+            "{block}"
+        );
+        assert!(
+            block.contains("127.0.0.1:"),
+            "{name} is published on loopback only: {block}"
+        );
+    }
+    // Prometheus has the one address the API lets read /metrics.
+    assert!(service("prometheus").contains("ipv4_address: 172.28.0.20"));
+    assert!(service("api").contains("METRICS_ALLOW: 172.28.0.20"));
+    assert!(service("grafana").contains("GF_SECURITY_ADMIN_PASSWORD: grafana-test-password"));
+    // Every replica is a target: Prometheus resolves the service name's A records.
+    let prometheus = std::fs::read_to_string(root().join("deploy/prometheus.yml")).unwrap();
+    assert!(prometheus.contains("dns_sd_configs") && prometheus.contains("names: [api]"));
+    assert!(prometheus.contains("metrics_path: /metrics") && prometheus.contains("port: 8080"));
+    let provisioning = root().join("deploy/grafana/provisioning");
+    assert!(provisioning.join("datasources/prometheus.yml").is_file());
+    assert!(provisioning.join("dashboards/edge.yml").is_file());
 }
 
 #[test]

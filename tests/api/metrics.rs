@@ -231,3 +231,71 @@ async fn only_loopback_and_allowed_clients_read_the_metrics_and_scrapes_are_not_
         assert_eq!(scrape(&api, None).await.status(), 200);
     }
 }
+
+#[tokio::test]
+async fn the_dashboard_queries_only_metrics_the_api_exports() {
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../deploy/grafana/dashboards/edge.json"),
+        )
+        .unwrap(),
+    )
+    .expect("the dashboard is JSON");
+    let queries: Vec<&str> = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|panel| panel["targets"].as_array().unwrap())
+        .map(|target| target["expr"].as_str().unwrap())
+        .collect();
+    assert!(queries.len() >= 8, "{queries:?}");
+
+    // Traffic that makes every crate record: accounts, a cached read, a
+    // refused token, a blocked attack.
+    let api = Api::with_accounts(&[]).await;
+    let client = api.client();
+    let user = client.user("dashboard").await;
+    let created = client.create(&user, "watched").await;
+    let item = format!("/api/resources/{}", created["id"]);
+    for _ in 0..2 {
+        client
+            .request(Method::GET, &item, Some(&user.token))
+            .send()
+            .await
+            .unwrap();
+    }
+    client
+        .request(Method::GET, &item, None)
+        .send()
+        .await
+        .unwrap();
+    client
+        .request(
+            Method::GET,
+            "/api/resources?q=%3Cscript%3E",
+            Some(&user.token),
+        )
+        .send()
+        .await
+        .unwrap();
+    let exported: std::collections::BTreeSet<String> = samples(&api)
+        .await
+        .into_keys()
+        .map(|series| series.split('{').next().unwrap().to_owned())
+        .collect();
+    for query in queries {
+        let mut rest = query;
+        while let Some(start) = rest.find("edge_") {
+            let name: String = rest[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            assert!(
+                exported.contains(&name),
+                "the dashboard queries `{name}`, which the API does not export: {query}\n{exported:?}"
+            );
+            rest = &rest[start + name.len()..];
+        }
+    }
+}
