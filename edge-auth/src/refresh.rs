@@ -24,7 +24,7 @@ pub struct TokenHash(pub [u8; 32]);
 impl TokenHash {
     /// The hash of `token`.
     pub fn of(token: &str) -> TokenHash {
-        TokenHash(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()).into())
+        TokenHash(openssl::sha::sha256(token.as_bytes()))
     }
 }
 

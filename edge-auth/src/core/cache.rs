@@ -39,7 +39,12 @@ impl TokenCache {
     }
 
     pub(crate) fn key(token: &str) -> [u8; 32] {
-        <sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()).into()
+        // `Sha256` runs the digest directly; OpenSSL 3's one-shot `SHA256()` looks
+        // the algorithm up on every call (`EVP_Q_digest`), which costs more than
+        // the hashing itself.
+        let mut hasher = openssl::sha::Sha256::new();
+        hasher.update(token.as_bytes());
+        hasher.finish()
     }
 
     fn shard(&self, key: &[u8; 32]) -> &Mutex<LruCache<[u8; 32], Entry>> {

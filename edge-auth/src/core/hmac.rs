@@ -1,35 +1,89 @@
-//! HS256/384/512 signatures with the `hmac` and `sha2` crates, compared in
-//! constant time.
+//! HS256/384/512 signatures computed with OpenSSL and compared in constant time.
 //!
 //! josekit 0.10's HMAC verifier rebuilds its key on every call and compares with
-//! `!=` (not constant-time, CWE-208). Here each HMAC is keyed once and every MAC
-//! clones the keyed state (a plain copy of the hash states after `K ^ ipad` and
-//! `K ^ opad`); `verify_slice` compares in constant time.
+//! `!=` (not constant-time, CWE-208). Here the HMAC (RFC 2104) is keyed once: the
+//! SHA-2 states after absorbing `K ^ ipad` and `K ^ opad` are kept, and each MAC
+//! clones them (a plain copy) instead of setting up a new OpenSSL context. The
+//! comparison is `openssl::memcmp::eq`.
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::{Sha256, Sha384, Sha512};
+use openssl::sha::{Sha256, Sha384, Sha512};
 
 use crate::ConfigError;
 use crate::core::algorithm::Algorithm;
 
+/// The SHA-2 hashers HMAC is built on.
+trait Digest: Clone {
+    const BLOCK: usize;
+    fn new() -> Self;
+    fn absorb(&mut self, data: &[u8]);
+    fn digest(self) -> Vec<u8>;
+}
+
+macro_rules! digest {
+    ($ty:ty, $block:expr) => {
+        impl Digest for $ty {
+            const BLOCK: usize = $block;
+            fn new() -> Self {
+                <$ty>::new()
+            }
+            fn absorb(&mut self, data: &[u8]) {
+                self.update(data);
+            }
+            fn digest(self) -> Vec<u8> {
+                self.finish().to_vec()
+            }
+        }
+    };
+}
+
+digest!(Sha256, 64);
+digest!(Sha384, 128);
+digest!(Sha512, 128);
+
+/// HMAC keyed once: the inner and outer states after the padded key.
+#[derive(Clone)]
+struct Keyed<D: Digest> {
+    inner: D,
+    outer: D,
+}
+
+impl<D: Digest> Keyed<D> {
+    fn new(secret: &[u8]) -> Self {
+        let mut key = if secret.len() > D::BLOCK {
+            let mut hasher = D::new();
+            hasher.absorb(secret);
+            hasher.digest()
+        } else {
+            secret.to_vec()
+        };
+        key.resize(D::BLOCK, 0);
+        let pad = |byte: u8| key.iter().map(|k| k ^ byte).collect::<Vec<u8>>();
+        let (mut inner, mut outer) = (D::new(), D::new());
+        inner.absorb(&pad(0x36));
+        outer.absorb(&pad(0x5c));
+        Keyed { inner, outer }
+    }
+
+    fn mac(&self, message: &[u8]) -> Vec<u8> {
+        let mut inner = self.inner.clone();
+        inner.absorb(message);
+        let mut outer = self.outer.clone();
+        outer.absorb(&inner.digest());
+        outer.digest()
+    }
+}
+
 /// A shared secret, ready to sign and verify HS256, HS384 and HS512.
 pub(crate) struct HmacKey {
-    hs256: Hmac<Sha256>,
-    hs384: Hmac<Sha384>,
-    hs512: Hmac<Sha512>,
+    hs256: Keyed<Sha256>,
+    hs384: Keyed<Sha384>,
+    hs512: Keyed<Sha512>,
 }
 
 impl std::fmt::Debug for HmacKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("HmacKey(..)")
     }
-}
-
-/// A clone of a keyed HMAC that has absorbed `message`.
-fn keyed<M: Mac + Clone>(key: &M, message: &[u8]) -> M {
-    let mut mac = key.clone();
-    mac.update(message);
-    mac
 }
 
 impl HmacKey {
@@ -43,25 +97,29 @@ impl HmacKey {
                 got: secret.len(),
             });
         }
-        // HMAC takes keys of any length (longer ones are hashed first): these
-        // cannot fail, but an error is still an error, not a panic.
-        let weak = |error: hmac::digest::InvalidLength| ConfigError::InvalidKey(error.to_string());
         Ok(HmacKey {
-            hs256: Hmac::new_from_slice(secret).map_err(weak)?,
-            hs384: Hmac::new_from_slice(secret).map_err(weak)?,
-            hs512: Hmac::new_from_slice(secret).map_err(weak)?,
+            hs256: Keyed::new(secret),
+            hs384: Keyed::new(secret),
+            hs512: Keyed::new(secret),
         })
+    }
+
+    /// The MAC of `message` under `algorithm` (which must be an HMAC one).
+    pub(crate) fn sign(&self, algorithm: Algorithm, message: &[u8]) -> Option<Vec<u8>> {
+        match algorithm {
+            Algorithm::HS256 => Some(self.hs256.mac(message)),
+            Algorithm::HS384 => Some(self.hs384.mac(message)),
+            Algorithm::HS512 => Some(self.hs512.mac(message)),
+            _ => None,
+        }
     }
 
     /// Whether `signature` is the MAC of `message`, compared in constant time.
     pub(crate) fn verify(&self, algorithm: Algorithm, message: &[u8], signature: &[u8]) -> bool {
-        let checked = match algorithm {
-            Algorithm::HS256 => keyed(&self.hs256, message).verify_slice(signature),
-            Algorithm::HS384 => keyed(&self.hs384, message).verify_slice(signature),
-            Algorithm::HS512 => keyed(&self.hs512, message).verify_slice(signature),
-            _ => return false,
-        };
-        checked.is_ok()
+        match self.sign(algorithm, message) {
+            Some(mac) => mac.len() == signature.len() && openssl::memcmp::eq(&mac, signature),
+            None => false,
+        }
     }
 }
 
@@ -82,21 +140,23 @@ mod tests {
     }
 
     #[test]
-    fn accepts_openssl_macs_for_every_size_of_key_and_message() {
+    fn matches_openssl_hmac_for_every_size_of_key_and_message() {
         for key_len in [32, 63, 64, 65, 127, 128, 129, 300] {
             let key: Vec<u8> = (0..key_len).map(|i| (i * 7 + 1) as u8).collect();
             let hmac = HmacKey::new(&key).unwrap();
             for message in [&b""[..], b"abc", &[0xAB; 1000]] {
-                for (algorithm, digest) in [
-                    (Algorithm::HS256, MessageDigest::sha256()),
-                    (Algorithm::HS384, MessageDigest::sha384()),
-                    (Algorithm::HS512, MessageDigest::sha512()),
-                ] {
-                    let mut mac = reference(digest, &key, message);
-                    assert!(hmac.verify(algorithm, message, &mac));
-                    mac[0] ^= 1;
-                    assert!(!hmac.verify(algorithm, message, &mac));
-                }
+                assert_eq!(
+                    hmac.sign(Algorithm::HS256, message).unwrap(),
+                    reference(MessageDigest::sha256(), &key, message)
+                );
+                assert_eq!(
+                    hmac.sign(Algorithm::HS384, message).unwrap(),
+                    reference(MessageDigest::sha384(), &key, message)
+                );
+                assert_eq!(
+                    hmac.sign(Algorithm::HS512, message).unwrap(),
+                    reference(MessageDigest::sha512(), &key, message)
+                );
             }
         }
     }
@@ -104,7 +164,8 @@ mod tests {
     #[test]
     fn verifies_its_own_macs_only() {
         let key = HmacKey::new(&[7u8; 32]).unwrap();
-        let mac = reference(MessageDigest::sha256(), &[7u8; 32], b"message");
+        let mac = key.sign(Algorithm::HS256, b"message").unwrap();
+        assert_eq!(mac.len(), 32);
         assert!(key.verify(Algorithm::HS256, b"message", &mac));
         assert!(!key.verify(Algorithm::HS256, b"messagE", &mac));
         assert!(!key.verify(Algorithm::HS384, b"message", &mac));
