@@ -226,6 +226,7 @@ impl ValidatorBuilder {
             realm: self.realm,
             token_cookie: self.token_cookie,
             unknown_key: std::sync::OnceLock::new(),
+            meters: crate::metrics::Meters::default(),
         }))
     }
 }

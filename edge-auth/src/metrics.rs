@@ -46,12 +46,28 @@ pub(crate) fn rejected(error: &crate::AuthError) {
     metrics::counter!(REJECTIONS_TOTAL, "reason" => error.reason()).increment(1);
 }
 
-#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn token_cache(hit: bool) {
+/// The token cache's hit and miss counters, registered with the recorder on
+/// first use and kept (a lookup costs an atomic add, not a registry lookup):
+/// install the recorder before the first request.
+#[derive(Debug, Default)]
+pub(crate) struct Meters {
     #[cfg(feature = "metrics")]
-    if hit {
-        metrics::counter!(TOKEN_CACHE_HITS_TOTAL).increment(1);
-    } else {
-        metrics::counter!(TOKEN_CACHE_MISSES_TOTAL).increment(1);
+    cache: [std::sync::OnceLock<metrics::Counter>; 2],
+}
+
+impl Meters {
+    /// Count one lookup of the token cache.
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn token_cache(&self, hit: bool) {
+        #[cfg(feature = "metrics")]
+        self.cache[usize::from(!hit)]
+            .get_or_init(|| {
+                if hit {
+                    metrics::counter!(TOKEN_CACHE_HITS_TOTAL)
+                } else {
+                    metrics::counter!(TOKEN_CACHE_MISSES_TOTAL)
+                }
+            })
+            .increment(1);
     }
 }

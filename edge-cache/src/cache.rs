@@ -58,6 +58,8 @@ pub(crate) struct Limits {
 
 #[derive(Debug)]
 pub(crate) struct Inner {
+    /// The request counters' metric handles.
+    pub(crate) meters: crate::metrics::Meters,
     pub(crate) routes: Vec<CompiledRoute>,
     pub(crate) unlisted: Rules,
     pub(crate) default_ttl: Duration,
@@ -214,7 +216,7 @@ impl Cache {
                 || Directives::parse(headers).no_store
             {
                 Counters::add(&self.inner.counters.bypasses, 1);
-                crate::metrics::request(Outcome::Bypass);
+                self.inner.meters.request(Outcome::Bypass);
                 return Action::Pass(Pass {
                     accepts,
                     announce: rules.announce,
@@ -234,7 +236,7 @@ impl Cache {
             });
         }
         Counters::add(&self.inner.counters.bypasses, 1);
-        crate::metrics::request(Outcome::Bypass);
+        self.inner.meters.request(Outcome::Bypass);
         // Writes to unlisted paths have nothing to invalidate when those are never cached.
         let invalidates = index.is_some() || rules.store;
         if invalidates
@@ -289,7 +291,7 @@ impl Cache {
         let inner = &self.inner;
         if !self.tiers_ready().await {
             Counters::add(&inner.counters.bypasses, 1);
-            crate::metrics::request(Outcome::Bypass);
+            inner.meters.request(Outcome::Bypass);
             return Lookup::Miss(self.miss(read, CacheStatus::Bypass, None));
         }
         let now = inner.clock.unix_ms();
@@ -299,7 +301,7 @@ impl Cache {
         Counters::add(&inner.counters.misses, 1);
         if read.head {
             // A HEAD response has no body to store; it is served from GET entries only.
-            crate::metrics::request(Outcome::Miss);
+            inner.meters.request(Outcome::Miss);
             return Lookup::Miss(self.miss(read, CacheStatus::Miss, None));
         }
         // Responses that must opt in (unlisted paths) are mostly not stored:
@@ -310,7 +312,7 @@ impl Cache {
             Some(Join::Leader(leading)) => Some(leading),
             Some(Join::Follower(receiver)) => {
                 Counters::add(&inner.counters.coalesced, 1);
-                crate::metrics::request(Outcome::Coalesced);
+                inner.meters.request(Outcome::Coalesced);
                 let waited =
                     tokio::time::timeout(inner.limits.follow_timeout, inflight::follow(receiver))
                         .await;
@@ -348,7 +350,7 @@ impl Cache {
                     }
                     Counters::add(&inner.counters.hits, 1);
                     let reply = self.render(&entry, &read, CacheStatus::Hit);
-                    crate::metrics::answered(&reply);
+                    inner.meters.answered(&reply);
                     return Lookup::Hit(reply);
                 }
                 Ok((_, epochs)) => Some(epochs),
@@ -366,7 +368,7 @@ impl Cache {
             leading,
             remote_epochs,
         };
-        crate::metrics::request(Outcome::Miss);
+        inner.meters.request(Outcome::Miss);
         Lookup::Miss(self.miss(read, CacheStatus::Miss, Some(storing)))
     }
 
@@ -399,7 +401,7 @@ impl Cache {
                 .entry
                 .render(&read.if_none_match, read.accepts, now, CacheStatus::Hit)
                 .announced(read.announce);
-            crate::metrics::answered(&reply);
+            inner.meters.answered(&reply);
             return Some(reply);
         }
         inner.memory.remove(&read.key);

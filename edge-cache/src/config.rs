@@ -182,6 +182,7 @@ impl CacheBuilder {
             }
         }
         let inner = Arc::new(Inner {
+            meters: crate::metrics::Meters::default(),
             request_headers,
             routes,
             unlisted: Rules::unlisted(self.unlisted),

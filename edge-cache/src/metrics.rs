@@ -51,28 +51,42 @@ pub(crate) enum Outcome {
     Bypass,
 }
 
-#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn request(outcome: Outcome) {
+/// The request counters, one per result, registered with the recorder on
+/// first use and kept (a request costs an atomic add, not a registry lookup):
+/// install the recorder before the first request.
+#[derive(Debug, Default)]
+pub(crate) struct Meters {
     #[cfg(feature = "metrics")]
-    {
-        let result = match outcome {
-            Outcome::Hit => "hit",
-            Outcome::Revalidated => "revalidated",
-            Outcome::Miss => "miss",
-            Outcome::Coalesced => "coalesced",
-            Outcome::Bypass => "bypass",
-        };
-        metrics::counter!(REQUESTS_TOTAL, "result" => result).increment(1);
-    }
+    requests: [std::sync::OnceLock<metrics::Counter>; 5],
 }
 
-/// A hit, or a revalidation when the reply is a 304.
-pub(crate) fn answered(reply: &crate::Reply) {
-    request(if reply.status() == http::StatusCode::NOT_MODIFIED {
-        Outcome::Revalidated
-    } else {
-        Outcome::Hit
-    });
+impl Meters {
+    /// Count one request.
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn request(&self, outcome: Outcome) {
+        #[cfg(feature = "metrics")]
+        {
+            let result = match outcome {
+                Outcome::Hit => "hit",
+                Outcome::Revalidated => "revalidated",
+                Outcome::Miss => "miss",
+                Outcome::Coalesced => "coalesced",
+                Outcome::Bypass => "bypass",
+            };
+            self.requests[outcome as usize]
+                .get_or_init(|| metrics::counter!(REQUESTS_TOTAL, "result" => result))
+                .increment(1);
+        }
+    }
+
+    /// A hit, or a revalidation when the reply is a 304.
+    pub(crate) fn answered(&self, reply: &crate::Reply) {
+        self.request(if reply.status() == http::StatusCode::NOT_MODIFIED {
+            Outcome::Revalidated
+        } else {
+            Outcome::Hit
+        });
+    }
 }
 
 /// The in-process tier grew (or, negative, shrank) by `entries` and `bytes`.

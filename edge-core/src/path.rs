@@ -104,12 +104,25 @@ impl PathTemplate {
 
     /// The parameters when `path` matches, else `None`.
     pub fn matches<'a>(&'a self, path: &'a str) -> Option<Params<'a>> {
-        let mut rest = path.strip_prefix('/')?;
         let mut params = Params::new();
+        self.walk(path, |name, value| params.push((name, value)))
+            .then_some(params)
+    }
+
+    /// Whether `path` matches (no parameters gathered).
+    pub fn is_match(&self, path: &str) -> bool {
+        self.walk(path, |_, _| {})
+    }
+
+    /// Match `path` segment by segment, handing each parameter to `param`.
+    fn walk<'a>(&'a self, path: &'a str, mut param: impl FnMut(&'a str, &'a str)) -> bool {
+        let Some(mut rest) = path.strip_prefix('/') else {
+            return false;
+        };
         for (i, segment) in self.segments.iter().enumerate() {
             if let Segment::Rest(name) = segment {
-                params.push((name.as_str(), rest));
-                return Some(params);
+                param(name.as_str(), rest);
+                return true;
             }
             // A byte scan: segments are short, too short for `str::find`'s searcher.
             let (part, tail) = match rest.bytes().position(|b| b == b'/') {
@@ -118,17 +131,16 @@ impl PathTemplate {
             };
             match segment {
                 Segment::Literal(literal) if literal == part => {}
-                Segment::Param(name) if !part.is_empty() => params.push((name.as_str(), part)),
-                _ => return None,
+                Segment::Param(name) if !part.is_empty() => param(name.as_str(), part),
+                _ => return false,
             }
             match tail {
                 Some(tail) => rest = tail,
-                None if i + 1 == self.segments.len() => return Some(params),
-                None => return None,
+                None => return i + 1 == self.segments.len(),
             }
         }
         // All segments matched; only the empty remainder of a trailing slash is left.
-        (self.segments.is_empty() && rest.is_empty()).then_some(params)
+        self.segments.is_empty() && rest.is_empty()
     }
 }
 
@@ -162,6 +174,39 @@ mod tests {
             rest.matches("/static/css/a.css").unwrap().as_slice(),
             &[("file", "css/a.css")]
         );
+    }
+
+    #[test]
+    fn is_match_agrees_with_matches() {
+        for template in [
+            "/",
+            "/api/items/{id}",
+            "/a/{x}/b",
+            "/static/{*file}",
+            "/api",
+        ] {
+            let t = PathTemplate::parse(template).unwrap();
+            for path in [
+                "/",
+                "",
+                "/api",
+                "/api/",
+                "/api/items/7",
+                "/api/items/",
+                "/api/items/7/x",
+                "/a/1/b",
+                "/a//b",
+                "/static/x/y",
+                "/static/",
+                "api",
+            ] {
+                assert_eq!(
+                    t.is_match(path),
+                    t.matches(path).is_some(),
+                    "{template} {path}"
+                );
+            }
+        }
     }
 
     #[test]

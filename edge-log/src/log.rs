@@ -9,7 +9,7 @@ use tracing::Span;
 use tracing::field::Empty;
 
 use crate::fields::{FieldsHandle, SpanFields};
-use crate::metrics::{Measured, Routes};
+use crate::metrics::{Measured, Meters, Routes};
 use crate::record::{AccessRecord, Format, timestamp_now};
 use crate::{LogWriter, RequestId};
 use edge_core::{TraceContext, TrustedProxies};
@@ -37,7 +37,7 @@ struct Inner {
     writer: LogWriter,
     format: Format,
     proxies: TrustedProxies,
-    routes: Routes,
+    meters: Meters,
 }
 
 /// What the access log reads of a request's head (raw header values; each is
@@ -167,7 +167,7 @@ impl AccessLog {
             }
         });
         RequestLog {
-            measured: Measured::start(&self.inner.routes, method, path),
+            measured: self.inner.meters.arrived(method, path),
             log: self.clone(),
             span,
             fields,
@@ -258,7 +258,7 @@ impl AccessLogBuilder {
                 writer,
                 format: self.format,
                 proxies: self.proxies,
-                routes: Routes::new(routes),
+                meters: Meters::new(Routes::new(routes)),
             }),
         })
     }
@@ -367,7 +367,10 @@ impl RequestLog {
             self.status
         };
         let elapsed = self.start.elapsed();
-        self.measured.answered(status, elapsed);
+        self.log
+            .inner
+            .meters
+            .answered(&self.measured, status, elapsed);
         self.log.write(&AccessRecord {
             timestamp: timestamp.as_str(),
             request_id: self.request_id.as_str(),
@@ -432,6 +435,7 @@ fn ip_text(ip: IpAddr, buffer: &mut [u8; MAX_IP_TEXT]) -> Option<&str> {
 impl Drop for RequestLog {
     fn drop(&mut self) {
         self.write();
+        self.log.inner.meters.left();
     }
 }
 

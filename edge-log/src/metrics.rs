@@ -10,6 +10,9 @@
 //! | `edge_http_requests_in_flight` | gauge | |
 //! | `edge_log_dropped_lines_total` | counter | |
 //!
+//! Handles are registered with the recorder on first use and kept: install
+//! the recorder before the first request.
+//!
 //! Labels stay bounded: `method` is a standard method or `other`; `route` is
 //! the template of [`AccessLogBuilder::routes`](crate::AccessLogBuilder::routes)
 //! the path matched (`/api/items/{id}`), or `unmatched` — never the raw path.
@@ -80,56 +83,87 @@ fn status_label(status: u16) -> metrics::SharedString {
     }
 }
 
-/// The configured routes, matched to label requests.
+/// The configured routes, matched to label requests (each template once).
 #[derive(Debug, Clone, Default)]
 #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
 pub(crate) struct Routes(Arc<[(edge_core::PathTemplate, Arc<str>)]>);
 
 impl Routes {
     pub(crate) fn new(templates: Vec<edge_core::PathTemplate>) -> Routes {
-        Routes(
-            templates
-                .into_iter()
-                .map(|t| {
-                    let label = Arc::from(t.source());
-                    (t, label)
-                })
-                .collect(),
-        )
+        let mut unique: Vec<(edge_core::PathTemplate, Arc<str>)> = Vec::new();
+        for template in templates {
+            if !unique.iter().any(|(t, _)| t.source() == template.source()) {
+                let label = Arc::from(template.source());
+                unique.push((template, label));
+            }
+        }
+        Routes(unique.into())
     }
 
-    /// The route label of `path`.
+    /// The index of the route `path` matches.
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-    pub(crate) fn label(&self, path: &str) -> Option<Arc<str>> {
+    pub(crate) fn find(&self, path: &str) -> Option<usize> {
         self.0
             .iter()
-            .find(|(template, _)| template.matches(path).is_some())
-            .map(|(_, label)| label.clone())
+            .position(|(template, _)| template.is_match(path))
+    }
+
+    #[cfg(feature = "metrics")]
+    fn label(&self, route: Option<usize>) -> metrics::SharedString {
+        match route.and_then(|i| self.0.get(i)) {
+            Some((_, label)) => metrics::SharedString::from(Arc::clone(label)),
+            None => metrics::SharedString::const_str(UNMATCHED),
+        }
     }
 }
 
-/// One request's part in the measurements: counted in flight from
-/// [`Measured::start`] until dropped.
-#[derive(Debug)]
-pub(crate) struct Measured {
+/// An access log's metric handles, each registered with the recorder on first
+/// use and kept (so a request costs atomic adds, not registry lookups). The
+/// recorder must be installed before the first request.
+#[derive(Debug, Default)]
+pub(crate) struct Meters {
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    routes: Routes,
     #[cfg(feature = "metrics")]
-    method: &'static str,
+    in_flight: std::sync::OnceLock<metrics::Gauge>,
     #[cfg(feature = "metrics")]
-    route: Option<Arc<str>>,
+    answered: std::sync::Mutex<Answered>,
 }
 
-impl Measured {
+/// Counter and histogram handles by method, route and status.
+#[cfg(feature = "metrics")]
+type Answered = std::collections::HashMap<
+    (&'static str, Option<usize>, u16),
+    (metrics::Counter, metrics::Histogram),
+    foldhash::fast::FixedState,
+>;
+
+impl Meters {
+    pub(crate) fn new(routes: Routes) -> Meters {
+        Meters {
+            routes,
+            ..Meters::default()
+        }
+    }
+
+    #[cfg(feature = "metrics")]
+    fn in_flight(&self) -> &metrics::Gauge {
+        self.in_flight
+            .get_or_init(|| metrics::gauge!(REQUESTS_IN_FLIGHT))
+    }
+
+    /// A request arrived: counted in flight until [`Meters::left`].
     #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-    pub(crate) fn start(routes: &Routes, method: &str, path: &str) -> Measured {
+    pub(crate) fn arrived(&self, method: &str, path: &str) -> Measured {
         #[cfg(feature = "metrics")]
         {
-            metrics::gauge!(REQUESTS_IN_FLIGHT).increment(1.0);
+            self.in_flight().increment(1.0);
             Measured {
                 method: method_label(method),
-                route: if routes.0.is_empty() {
+                route: if self.routes.0.is_empty() {
                     None
                 } else {
-                    routes.label(path)
+                    self.routes.find(path)
                 },
             }
         }
@@ -137,37 +171,48 @@ impl Measured {
         Measured {}
     }
 
-    /// Record the answered request (once: the drop only leaves the gauge).
+    /// The request was answered with `status` after `elapsed`.
     #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-    pub(crate) fn answered(&self, status: u16, elapsed: std::time::Duration) {
+    pub(crate) fn answered(&self, measured: &Measured, status: u16, elapsed: std::time::Duration) {
         #[cfg(feature = "metrics")]
         {
-            let route = match &self.route {
-                Some(route) => metrics::SharedString::from(route.clone()),
-                None => metrics::SharedString::const_str(UNMATCHED),
-            };
-            metrics::counter!(
-                REQUESTS_TOTAL,
-                "method" => self.method,
-                "route" => route.clone(),
-                "status" => status_label(status)
-            )
-            .increment(1);
-            metrics::histogram!(
-                REQUEST_DURATION_SECONDS,
-                "method" => self.method,
-                "route" => route
-            )
-            .record(elapsed.as_secs_f64());
+            let key = (measured.method, measured.route, status);
+            let mut answered = self.answered.lock().unwrap_or_else(|p| p.into_inner());
+            let (counter, histogram) = answered.entry(key).or_insert_with(|| {
+                let route = self.routes.label(measured.route);
+                (
+                    metrics::counter!(
+                        REQUESTS_TOTAL,
+                        "method" => measured.method,
+                        "route" => route.clone(),
+                        "status" => status_label(status)
+                    ),
+                    metrics::histogram!(
+                        REQUEST_DURATION_SECONDS,
+                        "method" => measured.method,
+                        "route" => route
+                    ),
+                )
+            });
+            counter.increment(1);
+            histogram.record(elapsed.as_secs_f64());
         }
+    }
+
+    /// The request's log is gone: no longer in flight.
+    pub(crate) fn left(&self) {
+        #[cfg(feature = "metrics")]
+        self.in_flight().decrement(1.0);
     }
 }
 
-impl Drop for Measured {
-    fn drop(&mut self) {
-        #[cfg(feature = "metrics")]
-        metrics::gauge!(REQUESTS_IN_FLIGHT).decrement(1.0);
-    }
+/// One request's labels, from its arrival.
+#[derive(Debug)]
+pub(crate) struct Measured {
+    #[cfg(feature = "metrics")]
+    method: &'static str,
+    #[cfg(feature = "metrics")]
+    route: Option<usize>,
 }
 
 /// Count lines the writer dropped.
@@ -186,7 +231,7 @@ mod tests {
         assert_eq!(method_label("GET"), "GET");
         assert_eq!(method_label("BREW"), "other");
         let routes = Routes::new(vec![edge_core::PathTemplate::parse("/items/{id}").unwrap()]);
-        assert_eq!(routes.label("/items/7").as_deref(), Some("/items/{id}"));
-        assert_eq!(routes.label("/items/7/x"), None);
+        assert_eq!(routes.find("/items/7"), Some(0));
+        assert_eq!(routes.find("/items/7/x"), None);
     }
 }

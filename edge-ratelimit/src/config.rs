@@ -198,6 +198,7 @@ impl RateLimiterBuilder {
             values: FixedValues::of(&self.policies, &names),
             #[cfg(feature = "actix")]
             values02: FixedValues::of(&self.policies, &names),
+            meters: crate::metrics::Meters::new(names.len()),
             names,
             policies: self.policies,
             proxies: self.proxies,

@@ -42,24 +42,49 @@ pub fn describe() {
     }
 }
 
-#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn decided(names: &[Arc<str>], acquired: &crate::store::Acquired) {
+/// Each policy's `allowed` and `limited` counters, registered with the
+/// recorder on first use and kept (a decision costs an atomic add, not a
+/// registry lookup): install the recorder before the first request.
+#[derive(Debug, Default)]
+pub(crate) struct Meters {
     #[cfg(feature = "metrics")]
-    {
-        let allowed = acquired.allowed();
-        for (policy, outcome) in &acquired.outcomes {
-            if !allowed && outcome.allowed {
-                continue;
+    policies: Box<[[std::sync::OnceLock<metrics::Counter>; 2]]>,
+}
+
+impl Meters {
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn new(policies: usize) -> Meters {
+        Meters {
+            #[cfg(feature = "metrics")]
+            policies: (0..policies).map(|_| Default::default()).collect(),
+        }
+    }
+
+    /// Count what each policy decided for one request.
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn decided(&self, names: &[Arc<str>], acquired: &crate::store::Acquired) {
+        #[cfg(feature = "metrics")]
+        {
+            let allowed = acquired.allowed();
+            for (policy, outcome) in &acquired.outcomes {
+                if !allowed && outcome.allowed {
+                    continue;
+                }
+                let (Some(name), Some(counters)) = (names.get(*policy), self.policies.get(*policy))
+                else {
+                    continue;
+                };
+                let result = if allowed { "allowed" } else { "limited" };
+                counters[usize::from(!allowed)]
+                    .get_or_init(|| {
+                        metrics::counter!(
+                            REQUESTS_TOTAL,
+                            "policy" => metrics::SharedString::from(Arc::clone(name)),
+                            "result" => result
+                        )
+                    })
+                    .increment(1);
             }
-            let Some(name) = names.get(*policy) else {
-                continue;
-            };
-            metrics::counter!(
-                REQUESTS_TOTAL,
-                "policy" => metrics::SharedString::from(Arc::clone(name)),
-                "result" => if allowed { "allowed" } else { "limited" }
-            )
-            .increment(1);
         }
     }
 }

@@ -61,11 +61,7 @@ fn bench(c: &mut Criterion) {
             .unwrap();
         state.access_log = AccessLog::builder()
             .writer(LogWriter::new(devnull, 1 << 16).unwrap())
-            .routes(
-                reference_api::operations::OPERATIONS
-                    .iter()
-                    .map(|op| op.path),
-            )
+            .routes(reference_api::operations::templates_by_traffic())
             .build()
             .unwrap();
         // `EDGE_BENCH_METRICS=1`: with the Prometheus recorder installed, as the

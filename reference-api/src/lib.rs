@@ -213,7 +213,7 @@ pub async fn state(config: Config, database_url: String) -> Result<AppState, Sta
     let health = health(&db, config.redis_url.as_deref())?;
     let access_log = edge_log::AccessLog::builder()
         .trusted_proxies(config.proxies())
-        .routes(operations::OPERATIONS.iter().map(|op| op.path))
+        .routes(operations::templates_by_traffic())
         .format(match config.log_format {
             config::LogFormat::Json => edge_log::Format::Json,
             config::LogFormat::Pretty => edge_log::Format::Pretty,

@@ -273,6 +273,15 @@ pub fn api() -> impl Iterator<Item = &'static Operation> {
     OPERATIONS.iter().filter(|op| op.path.starts_with("/api/"))
 }
 
+/// Every path template, the most requested first (the cached reads, the rest
+/// of the API, then the probes): the access log labels requests by the first
+/// that matches.
+pub fn templates_by_traffic() -> impl Iterator<Item = &'static str> {
+    let cached = OPERATIONS.iter().filter(|op| op.caching != Caching::None);
+    let rest = api().chain(OPERATIONS.iter().filter(|op| !op.path.starts_with("/api/")));
+    cached.chain(rest).map(|op| op.path)
+}
+
 /// The health probes' paths (no rate limit applies to them).
 pub fn probes() -> impl Iterator<Item = &'static str> {
     OPERATIONS.iter().filter(|op| op.probe).map(|op| op.path)

@@ -36,6 +36,8 @@ pub(crate) struct Inner {
     pub(crate) token_cookie: Option<String>,
     /// Called when a token names a key the validator does not have.
     pub(crate) unknown_key: std::sync::OnceLock<UnknownKeyHook>,
+    /// The token cache's metric handles.
+    pub(crate) meters: crate::metrics::Meters,
 }
 
 /// What to do when a token names an unknown key (fetch the provider's keys again).
@@ -149,7 +151,7 @@ impl Validator {
         };
         let key = TokenCache::key(token);
         let cached = cache.get(&key);
-        crate::metrics::token_cache(cached.is_some());
+        inner.meters.token_cache(cached.is_some());
         if let Some(entry) = cached {
             return match claims::check_times(
                 entry.expires,

@@ -91,6 +91,8 @@ pub(crate) struct Inner {
     /// What to do without a client address, and how often it happened.
     pub(crate) missing_client: MissingClient,
     pub(crate) missing_clients: AtomicU64,
+    /// Each policy's metric handles.
+    pub(crate) meters: crate::metrics::Meters,
 }
 
 impl RateLimiter {
@@ -241,7 +243,7 @@ impl RateLimiter {
     }
 
     fn verdict(&self, acquired: &Acquired) -> Verdict {
-        crate::metrics::decided(&self.inner.names, acquired);
+        self.inner.meters.decided(&self.inner.names, acquired);
         let state = |policy: usize, remaining: u32, reset_ms: u64| {
             let p = &self.inner.policies[policy];
             RateLimitState {
