@@ -2,6 +2,8 @@
 //! (feature `metrics`, on by default): the application installs a recorder —
 //! a Prometheus exporter, say — and these appear in it; without one, recording
 //! costs next to nothing.
+//! The per-request handles are registered with the recorder on first use and
+//! kept, so install the recorder before the first request.
 //!
 //! | name | type | labels |
 //! |---|---|---|

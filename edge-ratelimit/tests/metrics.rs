@@ -1,30 +1,12 @@
 //! Rate limiting's metrics, read back through a debugging recorder: each
 //! counter moves exactly as the decisions it counts.
 
+mod common;
+
+use common::Down;
 use edge_ratelimit::metrics::{MISSING_CLIENTS_TOTAL, REQUESTS_TOTAL, STORE_ERRORS_TOTAL};
-use edge_ratelimit::{
-    Acquisition, FailMode, Hit, KeyKind, ManualClock, Policy, RateLimitStore, RateLimiter,
-    RequestInfo, StoreError,
-};
+use edge_ratelimit::{FailMode, KeyKind, ManualClock, Policy, RateLimiter, RequestInfo};
 use edge_test_support::metrics::Recorded;
-
-/// A shared store that is down.
-#[derive(Debug)]
-struct Down;
-
-impl RateLimitStore for Down {
-    fn acquire<'a>(&'a self, _: &'a [Hit<'a>], _: u64) -> Acquisition<'a> {
-        Acquisition::Later(Box::pin(async { Err(StoreError("down".to_owned())) }))
-    }
-
-    fn answers_at_once(&self) -> bool {
-        false
-    }
-
-    fn name(&self) -> &'static str {
-        "down"
-    }
-}
 
 fn policies() -> edge_ratelimit::RateLimiterBuilder {
     RateLimiter::builder()

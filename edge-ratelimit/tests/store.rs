@@ -2,12 +2,15 @@
 //! request's hits and turns its outcomes into verdicts, and a store that fails
 //! meets the limiter's fail mode like Redis does.
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use common::Down;
 use edge_ratelimit::{
     Acquired, Acquisition, FailMode, Hit, KeyKind, ManualClock, Outcome, Policy, RateLimitStore,
-    RateLimiter, RequestInfo, StoreError, Verdict,
+    RateLimiter, RequestInfo, Verdict,
 };
 
 /// A fixed-window store over a map: the simplest store an application could
@@ -52,20 +55,6 @@ impl RateLimitStore for Counting {
 
     fn tracked_keys(&self) -> usize {
         self.counts.lock().unwrap().len()
-    }
-}
-
-/// A shared store that is down.
-#[derive(Debug)]
-struct Down;
-
-impl RateLimitStore for Down {
-    fn acquire<'a>(&'a self, _: &'a [Hit<'a>], _: u64) -> Acquisition<'a> {
-        Acquisition::Later(Box::pin(async { Err(StoreError("down".to_owned())) }))
-    }
-
-    fn answers_at_once(&self) -> bool {
-        false
     }
 }
 

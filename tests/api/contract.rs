@@ -31,27 +31,15 @@ fn root() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_api_does_what_its_openapi_document_says() {
-    let unlimited = "1000000/1m";
-    let api = Api::with_accounts(&[
-        "--rate-limit-ip",
-        unlimited,
-        "--rate-limit-user",
-        unlimited,
-        "--rate-limit-read",
-        unlimited,
-        "--rate-limit-write",
-        unlimited,
-        "--rate-limit-login",
-        unlimited,
-        "--rate-limit-register",
-        unlimited,
+    let mut flags = crate::support::NO_RATE_LIMITS.to_vec();
+    flags.extend([
         // Stateful runs register and log in often; a hashing slot is waited for
         // rather than answered with 503.
         "--password-hash-wait",
         "60s",
         "--cache-status-header",
-    ])
-    .await;
+    ]);
+    let api = Api::with_accounts(&flags).await;
     let user = api.client().user("schemathesis").await;
     let document = reqwest::get(api.url("/openapi.json"))
         .await

@@ -63,16 +63,7 @@ fn value(samples: &BTreeMap<String, f64>, series: &str) -> f64 {
 
 #[tokio::test]
 async fn metrics_count_the_requests_sent_with_bounded_series() {
-    let unlimited = "1000000/1m";
-    let api = Api::with_accounts(&[
-        "--rate-limit-ip",
-        unlimited,
-        "--rate-limit-user",
-        unlimited,
-        "--rate-limit-read",
-        unlimited,
-    ])
-    .await;
+    let api = Api::with_accounts(crate::support::NO_RATE_LIMITS).await;
     let client = api.client();
     let user = client.user("metrics").await;
     let created = client.create(&user, "measured").await;

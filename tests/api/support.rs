@@ -310,6 +310,23 @@ impl Drop for ScratchDir {
     }
 }
 
+/// Flags that lift every rate limit, for tests about something else that send
+/// many requests from one address (the limits are tested in ratelimit.rs).
+pub(crate) const NO_RATE_LIMITS: &[&str] = &[
+    "--rate-limit-ip",
+    "1000000/1m",
+    "--rate-limit-user",
+    "1000000/1m",
+    "--rate-limit-read",
+    "1000000/1m",
+    "--rate-limit-write",
+    "1000000/1m",
+    "--rate-limit-login",
+    "1000000/1m",
+    "--rate-limit-register",
+    "1000000/1m",
+];
+
 /// The JWT secret the API under test signs with, so tests can craft tokens.
 pub(crate) const JWT_SECRET: &str = "black-box test secret, at least 32 bytes long";
 
