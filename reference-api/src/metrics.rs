@@ -1,6 +1,7 @@
 //! The process's metrics: every edge crate records through the `metrics`
 //! facade; this installs the Prometheus recorder they record into, and
-//! `GET /metrics` ([`crate::routes::metrics`]) renders it.
+//! `GET /metrics` ([`crate::routes::metrics`]) renders it, with the process's
+//! own metrics.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -10,6 +11,14 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 /// How often histograms are folded into their buckets between scrapes, so
 /// that memory stays bounded when nobody scrapes.
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// The process's own metrics (`process_cpu_seconds_total`,
+/// `process_resident_memory_bytes`, `process_open_fds`, ...), read from `/proc`
+/// at each scrape.
+pub fn process() -> &'static metrics_process::Collector {
+    static COLLECTOR: OnceLock<metrics_process::Collector> = OnceLock::new();
+    COLLECTOR.get_or_init(metrics_process::Collector::default)
+}
 
 /// The process's Prometheus recorder, installed on first call (and its upkeep
 /// thread started). `None` when another recorder was installed first.
@@ -56,6 +65,7 @@ fn build() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildError> 
 
 /// Give the recorder every crate's metric descriptions (Prometheus' `# HELP`).
 fn describe() {
+    process().describe();
     edge_log::metrics::describe();
     edge_auth::metrics::describe();
     edge_ratelimit::metrics::describe();

@@ -155,6 +155,10 @@ async fn metrics_count_the_requests_sent_with_bounded_series() {
     assert_eq!(value(&crates, "edge_db_pool_max"), 16.0);
     assert!(crates.contains_key(r#"edge_db_pool_connections{state="idle"}"#));
     assert!(crates.contains_key("edge_auth_token_cache_hits_total"));
+    // And the process's own: memory, file descriptors, CPU time.
+    assert!(value(&crates, "process_resident_memory_bytes") > 1_000_000.0);
+    assert!(value(&crates, "process_open_fds") >= 3.0);
+    assert!(crates.contains_key("process_cpu_seconds_total"));
 
     // A thousand distinct ids (and unknown paths) add no series.
     for id in 1_000..2_000 {

@@ -47,8 +47,9 @@ pub async fn metrics(
             "no metrics recorder is installed in this process",
         ));
     };
-    // The pool's gauges, current as of this scrape.
+    // The pool's gauges and the process's, current as of this scrape.
     state.db.stats();
+    crate::metrics::process().collect();
     Ok(HttpResponse::Ok()
         .content_type(PROMETHEUS_TEXT)
         .insert_header(("Cache-Control", "no-store"))
