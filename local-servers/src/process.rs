@@ -56,6 +56,28 @@ pub(crate) fn on_free_port<T>(
     }
 }
 
+/// [`on_free_port`] for a server that also listens on its port + `offset` (a
+/// Redis Cluster node's bus): both ports free, the higher one a valid port.
+pub(crate) fn on_free_port_pair<T>(
+    offset: u16,
+    mut launch: impl FnMut(u16) -> Result<T, ServerError>,
+) -> Result<T, ServerError> {
+    let mut tries = 0;
+    loop {
+        let port = free_port().map_err(ServerError::io("finding a free port on", "127.0.0.1"))?;
+        let Some(other) = port.checked_add(offset) else {
+            continue;
+        };
+        if TcpListener::bind(("127.0.0.1", other)).is_err() {
+            continue;
+        }
+        match launch(port) {
+            Err(e) if tries < 5 && e.to_string().contains("already in use") => tries += 1,
+            other => return other,
+        }
+    }
+}
+
 /// A system user from `/etc/passwd`.
 #[derive(Debug, Clone)]
 pub(crate) struct User {

@@ -19,6 +19,8 @@ pub struct RedisServer {
     port: u16,
     /// The certificate and key files: the server speaks TLS only.
     tls: Option<(PathBuf, PathBuf)>,
+    /// A cluster node (`--cluster-enabled`), with this node timeout.
+    cluster: Option<Duration>,
     process: Option<Supervised>,
     _janitor: Janitor,
 }
@@ -26,16 +28,19 @@ pub struct RedisServer {
 impl RedisServer {
     /// Start a server on a free port; returns once it accepts connections.
     pub fn start() -> Result<RedisServer, ServerError> {
-        RedisServer::start_with(None)
+        RedisServer::start_with(None, None)
     }
 
     /// Start a server that speaks TLS only, with this certificate and key
     /// (PEM); clients are not asked for certificates. Its URL is `rediss://`.
     pub fn start_tls(certificate_pem: &str, key_pem: &str) -> Result<RedisServer, ServerError> {
-        RedisServer::start_with(Some((certificate_pem, key_pem)))
+        RedisServer::start_with(Some((certificate_pem, key_pem)), None)
     }
 
-    fn start_with(tls: Option<(&str, &str)>) -> Result<RedisServer, ServerError> {
+    fn start_with(
+        tls: Option<(&str, &str)>,
+        cluster: Option<Duration>,
+    ) -> Result<RedisServer, ServerError> {
         let binary = find_redis_server()?;
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
@@ -59,11 +64,17 @@ impl RedisServer {
             binary,
             dir,
             tls,
+            cluster,
             port: 0,
             process: None,
             _janitor: janitor,
         };
-        process::on_free_port(|port| server.launch_on(port))?;
+        if cluster.is_some() {
+            // A node's cluster bus listens on its port + 10 000.
+            process::on_free_port_pair(10_000, |port| server.launch_on(port))?;
+        } else {
+            process::on_free_port(|port| server.launch_on(port))?;
+        }
         Ok(server)
     }
 
@@ -113,8 +124,20 @@ impl RedisServer {
                 "no".into(),
             ],
         };
+        let cluster: Vec<OsString> = match self.cluster {
+            None => Vec::new(),
+            Some(timeout) => vec![
+                "--cluster-enabled".into(),
+                "yes".into(),
+                "--cluster-config-file".into(),
+                self.dir.join("nodes.conf").into(),
+                "--cluster-node-timeout".into(),
+                timeout.as_millis().to_string().into(),
+            ],
+        };
         let args: Vec<OsString> = listen
             .into_iter()
+            .chain(cluster)
             .chain(
                 [
                     "--bind",
@@ -149,6 +172,122 @@ impl RedisServer {
     }
 }
 
+/// A throwaway Redis Cluster on 127.0.0.1: masters with their replicas, each a
+/// [`RedisServer`] in cluster mode, joined with `redis-cli --cluster create`.
+/// Dropping it stops every node.
+#[derive(Debug)]
+pub struct RedisCluster {
+    nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Start `masters` masters with `replicas` replicas each (at least three
+    /// masters, as Redis requires), and wait until every node reports the
+    /// cluster `ok` and every replica has synced with its master. A node is failed over after `node_timeout` unreachable.
+    pub fn start(
+        masters: usize,
+        replicas: usize,
+        node_timeout: Duration,
+    ) -> Result<RedisCluster, ServerError> {
+        let nodes = (0..masters * (1 + replicas))
+            .map(|_| RedisServer::start_with(None, Some(node_timeout)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let cli = find_redis_cli()?;
+        let mut create = std::process::Command::new(&cli);
+        create.arg("--cluster").arg("create");
+        for node in &nodes {
+            create.arg(format!("127.0.0.1:{}", node.port()));
+        }
+        create
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
+            .stdin(std::process::Stdio::null());
+        process::run_to_completion(create)?;
+        let cluster = RedisCluster { nodes };
+        cluster.wait_until_ok(&cli, Duration::from_secs(30))?;
+        Ok(cluster)
+    }
+
+    /// The seed URLs, comma-separated (`redis://127.0.0.1:P1,redis://127.0.0.1:P2,...`).
+    pub fn url(&self) -> String {
+        self.nodes
+            .iter()
+            .map(RedisServer::url)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Every node (masters and replicas, in no particular role order).
+    pub fn nodes(&mut self) -> &mut [RedisServer] {
+        &mut self.nodes
+    }
+
+    /// The ports of the nodes that are masters now.
+    pub fn masters(&self) -> Result<Vec<u16>, ServerError> {
+        let cli = find_redis_cli()?;
+        let mut masters = Vec::new();
+        for node in self.nodes.iter().filter(|n| n.process.is_some()) {
+            let role = cli_output(&cli, node.port(), &["role"])?;
+            if role.lines().next() == Some("master") {
+                masters.push(node.port());
+            }
+        }
+        Ok(masters)
+    }
+
+    fn wait_until_ok(&self, cli: &std::path::Path, within: Duration) -> Result<(), ServerError> {
+        let started = std::time::Instant::now();
+        loop {
+            let mut ok = true;
+            for node in self.nodes.iter().filter(|n| n.process.is_some()) {
+                let info = cli_output(cli, node.port(), &["cluster", "info"])?;
+                ok &= info.lines().any(|l| l.trim() == "cluster_state:ok");
+                // A replica that has not synced yet could not take over.
+                let replication = cli_output(cli, node.port(), &["info", "replication"])?;
+                if replication.lines().any(|l| l.trim() == "role:slave") {
+                    ok &= replication
+                        .lines()
+                        .any(|l| l.trim() == "master_link_status:up");
+                }
+            }
+            if ok {
+                return Ok(());
+            }
+            if started.elapsed() > within {
+                return Err(ServerError::NotReady {
+                    server: "Redis Cluster",
+                    reason: format!("not every node reported cluster_state:ok within {within:?}"),
+                    log_tail: String::new(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// What `redis-cli -p PORT ARGS` prints.
+fn cli_output(cli: &std::path::Path, port: u16, args: &[&str]) -> Result<String, ServerError> {
+    let mut command = std::process::Command::new(cli);
+    command.args(["-p", &port.to_string()]).args(args);
+    let shown = format!("{command:?}");
+    let output = command.output().map_err(|e| ServerError::Command {
+        command: shown,
+        output: e.to_string(),
+    })?;
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn find_redis_cli() -> Result<PathBuf, ServerError> {
+    find_redis_server()?
+        .parent()
+        .map(|dir| dir.join("redis-cli"))
+        .filter(|cli| cli.is_file())
+        .ok_or(ServerError::BinaryNotFound {
+            what: "redis-cli",
+            looked: "beside redis-server".to_owned(),
+            fix: "install it with `apt-get install redis-tools` (Debian/Ubuntu)",
+        })
+}
+
 fn find_redis_server() -> Result<PathBuf, ServerError> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
@@ -160,4 +299,51 @@ fn find_redis_server() -> Result<PathBuf, ServerError> {
             looked: "PATH, /usr/bin, /usr/sbin, /usr/local/bin".to_owned(),
             fix: "install it with `apt-get install redis-server` (Debian/Ubuntu), or point TEST_REDIS_URL at a running server",
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cluster_forms_spreads_masters_and_fails_over_to_a_replica() {
+        let mut cluster = RedisCluster::start(3, 1, Duration::from_millis(1000)).unwrap();
+        assert_eq!(cluster.url().split(',').count(), 6);
+        assert!(
+            cluster
+                .url()
+                .split(',')
+                .all(|url| url.starts_with("redis://127.0.0.1:"))
+        );
+        let masters = cluster.masters().unwrap();
+        assert_eq!(masters.len(), 3, "{masters:?}");
+        // Every node's bus port (port + 10 000) is a valid port.
+        assert!(cluster.nodes().iter().all(|n| n.port() <= 55_535));
+
+        // Stop a master: its replica takes over and the cluster is whole again.
+        let victim = masters[0];
+        let node = cluster
+            .nodes()
+            .iter_mut()
+            .find(|n| n.port() == victim)
+            .unwrap();
+        node.stop();
+        let started = std::time::Instant::now();
+        let promoted = loop {
+            let masters = cluster.masters().unwrap();
+            if masters.len() == 3 {
+                break masters;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "no replica took over: {masters:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert!(!promoted.contains(&victim));
+        let cli = find_redis_cli().unwrap();
+        cluster
+            .wait_until_ok(&cli, Duration::from_secs(30))
+            .unwrap();
+    }
 }

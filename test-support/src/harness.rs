@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::postgres::{PgOptions, PgServer};
-use crate::redis::RedisServer;
+use crate::redis::{RedisCluster, RedisServer};
 
 /// The environment variable naming an existing PostgreSQL server to use instead
 /// of starting one (a `postgres://` URL of a role that may create databases).
@@ -134,6 +134,14 @@ pub fn redis_url() -> String {
 /// A Redis server of the test's own (throwaway), for tests that stop and restart it.
 pub fn private_redis() -> RedisServer {
     RedisServer::start().unwrap_or_else(|e| panic!("cannot start a private Redis server: {e}"))
+}
+
+/// A Redis Cluster of the test's own (throwaway): three masters with a replica
+/// each, failing a master over after a second unreachable. Its `url()` is the
+/// comma-separated list of seed nodes.
+pub fn redis_cluster() -> RedisCluster {
+    RedisCluster::start(3, 1, std::time::Duration::from_secs(1))
+        .unwrap_or_else(|e| panic!("cannot start a Redis Cluster: {e}"))
 }
 
 /// A name unique across tests and test processes: `{prefix}_{pid}_{n}_{nanos}`.
