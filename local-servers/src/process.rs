@@ -145,14 +145,20 @@ pub(crate) fn command(program: &Path, run_as: Option<&User>) -> Command {
 }
 
 /// Run a short helper command to completion, turning a failure into an error with its output.
-pub(crate) fn run_to_completion(mut cmd: Command) -> Result<(), ServerError> {
+pub(crate) fn run_to_completion(cmd: Command) -> Result<(), ServerError> {
+    output_of(cmd).map(drop)
+}
+
+/// What a short helper command printed on stdout; a failure is an error with
+/// its whole output.
+pub(crate) fn output_of(mut cmd: Command) -> Result<String, ServerError> {
     let shown = format!("{cmd:?}");
     let output = cmd.output().map_err(|e| ServerError::Command {
         command: shown.clone(),
         output: e.to_string(),
     })?;
     if output.status.success() {
-        return Ok(());
+        return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
     }
     Err(ServerError::Command {
         command: shown,

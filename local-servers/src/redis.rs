@@ -268,12 +268,7 @@ impl RedisCluster {
 fn cli_output(cli: &std::path::Path, port: u16, args: &[&str]) -> Result<String, ServerError> {
     let mut command = std::process::Command::new(cli);
     command.args(["-p", &port.to_string()]).args(args);
-    let shown = format!("{command:?}");
-    let output = command.output().map_err(|e| ServerError::Command {
-        command: shown,
-        output: e.to_string(),
-    })?;
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    process::output_of(command)
 }
 
 fn find_redis_cli() -> Result<PathBuf, ServerError> {
