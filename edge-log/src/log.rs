@@ -288,10 +288,7 @@ pub struct RequestLog {
 
 /// The method, kept without a copy when it is a standard one.
 fn owned_method(method: &str) -> std::borrow::Cow<'static, str> {
-    const STANDARD: [&str; 9] = [
-        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
-    ];
-    match STANDARD.iter().find(|m| **m == method) {
+    match crate::metrics::standard_method(method) {
         Some(standard) => std::borrow::Cow::Borrowed(standard),
         None => std::borrow::Cow::Owned(method.to_owned()),
     }

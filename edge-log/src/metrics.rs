@@ -59,17 +59,18 @@ pub fn describe() {
     }
 }
 
-/// The `method` label: a standard method, else `other`.
-#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-pub(crate) fn method_label(method: &str) -> &'static str {
+/// `method` as a `'static` string when it is one of the standard methods.
+pub(crate) fn standard_method(method: &str) -> Option<&'static str> {
     const STANDARD: [&str; 9] = [
         "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
     ];
-    STANDARD
-        .iter()
-        .find(|m| **m == method)
-        .copied()
-        .unwrap_or("other")
+    STANDARD.iter().find(|m| **m == method).copied()
+}
+
+/// The `method` label: a standard method, else `other`.
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) fn method_label(method: &str) -> &'static str {
+    standard_method(method).unwrap_or("other")
 }
 
 /// The `status` label, without formatting per request.
@@ -142,7 +143,10 @@ impl Meters {
     pub(crate) fn new(routes: Routes) -> Meters {
         Meters {
             routes,
-            ..Meters::default()
+            #[cfg(feature = "metrics")]
+            in_flight: std::sync::OnceLock::new(),
+            #[cfg(feature = "metrics")]
+            answered: std::sync::Mutex::default(),
         }
     }
 
