@@ -221,6 +221,11 @@ impl RedisCluster {
         &mut self.nodes
     }
 
+    /// The node listening on `port`.
+    pub fn node(&mut self, port: u16) -> Option<&mut RedisServer> {
+        self.nodes.iter_mut().find(|n| n.port() == port)
+    }
+
     /// The ports of the nodes that are masters now.
     pub fn masters(&self) -> Result<Vec<u16>, ServerError> {
         let cli = find_redis_cli()?;
@@ -232,6 +237,49 @@ impl RedisCluster {
             }
         }
         Ok(masters)
+    }
+
+    /// The port of the master that holds `key`'s hash slot now.
+    pub fn master_of(&self, key: &str) -> Result<u16, ServerError> {
+        let cli = find_redis_cli()?;
+        let live = self
+            .nodes
+            .iter()
+            .find(|n| n.process.is_some())
+            .ok_or_else(|| not_ready("no node of the cluster is running".to_owned()))?;
+        let slot: u32 = cli_output(&cli, live.port(), &["cluster", "keyslot", key])?
+            .trim()
+            .parse()
+            .map_err(|_| not_ready(format!("no slot for {key:?}")))?;
+        let nodes = cli_output(&cli, live.port(), &["cluster", "nodes"])?;
+        // `<id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <link> <slot ranges...>`
+        nodes
+            .lines()
+            .map(|line| line.split_whitespace().collect::<Vec<_>>())
+            .filter(|fields| {
+                fields.len() > 8 && fields[2].contains("master") && !fields[2].contains("fail")
+            })
+            .find(|fields| fields[8..].iter().any(|range| holds(range, slot)))
+            .and_then(|fields| fields[1].split(['@', ':']).nth(1)?.parse().ok())
+            .ok_or_else(|| not_ready(format!("no live master holds slot {slot}")))
+    }
+
+    /// How many keys each master holds now, by port.
+    pub fn keys_per_master(&self) -> Result<Vec<(u16, u64)>, ServerError> {
+        let cli = find_redis_cli()?;
+        self.masters()?
+            .into_iter()
+            .map(|port| {
+                let keys = cli_output(&cli, port, &["dbsize"])?;
+                Ok((port, keys.trim().parse().unwrap_or(0)))
+            })
+            .collect()
+    }
+
+    /// Wait until every running node reports the cluster `ok` (after a
+    /// failover, say).
+    pub fn wait_until_healthy(&self, within: Duration) -> Result<(), ServerError> {
+        self.wait_until_ok(&find_redis_cli()?, within)
     }
 
     fn wait_until_ok(&self, cli: &std::path::Path, within: Duration) -> Result<(), ServerError> {
@@ -253,14 +301,30 @@ impl RedisCluster {
                 return Ok(());
             }
             if started.elapsed() > within {
-                return Err(ServerError::NotReady {
-                    server: "Redis Cluster",
-                    reason: format!("not every node reported cluster_state:ok within {within:?}"),
-                    log_tail: String::new(),
-                });
+                return Err(not_ready(format!(
+                    "not every node reported cluster_state:ok within {within:?}"
+                )));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+fn not_ready(reason: String) -> ServerError {
+    ServerError::NotReady {
+        server: "Redis Cluster",
+        reason,
+        log_tail: String::new(),
+    }
+}
+
+/// Whether a `CLUSTER NODES` slot range (`5461-10922`, or one slot) holds `slot`.
+fn holds(range: &str, slot: u32) -> bool {
+    let mut bounds = range.split('-').map(str::parse::<u32>);
+    match (bounds.next(), bounds.next()) {
+        (Some(Ok(first)), Some(Ok(last))) => (first..=last).contains(&slot),
+        (Some(Ok(only)), None) => only == slot,
+        _ => false,
     }
 }
 
@@ -316,13 +380,9 @@ mod tests {
         assert!(cluster.nodes().iter().all(|n| n.port() <= 55_535));
 
         // Stop a master: its replica takes over and the cluster is whole again.
-        let victim = masters[0];
-        let node = cluster
-            .nodes()
-            .iter_mut()
-            .find(|n| n.port() == victim)
-            .unwrap();
-        node.stop();
+        let victim = cluster.master_of("some-key").unwrap();
+        assert!(masters.contains(&victim));
+        cluster.node(victim).unwrap().stop();
         let started = std::time::Instant::now();
         let promoted = loop {
             let masters = cluster.masters().unwrap();
@@ -340,5 +400,16 @@ mod tests {
         cluster
             .wait_until_ok(&cli, Duration::from_secs(30))
             .unwrap();
+        let owner = cluster.master_of("some-key").unwrap();
+        assert!(promoted.contains(&owner) && owner != victim);
+        assert_eq!(cluster.keys_per_master().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn slot_ranges() {
+        assert!(holds("0-5460", 0) && holds("0-5460", 5460) && !holds("0-5460", 5461));
+        assert!(holds("7", 7) && !holds("7", 8));
+        // An importing/migrating slot marker is not a range of this node.
+        assert!(!holds("[93->-abc]", 93));
     }
 }

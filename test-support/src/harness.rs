@@ -144,6 +144,15 @@ pub fn redis_cluster() -> RedisCluster {
         .unwrap_or_else(|e| panic!("cannot start a Redis Cluster: {e}"))
 }
 
+/// The Redis Cluster shared by this test process's tests (started once, like
+/// [`redis_url`]'s server): tests sharing it use [`unique_name`] prefixes and
+/// never stop its nodes (a test that fails a master over starts its own with
+/// [`redis_cluster`]).
+pub fn shared_redis_cluster() -> &'static RedisCluster {
+    static CLUSTER: OnceLock<RedisCluster> = OnceLock::new();
+    CLUSTER.get_or_init(redis_cluster)
+}
+
 /// A name unique across tests and test processes: `{prefix}_{pid}_{n}_{nanos}`.
 pub fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);

@@ -1,23 +1,30 @@
-//! The Redis store: one atomic round trip per check (a Lua script over every key
-//! of the request), keys expiring by themselves, timing from the Redis clock so
+//! The Redis store: one atomic round trip per check (a Lua script over the
+//! request's keys), keys expiring by themselves, timing from the Redis clock so
 //! instances with skewed clocks agree.
 //!
-//! Cluster note: a request's keys (per IP, per user, ...) are different keys in
-//! one script, so in Redis Cluster they must share a hash slot; give the store a
-//! prefix with a hash tag (`{rl}`) — which puts all limits on one shard — or run a
-//! limiter per policy.
+//! Keys are `<prefix>:{<subject>}:<policy>` (`edge:rl:{ip:192.0.2.1}:ip`): the
+//! `{hash tag}` is what the request is counted by, so on a Redis Cluster
+//! different clients land on different shards while one subject's policies
+//! share a slot. A request whose policies count different subjects (its IP and
+//! its user) touches one slot per subject: one script call per slot, all at
+//! once. Each call is all or nothing for its keys; when one refuses, the
+//! calls that counted the request take it back. Between the two a concurrent
+//! request may see one request too many — never one too few — so no policy
+//! ever admits more than its limit, on one server or on a cluster.
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use edge_core::redis::Connection;
+use futures_util::future::join_all;
+use redis::cluster_routing::Slot;
 
 use super::{Acquired, Acquisition, Hit, RateLimitStore, window_outcome};
 use crate::core::window::Observed;
 use crate::{ConfigError, StoreError};
 
 /// Check every key; count in all of them only if all admit. Returns the allowed
-/// flag and, per key, `prev, curr, elapsed_ms` after the check.
-const SCRIPT: &str = r"
+/// flag and, per key, `prev, curr, elapsed_ms, window index` after the check.
+const CHECK: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local states = {}
@@ -47,15 +54,36 @@ for i = 1, #KEYS do
   table.insert(out, s[2])
   table.insert(out, s[3])
   table.insert(out, s[4])
+  table.insert(out, s[1])
 end
 return out
 ";
 
-/// A connection to the Redis server that holds the shared counters.
+/// Take back a request counted in window `ARGV[i]` of each key: from the
+/// current count, or the previous one if the window has moved on since.
+const RELEASE: &str = r"
+for i = 1, #KEYS do
+  local counted = tonumber(ARGV[i])
+  local w = tonumber(redis.call('HGET', KEYS[i], 'w'))
+  local field = nil
+  if w == counted then field = 'c' elseif w == counted + 1 then field = 'p' end
+  if field and (tonumber(redis.call('HGET', KEYS[i], field)) or 0) > 0 then
+    redis.call('HINCRBY', KEYS[i], field, -1)
+  end
+end
+return 0
+";
+
+/// Values per key in a [`CHECK`] reply.
+const PER_KEY: usize = 4;
+
+/// A connection to the Redis server (or Redis Cluster) that holds the shared
+/// counters.
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: ConnectionManager,
-    script: redis::Script,
+    connection: Connection,
+    check: redis::Script,
+    release: redis::Script,
     prefix: String,
     timeout: Duration,
 }
@@ -63,29 +91,47 @@ pub struct RedisStore {
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisStore")
+            .field("cluster", &self.connection.is_cluster())
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
 }
 
+/// The hits of one check that share a hash slot, with their keys.
+struct SlotGroup<'h> {
+    hits: Vec<(usize, &'h Hit<'h>, String)>,
+}
+
+/// What one slot's script call said: whether it counted the request, and each
+/// key's observed state and window.
+struct SlotReply {
+    counted: bool,
+    states: Vec<(Observed, u64)>,
+}
+
 impl RedisStore {
-    /// A store on `url` (`redis://host:port/db`). It connects lazily and reconnects
-    /// by itself; each check is bounded by [`RedisStore::timeout`] (default 250 ms).
-    /// Must be called within a Tokio runtime.
+    /// A store on `url`: one server (`redis://host:port/db`, `rediss://` for
+    /// TLS) or the comma-separated seed nodes of a Redis Cluster
+    /// (`redis://h1:7000,redis://h2:7000`). It connects lazily and reconnects by
+    /// itself (on a cluster, to the replica promoted after a failover); each
+    /// check is bounded by [`RedisStore::timeout`] (default 250 ms). Must be
+    /// called within a Tokio runtime.
     pub fn new(url: &str) -> Result<RedisStore, ConfigError> {
         let timeout = Duration::from_millis(250);
         let (_, connection) = edge_core::redis::lazy_connection(url, timeout)
             .map_err(|e| ConfigError::InvalidRedisUrl(e.to_string()))?;
         Ok(RedisStore {
             connection,
-            script: redis::Script::new(SCRIPT),
+            check: redis::Script::new(CHECK),
+            release: redis::Script::new(RELEASE),
             prefix: "edge:rl".to_owned(),
             timeout,
         })
     }
 
-    /// The prefix of every key (default `edge:rl`).
+    /// The prefix of every key (default `edge:rl`). A prefix with a hash tag
+    /// of its own (`{rl}`) would put every key in one slot, on one shard.
     #[must_use]
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
@@ -99,43 +145,129 @@ impl RedisStore {
         self
     }
 
-    async fn acquire_shared(&self, hits: &[Hit<'_>]) -> Result<Acquired, StoreError> {
-        let mut invocation = self.script.prepare_invoke();
-        for hit in hits {
-            invocation.key(format!("{}:{}:{}", self.prefix, hit.name, hit.key));
-            invocation.arg(hit.limit).arg(hit.period_ms);
+    /// The key of one hit: `<prefix>:{<subject>}:<policy>`.
+    fn key(&self, hit: &Hit<'_>) -> String {
+        format!("{}:{{{}}}:{}", self.prefix, hit.key, hit.name)
+    }
+
+    /// The hits grouped by hash slot (one group on a single server).
+    fn groups<'h>(&self, hits: &'h [Hit<'h>]) -> Vec<SlotGroup<'h>> {
+        let mut groups: Vec<(Option<Slot>, SlotGroup<'h>)> = Vec::new();
+        for (position, hit) in hits.iter().enumerate() {
+            let key = self.key(hit);
+            let slot = self
+                .connection
+                .is_cluster()
+                .then(|| Slot::for_key(key.as_bytes()));
+            let entry = (position, hit, key);
+            match groups.iter_mut().find(|(s, _)| *s == slot) {
+                Some((_, group)) => group.hits.push(entry),
+                None => groups.push((slot, SlotGroup { hits: vec![entry] })),
+            }
+        }
+        groups.into_iter().map(|(_, group)| group).collect()
+    }
+
+    /// One slot's check: all or nothing for its keys.
+    async fn check_slot(&self, group: &SlotGroup<'_>) -> Result<SlotReply, StoreError> {
+        let mut invocation = self.check.prepare_invoke();
+        for (_, hit, key) in &group.hits {
+            invocation.key(key).arg(hit.limit).arg(hit.period_ms);
         }
         let mut connection = self.connection.clone();
-        let call = invocation.invoke_async::<Vec<i64>>(&mut connection);
-        let reply = match tokio::time::timeout(self.timeout, call).await {
-            Ok(Ok(reply)) => reply,
-            Ok(Err(e)) => return Err(StoreError(e.to_string())),
-            Err(_) => return Err(StoreError(format!("no answer within {:?}", self.timeout))),
-        };
-        if reply.len() != 1 + 3 * hits.len() {
+        let reply: Vec<i64> = invocation
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| StoreError(e.to_string()))?;
+        if reply.len() != 1 + PER_KEY * group.hits.len() {
             return Err(StoreError(format!(
                 "unexpected script reply of {} values",
                 reply.len()
             )));
         }
-        let allowed = reply[0] == 1;
         let number = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
-        let outcomes = hits
-            .iter()
-            .zip(reply[1..].chunks_exact(3))
-            .map(|(hit, state)| {
+        let states = reply[1..]
+            .chunks_exact(PER_KEY)
+            .map(|state| {
                 let observed = Observed {
                     prev: number(state[0]),
                     curr: number(state[1]),
                     elapsed_ms: u64::try_from(state[2]).unwrap_or(0),
                 };
-                // When the script rejected, nothing was counted: a policy rejected
-                // exactly when one more request does not fit its state.
-                let admitted = allowed || observed.wait_ms(hit.limit, hit.period_ms) == 0;
-                (hit.policy, window_outcome(admitted, observed, hit))
+                (observed, u64::try_from(state[3]).unwrap_or(0))
             })
             .collect();
-        Ok(Acquired { outcomes })
+        Ok(SlotReply {
+            counted: reply[0] == 1,
+            states,
+        })
+    }
+
+    /// Take back the request a slot counted.
+    async fn release_slot(
+        &self,
+        group: &SlotGroup<'_>,
+        reply: &SlotReply,
+    ) -> Result<(), StoreError> {
+        let mut invocation = self.release.prepare_invoke();
+        for ((_, _, key), (_, window)) in group.hits.iter().zip(&reply.states) {
+            invocation.key(key).arg(*window);
+        }
+        let mut connection = self.connection.clone();
+        invocation
+            .invoke_async::<i64>(&mut connection)
+            .await
+            .map(drop)
+            .map_err(|e| StoreError(e.to_string()))
+    }
+
+    async fn acquire_shared(&self, hits: &[Hit<'_>]) -> Result<Acquired, StoreError> {
+        let work = async {
+            let groups = self.groups(hits);
+            let replies = join_all(groups.iter().map(|group| self.check_slot(group))).await;
+            let counted_everywhere = replies
+                .iter()
+                .all(|reply| matches!(reply, Ok(r) if r.counted));
+            if !counted_everywhere {
+                // One slot refused (or failed): the others take the request back.
+                let releases =
+                    groups
+                        .iter()
+                        .zip(&replies)
+                        .filter_map(|(group, reply)| match reply {
+                            Ok(reply) if reply.counted => Some(self.release_slot(group, reply)),
+                            _ => None,
+                        });
+                for released in join_all(releases).await {
+                    released?;
+                }
+            }
+            let mut outcomes = vec![None; hits.len()];
+            for (group, reply) in groups.iter().zip(replies) {
+                let reply = reply?;
+                for ((position, hit, _), (mut observed, _)) in group.hits.iter().zip(reply.states) {
+                    // A refused request was counted nowhere: a policy refused it
+                    // exactly when one more request does not fit its state.
+                    let admitted = if counted_everywhere {
+                        true
+                    } else {
+                        if reply.counted {
+                            observed.curr = observed.curr.saturating_sub(1);
+                        }
+                        observed.wait_ms(hit.limit, hit.period_ms) == 0
+                    };
+                    outcomes[*position] =
+                        Some((hit.policy, window_outcome(admitted, observed, hit)));
+                }
+            }
+            Ok(Acquired {
+                outcomes: outcomes.into_iter().flatten().collect(),
+            })
+        };
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError(format!("no answer within {:?}", self.timeout))),
+        }
     }
 }
 
