@@ -6,7 +6,8 @@
 //! is sent no instance answers from an entry it invalidated.
 //! While the subscription is down the cache stands aside (requests go to the
 //! backend) and the in-process tier is emptied, since invalidations may be lost;
-//! invalidations that could not be published are retried before it comes back.
+//! an invalidation that could not be published also makes the instance stand
+//! aside, and is published before it comes back.
 //! The store only keeps bytes and carries messages: the entry encoding and the
 //! messages are written here.
 
@@ -27,6 +28,9 @@ use crate::store::{CacheStore, Epoch, Message};
 /// Invalidations kept for retry while Redis is unreachable; beyond it, all is.
 const MAX_PENDING: usize = 10_000;
 
+/// The longest wait between attempts while an invalidation is unpublished.
+const URGENT_RETRY: Duration = Duration::from_millis(100);
+
 #[derive(Debug)]
 pub(crate) struct Shared {
     store: Arc<dyn CacheStore>,
@@ -44,6 +48,9 @@ pub(crate) struct Shared {
     confirmations: Mutex<HashMap<u64, watch::Sender<usize>>>,
     /// Dropped with the cache: ends the subscriber.
     closing: watch::Sender<()>,
+    /// Moved when an invalidation could not be published: the subscriber
+    /// stands aside and subscribes again, publishing it first.
+    failed_publish: watch::Sender<u64>,
 }
 
 impl Shared {
@@ -59,6 +66,7 @@ impl Shared {
             next_seq: AtomicU64::new(0),
             confirmations: Mutex::new(HashMap::new()),
             closing: watch::channel(()).0,
+            failed_publish: watch::channel(0).0,
         }
     }
 
@@ -149,6 +157,17 @@ impl Shared {
             pending.clear();
             pending.push("*".to_owned());
         }
+        // Other instances may still be listening (on a cluster, a tag's shard
+        // can fail alone): this one stops answering from memory until the
+        // invalidation is out.
+        self.failed_publish.send_modify(|n| *n += 1);
+    }
+
+    fn pending_is_empty(&self) -> bool {
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_empty()
     }
 
     /// Publish what failed earlier; `false` if Redis still fails.
@@ -286,17 +305,28 @@ fn with_everything(tags: &[String]) -> smallvec::SmallVec<[&str; 4]> {
 /// the cache only briefly, never while waiting for messages.
 async fn subscribe(cache: Weak<Inner>, store: Arc<dyn CacheStore>, instance: String) -> Option<()> {
     let mut backoff = Duration::from_millis(50);
+    let mut failed_publish = cache.upgrade()?.shared.as_ref()?.failed_publish.subscribe();
     loop {
         let connected = tokio::time::timeout(store.timeout() * 4, store.subscribe(&instance)).await;
         let inner = cache.upgrade()?;
         let shared = inner.shared.as_ref()?;
+        // Failures from here on are flushed now, or end the subscription.
+        failed_publish.mark_unchanged();
         let flushed = matches!(connected, Ok(Ok(_))) && shared.flush_pending().await;
         let mut messages = match connected {
             Ok(Ok(messages)) if flushed => messages,
             _ => {
                 shared.settled.store(true, Ordering::Release);
+                // An unpublished invalidation is retried soon: until it is
+                // out, other instances may still serve what it replaced.
+                let urgent = !shared.pending_is_empty();
                 drop(inner);
-                tokio::time::sleep(backoff).await;
+                tokio::time::sleep(if urgent {
+                    backoff.min(URGENT_RETRY)
+                } else {
+                    backoff
+                })
+                .await;
                 backoff = (backoff * 2).min(Duration::from_secs(2));
                 continue;
             }
@@ -306,7 +336,12 @@ async fn subscribe(cache: Weak<Inner>, store: Arc<dyn CacheStore>, instance: Str
         drop(inner);
         backoff = Duration::from_millis(50);
         tracing::debug!(%instance, "cache: listening for invalidations");
-        while let Some(message) = messages.next().await {
+        loop {
+            let message = tokio::select! {
+                message = messages.next() => message,
+                _ = failed_publish.changed() => None,
+            };
+            let Some(message) = message else { break };
             let inner = cache.upgrade()?;
             match message {
                 Message::Direct(seq) => {
@@ -318,7 +353,9 @@ async fn subscribe(cache: Weak<Inner>, store: Arc<dyn CacheStore>, instance: Str
                 Message::Broadcast(payload) => apply(&inner, &payload),
             }
         }
-        tracing::warn!("cache: lost the invalidation channel; bypassing until it is back");
+        tracing::warn!(
+            "cache: lost the invalidation channel (or could not publish on it); bypassing until it is back"
+        );
         let inner = cache.upgrade()?;
         inner.shared.as_ref()?.set_subscribed(&inner, false);
     }

@@ -30,8 +30,11 @@ pub type Epoch = Vec<u8>;
 /// - a tag's epoch changes with every [`invalidate`](Self::invalidate) of it
 ///   (and `*`'s with every invalidation of everything) and is the same for
 ///   every instance;
-/// - [`store`](Self::store) is atomic with its epoch check: it stores only if
-///   no tag's epoch moved since the lookup that read `epochs`;
+/// - a value stored after one of its tags' epochs moved past the `epochs` its
+///   lookup read is never found: [`store`](Self::store) refuses it atomically
+///   with its epoch check, or keeps it with those epochs and
+///   [`lookup`](Self::lookup) refuses it (as [`RedisTier`](crate::RedisTier)
+///   does on a Redis Cluster);
 /// - a broadcast reaches every subscriber, the sender's own subscription
 ///   included, and [`invalidate`](Self::invalidate) says how many it reached.
 ///
@@ -92,7 +95,8 @@ pub trait CacheStore: Send + Sync + std::fmt::Debug + 'static {
     fn lookup<'a>(&'a self, key: &'a [u8], tags: &'a [&'a str]) -> StoreFuture<'a, Found>;
 
     /// Keep `value` under `key` for `ttl`, unless the epoch of one of `tags`
-    /// is no longer the one in `epochs`; whether it was stored.
+    /// is no longer the one in `epochs` (see the contract above); whether it
+    /// was stored.
     fn store<'a>(
         &'a self,
         key: &'a [u8],

@@ -4,59 +4,16 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Backend, Svc, eventually, get, routes, send, service_with};
-use edge_cache::{Cache, RedisTier, Route};
+use common::shared::{instances, warm};
+use common::{eventually, get, send};
 use edge_test_support::harness;
-
-fn instance(url: &str, prefix: &str) -> Cache {
-    routes()
-        .route(Route::new("/race"))
-        .redis(RedisTier::new(url).unwrap().prefix(prefix))
-        .build()
-        .unwrap()
-}
-
-struct Cluster {
-    caches: Vec<Cache>,
-    services: Vec<Svc>,
-    backend: Arc<Backend>,
-}
-
-/// Wait until every instance uses the tiers (each has heard from Redis; on a
-/// loaded machine the first subscription can take longer than a lookup waits,
-/// and such a lookup is a BYPASS). Returns the backend calls the warm-up made.
-async fn warm(c: &Cluster) -> usize {
-    for service in &c.services {
-        eventually("the instance subscribes to invalidations", async || {
-            get(service, "/warm-up").await.x_cache() != "BYPASS"
-        })
-        .await;
-    }
-    c.backend.calls()
-}
-
-fn cluster(url: &str, instances: usize) -> Cluster {
-    let prefix = harness::unique_name("cache");
-    let backend = Arc::new(Backend::default());
-    let caches: Vec<Cache> = (0..instances).map(|_| instance(url, &prefix)).collect();
-    let services = caches
-        .iter()
-        .map(|c| service_with(c.clone(), Arc::clone(&backend)))
-        .collect();
-    Cluster {
-        caches,
-        services,
-        backend,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_share_entries_through_redis() {
     let url = harness::redis_url();
-    let c = cluster(&url, 2);
+    let c = instances(&url, 2);
     let warm_up = warm(&c).await;
     let (a, b) = (&c.services[0], &c.services[1]);
     let first = get(a, "/items/1").await;
@@ -72,7 +29,7 @@ async fn instances_share_entries_through_redis() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_through_one_instance_invalidates_the_others() {
     let url = harness::redis_url();
-    let c = cluster(&url, 3);
+    let c = instances(&url, 3);
     warm(&c).await;
     let (a, b, fresh) = (&c.services[0], &c.services[1], &c.services[2]);
     for svc in [a, b] {
@@ -98,7 +55,7 @@ async fn a_write_through_one_instance_invalidates_the_others() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_response_read_before_a_write_never_reaches_other_instances() {
     let url = harness::redis_url();
-    let c = cluster(&url, 3);
+    let c = instances(&url, 3);
     warm(&c).await;
     let (a, b, fresh) = (
         c.services[0].clone(),
@@ -121,7 +78,7 @@ async fn a_response_read_before_a_write_never_reaches_other_instances() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_redis_the_cache_stands_aside_and_comes_back() {
     let mut server = harness::private_redis();
-    let c = cluster(&server.url(), 2);
+    let c = instances(&server.url(), 2);
     warm(&c).await;
     let (a, b) = (&c.services[0], &c.services[1]);
     get(a, "/items/1").await;
@@ -155,7 +112,7 @@ async fn without_redis_the_cache_stands_aside_and_comes_back() {
 async fn instances_share_entries_and_invalidations_through_a_tls_redis() {
     let server = harness::tls_redis();
     // Self-signed by the harness: `#insecure` skips checking the certificate.
-    let c = cluster(&format!("{}/#insecure", server.url()), 2);
+    let c = instances(&format!("{}/#insecure", server.url()), 2);
     let warm_up = warm(&c).await;
     let (a, b) = (&c.services[0], &c.services[1]);
     assert_eq!(get(a, "/items/1").await.x_cache(), "MISS");

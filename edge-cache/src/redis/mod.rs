@@ -11,14 +11,19 @@
 //! - `<prefix>:ack:<instance>` — the channel of messages to one instance.
 //!
 //! Every operation is one script (atomic, one round trip) bounded by
-//! [`RedisTier::timeout`]. Cluster note: a lookup touches an entry and its tags'
-//! epochs, so in Redis Cluster give the prefix a hash tag (`{cache}`).
+//! [`RedisTier::timeout`].
+//!
+//! On a Redis Cluster (a comma-separated list of seed URLs) entries and tag
+//! epochs spread over the shards by key, and the operations touch several
+//! slots: see [`cluster`] for how they stay exact.
+
+mod cluster;
 
 use std::future::Future;
 use std::time::Duration;
 
+use edge_core::redis::{Connection, Target};
 use futures_util::StreamExt;
-use redis::aio::ConnectionManager;
 
 use crate::store::{CacheStore, Epoch, Found, Message, Messages, StoreFuture};
 use crate::{ConfigError, TierError};
@@ -70,18 +75,21 @@ return redis.call('PUBLISH', ARGV[2], ARGV[3])
 /// invalidations over pub/sub.
 #[derive(Clone)]
 pub struct RedisTier {
-    client: redis::Client,
-    connection: ConnectionManager,
+    target: Target,
+    connection: Connection,
     prefix: String,
     timeout: Duration,
     lookup: redis::Script,
     store: redis::Script,
     invalidate: redis::Script,
+    bump: redis::Script,
+    put: redis::Script,
 }
 
 impl std::fmt::Debug for RedisTier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisTier")
+            .field("cluster", &self.target.is_cluster())
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
@@ -89,21 +97,26 @@ impl std::fmt::Debug for RedisTier {
 }
 
 impl RedisTier {
-    /// A tier on `url` (`redis://host:port/db`). It connects lazily and reconnects
-    /// by itself; each operation is bounded by [`RedisTier::timeout`] (default
-    /// 250 ms). Must be called within a Tokio runtime.
+    /// A tier on `url`: one server (`redis://host:port/db`, `rediss://` for
+    /// TLS) or the comma-separated seed nodes of a Redis Cluster
+    /// (`redis://h1:7000,redis://h2:7000`). It connects lazily and reconnects
+    /// by itself (on a cluster, to the replica promoted after a failover); each
+    /// operation is bounded by [`RedisTier::timeout`] (default 250 ms). Must be
+    /// called within a Tokio runtime.
     pub fn new(url: &str) -> Result<RedisTier, ConfigError> {
         let timeout = Duration::from_millis(250);
-        let (client, connection) = edge_core::redis::lazy_connection(url, timeout)
+        let (target, connection) = edge_core::redis::lazy_connection(url, timeout)
             .map_err(|e| ConfigError::InvalidRedisUrl(e.to_string()))?;
         Ok(RedisTier {
-            client,
+            target,
             connection,
             prefix: "edge:cache".to_owned(),
             timeout,
             lookup: redis::Script::new(LOOKUP),
             store: redis::Script::new(STORE),
             invalidate: redis::Script::new(INVALIDATE),
+            bump: redis::Script::new(cluster::BUMP),
+            put: redis::Script::new(cluster::PUT),
         })
     }
 
@@ -123,12 +136,22 @@ impl RedisTier {
     }
 
     fn channel(&self) -> String {
-        format!("{}:invalidate", self.prefix)
+        if self.target.is_cluster() {
+            // Sharded pub/sub: every channel of the cache in one slot, so one
+            // node carries them all and counts every subscriber.
+            format!("{{{}:bus}}:invalidate", self.prefix)
+        } else {
+            format!("{}:invalidate", self.prefix)
+        }
     }
 
     /// The channel on which `instance` hears messages sent to it alone.
     fn direct_channel(&self, instance: &str) -> String {
-        format!("{}:ack:{instance}", self.prefix)
+        if self.target.is_cluster() {
+            format!("{{{}:bus}}:ack:{instance}", self.prefix)
+        } else {
+            format!("{}:ack:{instance}", self.prefix)
+        }
     }
 
     fn entry_key(&self, key: &[u8]) -> Vec<u8> {
@@ -168,6 +191,9 @@ impl CacheStore for RedisTier {
     }
 
     fn lookup<'a>(&'a self, key: &'a [u8], tags: &'a [&'a str]) -> StoreFuture<'a, Found> {
+        if self.target.is_cluster() {
+            return Box::pin(self.bounded(cluster::lookup(self, key, tags)));
+        }
         Box::pin(async move {
             let mut invocation = self.lookup.prepare_invoke();
             invocation.key(self.entry_key(key));
@@ -198,6 +224,9 @@ impl CacheStore for RedisTier {
         value: &'a [u8],
         ttl: Duration,
     ) -> StoreFuture<'a, bool> {
+        if self.target.is_cluster() {
+            return Box::pin(self.bounded(cluster::store(self, key, tags, epochs, value, ttl)));
+        }
         Box::pin(async move {
             let mut invocation = self.store.prepare_invoke();
             invocation.key(self.entry_key(key));
@@ -222,6 +251,9 @@ impl CacheStore for RedisTier {
         keep: Duration,
         message: &'a [u8],
     ) -> StoreFuture<'a, usize> {
+        if self.target.is_cluster() {
+            return Box::pin(self.bounded(cluster::invalidate(self, tags, keep, message)));
+        }
         Box::pin(async move {
             let mut invocation = self.invalidate.prepare_invoke();
             for tag in tags {
@@ -240,8 +272,13 @@ impl CacheStore for RedisTier {
     }
 
     fn send_to<'a>(&'a self, instance: &'a str, message: &'a [u8]) -> StoreFuture<'a, ()> {
+        let publish = if self.target.is_cluster() {
+            "SPUBLISH"
+        } else {
+            "PUBLISH"
+        };
         Box::pin(async move {
-            let mut command = redis::cmd("PUBLISH");
+            let mut command = redis::cmd(publish);
             command.arg(self.direct_channel(instance)).arg(message);
             let mut connection = self.connection.clone();
             self.bounded(command.query_async::<i64>(&mut connection))
@@ -252,9 +289,15 @@ impl CacheStore for RedisTier {
 
     fn subscribe<'a>(&'a self, instance: &'a str) -> StoreFuture<'a, Messages> {
         let (channel, direct) = (self.channel(), self.direct_channel(instance));
+        let client = match &self.target {
+            Target::Server(client) => client,
+            Target::Cluster(_) => {
+                return Box::pin(self.bounded(cluster::subscribe(self, channel, direct)));
+            }
+        };
         Box::pin(async move {
             let subscribed = async {
-                let mut pubsub = self.client.get_async_pubsub().await?;
+                let mut pubsub = client.get_async_pubsub().await?;
                 pubsub.subscribe(&[&channel, &direct]).await?;
                 Ok(pubsub)
             };

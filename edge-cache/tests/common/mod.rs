@@ -15,6 +15,9 @@ use http_body_util::{BodyExt, Full};
 use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt};
 
+#[cfg(feature = "redis")]
+pub mod shared;
+
 /// What the backend has done and what it serves.
 #[derive(Debug, Default)]
 pub struct Backend {
@@ -208,13 +211,15 @@ pub async fn get(svc: &Svc, uri: &str) -> Got {
 }
 
 /// Poll until `done` or fail after two seconds.
-pub async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
+pub async fn eventually(what: &str, done: impl AsyncFnMut() -> bool) {
+    eventually_within(what, Duration::from_secs(2), done).await;
+}
+
+/// Poll until `done` or fail after `within`.
+pub async fn eventually_within(what: &str, within: Duration, mut done: impl AsyncFnMut() -> bool) {
     let start = std::time::Instant::now();
     while !done().await {
-        assert!(
-            start.elapsed() < Duration::from_secs(2),
-            "timed out: {what}"
-        );
+        assert!(start.elapsed() < within, "timed out: {what}");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
