@@ -248,8 +248,9 @@ pub fn database(config: &Config, database_url: String) -> Result<Db, StartError>
 }
 
 /// The database and (when configured) Redis, as `/healthz` reports them. The
-/// Redis probe keeps one connection (reconnecting by itself), and a report is
-/// reused for a second, so probes cannot be used to flood the dependencies.
+/// Redis probe keeps one connection (reconnecting by itself; on a cluster it
+/// asks every master for the cluster's state), and a report is reused for a
+/// second, so probes cannot be used to flood the dependencies.
 fn health(db: &Db, redis_url: Option<&str>) -> Result<edge_log::Health, StartError> {
     let db = db.clone();
     let health = edge_log::Health::new()
@@ -262,22 +263,12 @@ fn health(db: &Db, redis_url: Option<&str>) -> Result<edge_log::Health, StartErr
     Ok(match redis_url {
         None => health.disabled("redis"),
         Some(url) => {
-            let client = edge_core::redis::client(url)?;
-            let connection = Arc::new(tokio::sync::OnceCell::new());
+            // One server: it answers PING. A cluster: every master answers and
+            // reports cluster_state:ok (all slots served).
+            let (_, connection) = edge_core::redis::lazy_connection(url, Duration::from_secs(1))?;
             health.probe("redis", move || {
-                let (client, connection) = (client.clone(), Arc::clone(&connection));
-                async move {
-                    let mut connection = connection
-                        .get_or_try_init(|| redis::aio::ConnectionManager::new(client))
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .clone();
-                    redis::cmd("PING")
-                        .query_async::<String>(&mut connection)
-                        .await
-                        .map(drop)
-                        .map_err(|e| e.to_string())
-                }
+                let connection = connection.clone();
+                async move { connection.check().await.map_err(|e| e.to_string()) }
             })
         }
     })

@@ -127,20 +127,33 @@ impl Api {
     pub(crate) async fn pair_on_redis(
         extra: &[&str],
     ) -> (Api, Api, edge_test_support::redis::RedisServer) {
-        let database = harness::fresh_database().await;
         let redis = harness::private_redis();
-        let redis_url = redis.url();
+        let (a, b) = Api::pair_on(&redis.url(), extra).await;
+        (a, b, redis)
+    }
+
+    /// Two instances as [`Api::pair_on_redis`], on a private Redis Cluster
+    /// (3 masters, 3 replicas) given as its comma-separated seed URLs.
+    pub(crate) async fn pair_on_redis_cluster(
+        extra: &[&str],
+    ) -> (Api, Api, edge_test_support::redis::RedisCluster) {
+        let cluster = harness::redis_cluster();
+        let (a, b) = Api::pair_on(&cluster.url(), extra).await;
+        (a, b, cluster)
+    }
+
+    async fn pair_on(redis_url: &str, extra: &[&str]) -> (Api, Api) {
+        let database = harness::fresh_database().await;
         let mut args = vec![
             "--database-url",
             &database.url,
             "--redis-url",
-            &redis_url,
+            redis_url,
             "--jwt-secret",
             JWT_SECRET,
         ];
         args.extend_from_slice(extra);
-        let (a, b) = (Api::start(&args).await, Api::start(&args).await);
-        (a, b, redis)
+        (Api::start(&args).await, Api::start(&args).await)
     }
 
     async fn wait_until_serving(&mut self) {
