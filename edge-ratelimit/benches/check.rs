@@ -1,5 +1,5 @@
 //! The in-process check (one thread, and two threads contending) and Redis check
-//! throughput with 64 concurrent tasks.
+//! throughput with 64 concurrent tasks: one server, and a 3-master Redis Cluster.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -63,18 +63,33 @@ fn in_process(c: &mut Criterion) {
     let _ = contender.join();
 }
 
+/// Checks per second through Redis with 64 concurrent tasks (64 clients): one
+/// server against the 3-master cluster in the same run, and on the cluster a
+/// request meeting two policies keyed by different subjects (two slots).
 fn redis(c: &mut Criterion) {
-    let url = edge_test_support::harness::redis_url();
+    let server = edge_test_support::harness::redis_url();
+    let cluster = edge_test_support::harness::shared_redis_cluster().url();
+    redis_checks(c, "redis_check/one_server/64_tasks", &server, false);
+    redis_checks(c, "redis_check/cluster/64_tasks", &cluster, false);
+    redis_checks(c, "redis_check/cluster_two_slots/64_tasks", &cluster, true);
+}
+
+fn redis_checks(c: &mut Criterion, name: &str, url: &str, per_user_too: bool) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
+    let quota = || "1000000000/1h".parse().unwrap();
     let limiter = runtime.block_on(async {
-        RateLimiter::builder()
-            .policy(Policy::new("ip", "1000000000/1h".parse().unwrap(), KeyKind::ClientIp).unwrap())
+        let mut builder =
+            RateLimiter::builder().policy(Policy::new("ip", quota(), KeyKind::ClientIp).unwrap());
+        if per_user_too {
+            builder = builder.policy(Policy::new("user", quota(), KeyKind::Subject).unwrap());
+        }
+        builder
             .redis(
-                edge_ratelimit::RedisStore::new(&url)
+                edge_ratelimit::RedisStore::new(url)
                     .unwrap()
                     .prefix(edge_test_support::harness::unique_name("bench")),
             )
@@ -82,7 +97,7 @@ fn redis(c: &mut Criterion) {
             .build()
             .unwrap()
     });
-    c.bench_function("redis_check/64_tasks_per_check", |b| {
+    c.bench_function(name, |b| {
         b.to_async(&runtime).iter_custom(|iters| {
             let limiter = limiter.clone();
             async move {
@@ -92,7 +107,11 @@ fn redis(c: &mut Criterion) {
                     .map(|t| {
                         let limiter = limiter.clone();
                         tokio::spawn(async move {
-                            let request = info(IpAddr::from((t + 1).to_be_bytes()));
+                            let user = format!("user-{t}");
+                            let request = RequestInfo {
+                                subject: Some(&user),
+                                ..info(IpAddr::from((t + 1).to_be_bytes()))
+                            };
                             for _ in 0..per_task {
                                 let verdict = limiter.check(&request).await;
                                 assert!(
