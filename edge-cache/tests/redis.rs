@@ -4,9 +4,9 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::shared::{instances, warm};
+use common::shared::{
+    instances, read_before_a_write_stays_out, warm, write_invalidates_every_instance,
+};
 use common::{eventually, get, send};
 use edge_test_support::harness;
 
@@ -28,51 +28,14 @@ async fn instances_share_entries_through_redis() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_through_one_instance_invalidates_the_others() {
-    let url = harness::redis_url();
-    let c = instances(&url, 3);
-    warm(&c).await;
-    let (a, b, fresh) = (&c.services[0], &c.services[1], &c.services[2]);
-    for svc in [a, b] {
-        get(svc, "/items/1").await;
-        get(svc, "/items?limit=5").await;
-        assert_eq!(get(svc, "/items/1").await.x_cache(), "HIT");
-    }
-    let before = c.caches[1].stats().invalidations;
-    send(a, "PUT", "/items/1", &[]).await;
-    // The write's answer waited until B confirmed it dropped its in-memory copies.
-    assert_eq!(c.caches[1].stats().invalidations, before + 2);
-    assert_eq!(c.caches[0].stats().unconfirmed, 0);
-    // Redis knows at once: an instance without the entry in memory sees the new version.
-    let now = get(fresh, "/items/1").await;
-    assert_eq!(now.x_cache(), "MISS");
-    assert!(now.text().contains("\"version\":1"), "{}", now.text());
-    // The writer never serves the old entry.
-    assert!(get(a, "/items/1").await.text().contains("\"version\":1"));
-    assert!(get(b, "/items/1").await.text().contains("\"version\":1"));
-    assert_eq!(get(b, "/items?limit=5").await.x_cache(), "MISS");
+    let c = instances(&harness::redis_url(), 3);
+    write_invalidates_every_instance(&c).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_response_read_before_a_write_never_reaches_other_instances() {
-    let url = harness::redis_url();
-    let c = instances(&url, 3);
-    warm(&c).await;
-    let (a, b, fresh) = (
-        c.services[0].clone(),
-        c.services[1].clone(),
-        c.services[2].clone(),
-    );
-    let reader = tokio::spawn(async move { get(&a, "/race").await });
-    tokio::time::sleep(Duration::from_millis(40)).await;
-    send(&b, "PUT", "/race", &[]).await;
-    assert_eq!(reader.await.unwrap().text(), "{\"version\":0}");
-    let after = get(&fresh, "/race").await;
-    assert_eq!(
-        after.x_cache(),
-        "MISS",
-        "the stale answer did not reach Redis"
-    );
-    assert_eq!(after.text(), "{\"version\":1}");
+    let c = instances(&harness::redis_url(), 3);
+    read_before_a_write_stays_out(&c).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

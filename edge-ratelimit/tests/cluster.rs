@@ -106,7 +106,7 @@ async fn the_keys_of_many_clients_spread_over_the_masters() {
         };
         assert!(matches!(limiter.check(&request).await, Verdict::Allowed(_)));
     }
-    let counts = cluster.keys_per_master().unwrap();
+    let counts = cluster.keys_per_master(&format!("{prefix}*")).unwrap();
     let holding = counts.iter().filter(|(_, keys)| *keys > 0).count();
     assert!(
         holding >= 2,

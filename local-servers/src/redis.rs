@@ -264,14 +264,15 @@ impl RedisCluster {
             .ok_or_else(|| not_ready(format!("no live master holds slot {slot}")))
     }
 
-    /// How many keys each master holds now, by port.
-    pub fn keys_per_master(&self) -> Result<Vec<(u16, u64)>, ServerError> {
+    /// How many keys matching `pattern` (`prefix*`) each master holds now,
+    /// by port.
+    pub fn keys_per_master(&self, pattern: &str) -> Result<Vec<(u16, usize)>, ServerError> {
         let cli = find_redis_cli()?;
         self.masters()?
             .into_iter()
             .map(|port| {
-                let keys = cli_output(&cli, port, &["dbsize"])?;
-                Ok((port, keys.trim().parse().unwrap_or(0)))
+                let keys = cli_output(&cli, port, &["--scan", "--pattern", pattern])?;
+                Ok((port, keys.lines().filter(|l| !l.is_empty()).count()))
             })
             .collect()
     }
@@ -402,7 +403,7 @@ mod tests {
             .unwrap();
         let owner = cluster.master_of("some-key").unwrap();
         assert!(promoted.contains(&owner) && owner != victim);
-        assert_eq!(cluster.keys_per_master().unwrap().len(), 3);
+        assert_eq!(cluster.keys_per_master("*").unwrap().len(), 3);
     }
 
     #[test]

@@ -7,8 +7,10 @@
 //!   tags when its backend call began; expires with the entry.
 //! - `<prefix>:t:<tag>` — a tag's epoch, incremented by each invalidation; expires
 //!   a minute after the longest TTL following its last change.
-//! - `<prefix>:invalidate` — the pub/sub channel of invalidations.
-//! - `<prefix>:ack:<instance>` — the channel of messages to one instance.
+//! - `<prefix>:invalidate` — the pub/sub channel of invalidations
+//!   (`{<prefix>:bus}:invalidate`, sharded, on a cluster).
+//! - `<prefix>:ack:<instance>` — the channel of messages to one instance
+//!   (`{<prefix>:bus}:ack:<instance>` on a cluster).
 //!
 //! Every operation is one script (atomic, one round trip) bounded by
 //! [`RedisTier::timeout`].

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use edge_cache::{Cache, RedisTier, Route};
 use edge_test_support::harness;
 
-use super::{Backend, Svc, eventually, get, routes, service_with};
+use std::time::Duration;
+
+use super::{Backend, Svc, eventually, get, routes, send, service_with};
 
 /// One instance: the common routes and `/race`, on Redis under `prefix`.
 pub fn instance(url: &str, prefix: &str) -> Cache {
@@ -52,4 +54,48 @@ pub fn instances(url: &str, instances: usize) -> Instances {
         services,
         backend,
     }
+}
+
+/// A write through one of three instances: the others drop their in-process
+/// copies before it answers, and the shared tier serves the new version.
+pub async fn write_invalidates_every_instance(c: &Instances) {
+    warm(c).await;
+    let (a, b, fresh) = (&c.services[0], &c.services[1], &c.services[2]);
+    for svc in [a, b] {
+        get(svc, "/items/1").await;
+        get(svc, "/items?limit=5").await;
+        assert_eq!(get(svc, "/items/1").await.x_cache(), "HIT");
+    }
+    let before = c.caches[1].stats().invalidations;
+    send(a, "PUT", "/items/1", &[]).await;
+    // The write's answer waited until B confirmed it dropped its in-memory copies.
+    assert_eq!(c.caches[1].stats().invalidations, before + 2);
+    assert_eq!(c.caches[0].stats().unconfirmed, 0);
+    // Redis knows at once: an instance without the entry in memory sees the new version.
+    let now = get(fresh, "/items/1").await;
+    assert_eq!(now.x_cache(), "MISS");
+    assert!(now.text().contains("\"version\":1"), "{}", now.text());
+    // The writer never serves the old entry.
+    assert!(get(a, "/items/1").await.text().contains("\"version\":1"));
+    assert!(get(b, "/items/1").await.text().contains("\"version\":1"));
+    assert_eq!(get(b, "/items?limit=5").await.x_cache(), "MISS");
+}
+
+/// A response read before a write (whose store lands after the write's
+/// invalidation) is never served by another instance.
+pub async fn read_before_a_write_stays_out(c: &Instances) {
+    warm(c).await;
+    let (a, b, fresh) = (
+        c.services[0].clone(),
+        c.services[1].clone(),
+        c.services[2].clone(),
+    );
+    let reader = tokio::spawn(async move { get(&a, "/race").await });
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    send(&b, "PUT", "/race", &[]).await;
+    assert_eq!(reader.await.unwrap().text(), "{\"version\":0}");
+    let after = get(&fresh, "/race").await;
+    assert_eq!(after.x_cache(), "MISS", "the stale answer was served");
+    assert_eq!(after.text(), "{\"version\":1}");
+    assert_eq!(get(&fresh, "/race").await.x_cache(), "HIT");
 }
