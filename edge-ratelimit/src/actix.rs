@@ -149,11 +149,9 @@ where
                 .limiter
                 .step(verdict, request.extensions().get());
             return match step {
-                Step::Refuse(refusal) => Either::Right(Box::pin(ready(Ok(refused(
-                    request,
-                    &self.config.limiter,
-                    refusal,
-                ))))),
+                Step::Refuse(refusal) => {
+                    Either::Right(Box::pin(ready(Ok(refused(request, refusal)))))
+                }
                 Step::Pass { state, label } => {
                     pass_inward(&request, state);
                     Either::Left(ResponseFuture {
@@ -176,7 +174,7 @@ where
             };
             let step = limiter.step(verdict, request.extensions().get());
             match step {
-                Step::Refuse(refusal) => Ok(refused(request, limiter, refusal)),
+                Step::Refuse(refusal) => Ok(refused(request, refusal)),
                 Step::Pass { state, label } => {
                     pass_inward(&request, state);
                     let mut response = service.call(request).await?.map_into_left_body();
@@ -223,18 +221,14 @@ fn request_info<'a>(
 }
 
 /// A [`Refusal`] as the request's response.
-fn refused<B>(
-    request: ServiceRequest,
-    limiter: &RateLimiter,
-    refusal: Box<Refusal>,
-) -> ServiceResponse<EitherBody<B>> {
+fn refused<B>(request: ServiceRequest, refusal: Box<Refusal>) -> ServiceResponse<EitherBody<B>> {
     let status = edge_core::http02::status_to_http02(refusal.status);
     let rendered = refusal.body(request.extensions().get());
     let content_type = edge_core::http02::content_type_to_http02(&rendered);
     let mut response = HttpResponse::build(status)
         .insert_header((CONTENT_TYPE, content_type))
         .body(rendered.body);
-    apply(&mut response, limiter, refusal.label);
+    apply(&mut response, refusal.label);
     response.extensions_mut().insert(refusal.verdict);
     request.into_response(response).map_into_right_body()
 }
@@ -248,18 +242,18 @@ fn pass_inward(request: &ServiceRequest, state: Option<RateLimitState>) {
 fn finish<B>(response: &mut ServiceResponse<B>, limiter: &RateLimiter, verdict: &Verdict) {
     let label = limiter.label(verdict, response.response().extensions().get());
     if let Some(label) = label {
-        apply(response.response_mut(), limiter, label);
+        apply(response.response_mut(), label);
     }
 }
 
 /// Leave the label's state in the response's extensions and set its headers.
-fn apply<B>(response: &mut HttpResponse<B>, limiter: &RateLimiter, label: Label) {
-    if let Some(state) = label.state {
+fn apply<B>(response: &mut HttpResponse<B>, mut label: Label) {
+    if let Some(state) = label.state.take() {
         response.extensions_mut().insert(state);
     }
     let headers = response.headers_mut();
-    for (header, value) in label.headers {
-        if let Some(value) = limiter.values02().value(value) {
+    for (header, value) in std::mem::take(&mut label.headers) {
+        if let Some(value) = label.header_value02(value) {
             headers.insert(header_name(header), value);
         }
     }

@@ -1,8 +1,7 @@
 //! [`RateLimiterBuilder`]: configuration of a [`RateLimiter`].
 
-use crate::core::protocol::FixedValues;
+use crate::core::policy_set::PolicySet;
 use crate::store::RateLimitStore;
-use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -166,15 +165,6 @@ impl RateLimiterBuilder {
 
     /// Check the settings and build the limiter.
     pub fn build(self) -> Result<RateLimiter, ConfigError> {
-        if self.policies.is_empty() {
-            return Err(ConfigError::NoPolicies);
-        }
-        let mut names = HashSet::new();
-        for policy in &self.policies {
-            if !names.insert(policy.name()) {
-                return Err(ConfigError::DuplicatePolicy(policy.name().to_owned()));
-            }
-        }
         if self.ipv6_prefix > 128 {
             return Err(ConfigError::InvalidIpv6Prefix(self.ipv6_prefix));
         }
@@ -184,6 +174,10 @@ impl RateLimiterBuilder {
                 "exempt path `{path}` must start with `/`"
             )));
         }
+        #[cfg(feature = "gcra")]
+        let gcra_max_keys = matches!(self.backend, BackendChoice::Gcra).then_some(self.max_keys);
+        #[cfg(not(feature = "gcra"))]
+        let gcra_max_keys = None;
         let store: Option<Arc<dyn RateLimitStore>> = match self.backend {
             BackendChoice::Memory => None,
             #[cfg(feature = "gcra")]
@@ -193,19 +187,13 @@ impl RateLimiterBuilder {
             ))),
             BackendChoice::Store(store) => Some(store),
         };
-        let names: Vec<Arc<str>> = self.policies.iter().map(|p| Arc::clone(&p.name)).collect();
         Ok(RateLimiter::from_inner(Inner {
-            values: FixedValues::of(&self.policies, &names),
-            #[cfg(feature = "actix")]
-            values02: FixedValues::of(&self.policies, &names),
-            meters: crate::metrics::Meters::new(names.len()),
-            names,
-            policies: self.policies,
+            set: arc_swap::ArcSwap::from_pointee(PolicySet::new(self.policies, store)?),
+            gcra_max_keys,
             proxies: self.proxies,
             ipv6_prefix: self.ipv6_prefix,
             clock: self.clock,
             memory: MemoryStore::new(max_keys),
-            store,
             fail_mode: self.fail_mode,
             exempt: self
                 .exempt

@@ -166,7 +166,7 @@ async fn the_most_restrictive_policy_is_reported() {
             .iter()
             .find(|(n, _)| n.as_str() == name)
             .map(|(_, v)| {
-                let value = limiter.header_value(v.clone()).unwrap();
+                let value = label.header_value(v.clone()).unwrap();
                 value.to_str().unwrap().to_owned()
             })
             .unwrap()

@@ -219,3 +219,40 @@ async fn two_instances_share_a_limit_on_a_tls_redis() {
         Verdict::Limited { .. }
     ));
 }
+
+#[tokio::test]
+async fn a_reconfigured_limit_applies_at_once_to_the_counts_in_redis() {
+    let url = harness::redis_url();
+    let prefix = harness::unique_name("rl");
+    let a = limiter(&url, &prefix, "10/1m", FailMode::Closed);
+    let b = limiter(&url, &prefix, "10/1m", FailMode::Closed);
+    for _ in 0..5 {
+        assert!(matches!(
+            a.check(&info("192.0.2.1")).await,
+            Verdict::Allowed(_)
+        ));
+    }
+    // Both instances tighten the policy (as a settings change does).
+    let tighter = || Policy::new("ip", "6/1m".parse().unwrap(), KeyKind::ClientIp).unwrap();
+    a.reconfigure([tighter()]).unwrap();
+    b.reconfigure([tighter()]).unwrap();
+    assert!(matches!(
+        b.check(&info("192.0.2.1")).await,
+        Verdict::Allowed(_)
+    ));
+    assert!(matches!(
+        a.check(&info("192.0.2.1")).await,
+        Verdict::Limited { .. }
+    ));
+    // A longer window keeps the 6 counted in its current window.
+    let longer = Policy::new("ip", "7/1h".parse().unwrap(), KeyKind::ClientIp).unwrap();
+    a.reconfigure([longer]).unwrap();
+    assert!(matches!(
+        a.check(&info("192.0.2.1")).await,
+        Verdict::Allowed(_)
+    ));
+    assert!(matches!(
+        a.check(&info("192.0.2.1")).await,
+        Verdict::Limited { .. }
+    ));
+}

@@ -6,8 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::core::decision::{RateLimitState, Verdict, ceil_secs};
 use crate::core::key::{RequestInfo, client_ip, counted_address};
+use arc_swap::ArcSwap;
+
 use crate::core::policy::{KeyKind, Policy};
-use crate::core::protocol::FixedValues;
+use crate::core::policy_set::PolicySet;
 use crate::store::memory::MemoryStore;
 use crate::store::{Acquired, Acquisition, Hit, KeyValue, RateLimitStore};
 use edge_core::Clock;
@@ -68,21 +70,16 @@ pub struct RateLimiter {
 
 #[derive(Debug)]
 pub(crate) struct Inner {
-    pub(crate) policies: Vec<Policy>,
-    pub(crate) names: Vec<Arc<str>>,
-    /// Each policy's header values that never change, in policy order.
-    pub(crate) values: FixedValues<http::HeaderValue>,
-    /// The same in actix-web's `http` 0.2 types.
-    #[cfg(feature = "actix")]
-    pub(crate) values02: FixedValues<actix_web::http::header::HeaderValue>,
+    /// The policies now: each check reads one set from start to finish.
+    pub(crate) set: ArcSwap<PolicySet>,
+    /// With GCRA, its key capacity: the store is rebuilt for new policies.
+    pub(crate) gcra_max_keys: Option<usize>,
     pub(crate) proxies: TrustedProxies,
     pub(crate) ipv6_prefix: u8,
     pub(crate) clock: Arc<dyn Clock>,
     /// The in-process sliding window: the store itself when no other is set,
     /// and the fallback of [`FailMode::Local`].
     pub(crate) memory: MemoryStore,
-    /// Another store (GCRA, Redis, the application's own), if set.
-    pub(crate) store: Option<Arc<dyn RateLimitStore>>,
     pub(crate) fail_mode: FailMode,
     /// Paths no policy counts.
     pub(crate) exempt: Box<[Box<str>]>,
@@ -91,8 +88,6 @@ pub(crate) struct Inner {
     /// What to do without a client address, and how often it happened.
     pub(crate) missing_client: MissingClient,
     pub(crate) missing_clients: AtomicU64,
-    /// Each policy's metric handles.
-    pub(crate) meters: crate::metrics::Meters,
 }
 
 impl RateLimiter {
@@ -105,7 +100,8 @@ impl RateLimiter {
     /// Check (and count) one request against every policy that applies to it.
     pub async fn check(&self, info: &RequestInfo<'_>) -> Verdict {
         let inner = &*self.inner;
-        let hits = match self.hits(info) {
+        let set = inner.set.load();
+        let hits = match self.hits(&set, info) {
             Ok(hits) => hits,
             Err(refused) => return refused,
         };
@@ -113,26 +109,26 @@ impl RateLimiter {
             return Verdict::Unlimited;
         }
         let now_ms = inner.clock.monotonic_ms();
-        let acquired = match &inner.store {
-            None => inner.memory.acquire(&hits, now_ms),
+        let acquired = match &set.store {
+            None => inner.memory.acquire(&hits, &set.name_keys, now_ms),
             Some(store) => match store.acquire(&hits, now_ms) {
                 Acquisition::Now(acquired) => acquired,
                 Acquisition::Later(waiting) => match waiting.await {
                     Ok(acquired) => acquired,
                     Err(error) => {
                         self.warn_store_down(now_ms, &error);
-                        let mode = self.fail_mode_of(&hits);
+                        let mode = self.fail_mode_of(&set, &hits);
                         crate::metrics::store_failed(store.name(), mode);
                         match mode {
                             FailMode::Open => return Verdict::Unlimited,
-                            FailMode::Local => inner.memory.acquire(&hits, now_ms),
+                            FailMode::Local => inner.memory.acquire(&hits, &set.name_keys, now_ms),
                             FailMode::Closed => return Verdict::Unavailable,
                         }
                     }
                 },
             },
         };
-        self.verdict(&acquired)
+        self.verdict(&set, &acquired)
     }
 
     /// [`RateLimiter::check`] without waiting, when the limiter's store answers at
@@ -141,11 +137,12 @@ impl RateLimiter {
     /// answer without a future of its own.
     pub fn check_local(&self, info: &RequestInfo<'_>) -> Option<Verdict> {
         let inner = &*self.inner;
-        let store = inner.store.as_deref();
+        let set = inner.set.load();
+        let store = set.store.as_deref();
         if store.is_some_and(|store| !store.answers_at_once()) {
             return None;
         }
-        let hits = match self.hits(info) {
+        let hits = match self.hits(&set, info) {
             Ok(hits) => hits,
             Err(refused) => return Some(refused),
         };
@@ -154,21 +151,21 @@ impl RateLimiter {
         }
         let now_ms = inner.clock.monotonic_ms();
         let acquired = match store.map(|store| store.acquire(&hits, now_ms)) {
-            None => inner.memory.acquire(&hits, now_ms),
+            None => inner.memory.acquire(&hits, &set.name_keys, now_ms),
             Some(Acquisition::Now(acquired)) => acquired,
             // A store that said it answers at once and did not: nothing was
             // counted yet (its future was not polled); `check` must finish it.
             Some(Acquisition::Later(_)) => return None,
         };
-        Some(self.verdict(&acquired))
+        Some(self.verdict(&set, &acquired))
     }
 
     /// The strictest fail mode among the policies a request meets.
-    fn fail_mode_of(&self, hits: &Hits<'_>) -> FailMode {
+    fn fail_mode_of(&self, set: &PolicySet, hits: &Hits<'_>) -> FailMode {
         let inner = &*self.inner;
         hits.iter()
             .map(|hit| {
-                inner.policies[hit.policy]
+                set.policies[hit.policy]
                     .fail_mode
                     .unwrap_or(inner.fail_mode)
             })
@@ -194,11 +191,10 @@ impl RateLimiter {
         &self.inner.proxies
     }
 
-    /// The policies that apply to a request, with its key for each.
-    /// The policies that apply to a request, with its key for each; a
+    /// The policies of `set` that apply to a request, with its key for each; a
     /// refusal when a policy needs the client's address, none is known, and
     /// the limiter refuses such requests.
-    fn hits<'a>(&'a self, info: &RequestInfo<'a>) -> Result<Hits<'a>, Verdict> {
+    fn hits<'a>(&self, set: &'a PolicySet, info: &RequestInfo<'a>) -> Result<Hits<'a>, Verdict> {
         let inner = &*self.inner;
         if inner.exempt.iter().any(|path| **path == *info.path) {
             return Ok(Hits::new());
@@ -207,7 +203,7 @@ impl RateLimiter {
             .client_ip(info)
             .map(|ip| counted_address(ip, inner.ipv6_prefix));
         let mut missing = false;
-        let hits = inner
+        let hits = set
             .policies
             .iter()
             .enumerate()
@@ -229,7 +225,7 @@ impl RateLimiter {
                 };
                 Some(Hit {
                     policy: index,
-                    name: &inner.names[index],
+                    name: &set.names[index],
                     key,
                     limit: policy.quota.limit(),
                     period_ms: policy.quota.period_ms(),
@@ -242,12 +238,12 @@ impl RateLimiter {
         Ok(hits)
     }
 
-    fn verdict(&self, acquired: &Acquired) -> Verdict {
-        self.inner.meters.decided(&self.inner.names, acquired);
+    fn verdict(&self, set: &PolicySet, acquired: &Acquired) -> Verdict {
+        set.meters.decided(&set.names, acquired);
         let state = |policy: usize, remaining: u32, reset_ms: u64| {
-            let p = &self.inner.policies[policy];
+            let p = &set.policies[policy];
             RateLimitState {
-                policy: Arc::clone(&self.inner.names[policy]),
+                policy: Arc::clone(&set.names[policy]),
                 limit: p.quota.limit(),
                 remaining,
                 reset_secs: ceil_secs(reset_ms),
@@ -330,32 +326,65 @@ impl RateLimiter {
         }
     }
 
-    /// The index of the policy `state` describes, when it is one of this
-    /// limiter's (its name is this limiter's shared one).
-    pub(crate) fn policy_index(&self, state: &RateLimitState) -> Option<usize> {
-        self.inner
-            .names
-            .iter()
-            .position(|name| Arc::ptr_eq(name, &state.policy))
+    /// The policies now (a copy: [`reconfigure`](Self::reconfigure) may
+    /// replace them at any time), in the order they were added.
+    pub fn policies(&self) -> Vec<Policy> {
+        self.inner.set.load().policies.clone()
     }
 
-    pub(crate) fn values(&self) -> &FixedValues<http::HeaderValue> {
-        &self.inner.values
+    /// The policies now, shared (for the protocol's header values).
+    pub(crate) fn policy_set(&self) -> Arc<PolicySet> {
+        self.inner.set.load_full()
     }
 
-    #[cfg(feature = "actix")]
-    pub(crate) fn values02(&self) -> &FixedValues<actix_web::http::header::HeaderValue> {
-        &self.inner.values02
-    }
-
-    /// The policies, in the order they were added.
-    pub fn policies(&self) -> &[Policy] {
-        &self.inner.policies
+    /// Replace the policies while requests flow: `policies` are checked first
+    /// (as [`RateLimiterBuilder::build`](crate::RateLimiterBuilder::build)
+    /// checks them) and on an error nothing changes; otherwise they apply,
+    /// all at once, to every check that starts after this returns (a check
+    /// already running finishes under the policies it started with).
+    ///
+    /// Counts are kept by policy name and key: a policy kept under its name
+    /// keeps its clients' counts (a tighter limit applies at once to the
+    /// current window; under a new window length what was counted stays
+    /// counted in the current window, so a change never frees capacity); a
+    /// removed policy stops being checked; an added one starts
+    /// empty. With [`gcra`](crate::RateLimiterBuilder::gcra) the counts start
+    /// afresh.
+    ///
+    /// ```
+    /// use edge_ratelimit::{KeyKind, Policy, RateLimiter};
+    ///
+    /// let per_ip = |quota: &str| Policy::new("ip", quota.parse().unwrap(), KeyKind::ClientIp);
+    /// let limiter = RateLimiter::builder().policy(per_ip("600/1m")?).build()?;
+    /// // Later, from an admin endpoint or a settings watcher:
+    /// limiter.reconfigure([per_ip("100/1m")?])?;
+    /// assert_eq!(limiter.policies()[0].quota().limit(), 100);
+    /// // Invalid: refused whole, the limiter keeps its policies.
+    /// assert!(limiter.reconfigure([per_ip("1/1s")?, per_ip("2/1s")?]).is_err());
+    /// assert_eq!(limiter.policies()[0].quota().limit(), 100);
+    /// # Ok::<(), edge_ratelimit::ConfigError>(())
+    /// ```
+    pub fn reconfigure(
+        &self,
+        policies: impl IntoIterator<Item = Policy>,
+    ) -> Result<(), crate::ConfigError> {
+        let policies: Vec<Policy> = policies.into_iter().collect();
+        let store = match self.inner.gcra_max_keys {
+            #[cfg(feature = "gcra")]
+            Some(max_keys) => Some(
+                Arc::new(crate::store::gcra::GcraStore::new(&policies, max_keys))
+                    as Arc<dyn RateLimitStore>,
+            ),
+            _ => self.inner.set.load().store.clone(),
+        };
+        let set = PolicySet::new(policies, store)?;
+        self.inner.set.store(Arc::new(set));
+        Ok(())
     }
 
     /// How many keys the store holds in this process now.
     pub fn tracked_keys(&self) -> usize {
-        match &self.inner.store {
+        match &self.inner.set.load().store {
             Some(store) => store.tracked_keys(),
             None => self.inner.memory.len(),
         }

@@ -17,6 +17,7 @@ use http::StatusCode;
 
 use crate::core::decision::{RateLimitState, Verdict, ceil_secs, policy_value, ratelimit_value};
 use crate::core::limiter::RateLimiter;
+use crate::core::policy_set::PolicySet;
 
 /// A rate-limit response header. Each adapter maps it to its own header name type
 /// ([`LimitHeader::name`] for `http` 1).
@@ -146,13 +147,45 @@ impl Refusal {
 }
 
 /// How a response is described: the state to leave in its extensions (for an
-/// access log and for limiters outside) and the header lines to set.
+/// access log and for limiters outside) and the header lines to set, whose
+/// values [`Label::header_value`] makes.
 #[derive(Debug, Default)]
 pub struct Label {
     /// Leave this in the response's extensions.
     pub state: Option<RateLimitState>,
     /// Set these, replacing what a limiter inside wrote: one value per header.
     pub headers: HeaderLines,
+    /// The policies the values refer to (those of the labelling, whatever a
+    /// reconfiguration did since).
+    set: Option<Arc<PolicySet>>,
+}
+
+impl Label {
+    /// A header line's value as an `http` 1 `HeaderValue` (`None` for text
+    /// that is not a valid header value).
+    pub fn header_value(&self, value: LimitValue) -> Option<http::HeaderValue> {
+        resolve(self.set.as_deref().map(|set| &set.values), value)
+    }
+
+    /// The same in actix-web's `http` 0.2 types.
+    #[cfg(feature = "actix")]
+    pub(crate) fn header_value02(
+        &self,
+        value: LimitValue,
+    ) -> Option<actix_web::http::header::HeaderValue> {
+        resolve(self.set.as_deref().map(|set| &set.values02), value)
+    }
+}
+
+/// `value` from `fixed` (the labelling's tables), or made when it is a number
+/// or text.
+fn resolve<V: ValueType>(fixed: Option<&FixedValues<V>>, value: LimitValue) -> Option<V> {
+    match (fixed, value) {
+        (Some(fixed), value) => fixed.value(value),
+        (None, LimitValue::Number(n)) => Some(number::<V>(n)),
+        (None, LimitValue::Text(text)) => V::text(text),
+        (None, LimitValue::Limit(_) | LimitValue::Policy(_)) => None,
+    }
 }
 
 /// A header value type (`http` 1's, or actix-web's `http` 0.2 one) and its
@@ -244,12 +277,6 @@ fn number<V: ValueType>(n: u64) -> V {
 }
 
 impl RateLimiter {
-    /// A header line's value as an `http` 1 `HeaderValue` (`None` for text that
-    /// is not a valid header value).
-    pub fn header_value(&self, value: LimitValue) -> Option<http::HeaderValue> {
-        self.values().value(value)
-    }
-
     /// Step 2 of the protocol: refuse the request, or pass it inward. `outer` is
     /// the [`RateLimitState`] an enclosing limiter left in the request's
     /// extensions.
@@ -285,8 +312,10 @@ impl RateLimiter {
             return Some(Label::default());
         };
         crate::core::decision::record_in_span(state);
-        // The limiter's own policy (not one of another limiter): its fixed values.
-        let own = self.policy_index(state);
+        // The limiter's own policy (not one of another limiter, nor one a
+        // reconfiguration replaced): its fixed values.
+        let set = self.policy_set();
+        let own = set.index_of(state);
         let mut headers = HeaderLines::new();
         headers.push((
             LimitHeader::Limit,
@@ -320,6 +349,7 @@ impl RateLimiter {
         Some(Label {
             state: Some(state.clone()),
             headers,
+            set: Some(set),
         })
     }
 }
@@ -379,12 +409,12 @@ mod tests {
         assert!(!keep_inner(None, &loose));
     }
 
-    fn lines(limiter: &RateLimiter, label: &Label) -> Vec<(&'static str, String)> {
+    fn lines(label: &Label) -> Vec<(&'static str, String)> {
         label
             .headers
             .iter()
             .map(|(h, v)| {
-                let value = limiter.header_value(v.clone()).unwrap();
+                let value = label.header_value(v.clone()).unwrap();
                 (h.as_str(), value.to_str().unwrap().to_owned())
             })
             .collect()
@@ -401,7 +431,7 @@ mod tests {
             .unwrap();
         let own = state("ip", 17, 42);
         let own = RateLimitState {
-            policy: Arc::clone(&limiter.policies()[0].name),
+            policy: Arc::clone(&limiter.policy_set().names[0]),
             limit: 600,
             ..own
         };
@@ -421,7 +451,7 @@ mod tests {
             let label = limiter
                 .label(&Verdict::Allowed(state.clone()), None)
                 .unwrap();
-            assert_eq!(lines(&limiter, &label), expected);
+            assert_eq!(lines(&label), expected);
             assert_eq!(label.state, Some(state));
         }
         let limited = Verdict::Limited {
@@ -442,7 +472,7 @@ mod tests {
                 .contains("\"code\":\"rate_limited\"")
         );
         assert_eq!(
-            lines(&limiter, &refusal.label).last().unwrap(),
+            lines(&refusal.label).last().unwrap(),
             &("retry-after", "7".to_owned())
         );
         assert!(

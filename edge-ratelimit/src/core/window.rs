@@ -21,6 +21,8 @@ pub(crate) struct Window {
     pub(crate) prev: u32,
     /// Requests counted in the current window.
     pub(crate) curr: u32,
+    /// The window length the counts are for (0 before the first request).
+    pub(crate) period_ms: u64,
 }
 
 /// A key's counters as seen at one instant, after the check.
@@ -36,7 +38,14 @@ impl Window {
     /// Move to the window containing `now_ms`.
     pub(crate) fn roll(&mut self, now_ms: u64, period_ms: u64) -> u64 {
         let index = now_ms / period_ms;
-        if index != self.index {
+        if period_ms != self.period_ms {
+            // A new window length (a reconfiguration): what the old windows
+            // counted stays counted in the new one, so no capacity is freed.
+            self.curr = self.prev.saturating_add(self.curr);
+            self.prev = 0;
+            self.index = index;
+            self.period_ms = period_ms;
+        } else if index != self.index {
             self.prev = if index == self.index + 1 {
                 self.curr
             } else {
@@ -180,6 +189,7 @@ mod tests {
                 index: 5,
                 prev,
                 curr,
+                period_ms: 1000,
             };
             let start = 5 * 1000 + elapsed;
             let mut before = w;
@@ -191,6 +201,22 @@ mod tests {
             let e = w.roll(start + wait, 1000);
             assert!(w.admits(e, 10, 1000), "{observed:?} not admitted at {wait}");
         }
+    }
+
+    #[test]
+    fn a_new_window_length_keeps_the_count_as_the_previous_window() {
+        let mut w = Window::default();
+        for _ in 0..8 {
+            assert!(hit(&mut w, 10_500, 10, 1000));
+        }
+        // Now 10 per 10 s: the 8 already counted still count.
+        let e = w.roll(10_600, 10_000);
+        assert_eq!((w.prev, w.curr, w.period_ms), (0, 8, 10_000));
+        assert!(w.admits(e, 10, 10_000));
+        w.curr += 1;
+        assert!(w.admits(e, 10, 10_000));
+        w.curr += 1;
+        assert!(!w.admits(e, 10, 10_000), "a longer window freed capacity");
     }
 
     #[test]

@@ -33,18 +33,21 @@ impl MemoryStore {
         }
     }
 
-    fn locate(&self, hit: &Hit<'_>) -> (&Mutex<LruCache<u64, Window>>, u64) {
-        let key = self.hasher.hash_one((hit.policy, hit.key));
+    /// A hit's counters, found by its policy's name (`name_keys`, by policy
+    /// index: a reconfiguration keeps a policy's counts) and its key.
+    fn locate(&self, hit: &Hit<'_>, name_keys: &[u64]) -> (&Mutex<LruCache<u64, Window>>, u64) {
+        let name = name_keys.get(hit.policy).copied().unwrap_or_default();
+        let key = self.hasher.hash_one((name, hit.key));
         let shard = usize::try_from(key % SHARDS as u64).unwrap_or(0);
         (&self.shards[shard], key)
     }
 
     /// Count the request against every hit, or against none if any rejects.
-    pub(crate) fn acquire(&self, hits: &[Hit<'_>], now_ms: u64) -> Acquired {
+    pub(crate) fn acquire(&self, hits: &[Hit<'_>], name_keys: &[u64], now_ms: u64) -> Acquired {
         let mut outcomes = super::Outcomes::new();
         let mut taken: smallvec::SmallVec<[_; 4]> = smallvec::SmallVec::new();
         for hit in hits {
-            let (shard, key) = self.locate(hit);
+            let (shard, key) = self.locate(hit, name_keys);
             let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
             let window = shard.get_or_insert_mut(key, Window::default);
             let elapsed_ms = window.roll(now_ms, hit.period_ms);
@@ -66,7 +69,7 @@ impl MemoryStore {
         if outcomes.len() < hits.len() || outcomes.iter().any(|(_, o)| !o.allowed) {
             // Rejected: take back what the earlier policies counted.
             for (hit, key, index) in taken {
-                let (shard, _) = self.locate(hit);
+                let (shard, _) = self.locate(hit, name_keys);
                 let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
                 if let Some(window) = shard.peek_mut(&key).filter(|w| w.index == index) {
                     window.curr = window.curr.saturating_sub(1);

@@ -33,11 +33,15 @@ for i = 1, #KEYS do
   local limit = tonumber(ARGV[2 * i - 1])
   local period = tonumber(ARGV[2 * i])
   local index = math.floor(now / period)
-  local h = redis.call('HMGET', KEYS[i], 'w', 'p', 'c')
+  local h = redis.call('HMGET', KEYS[i], 'w', 'p', 'c', 'P')
   local w = tonumber(h[1]) or index
   local p = tonumber(h[2]) or 0
   local c = tonumber(h[3]) or 0
-  if w ~= index then
+  if (tonumber(h[4]) or period) ~= period then
+    -- A new window length: the old counts stay counted in the new window.
+    c = p + c
+    p = 0
+  elseif w ~= index then
     if w == index - 1 then p = c else p = 0 end
     c = 0
   end
@@ -49,7 +53,7 @@ local out = {allowed}
 for i = 1, #KEYS do
   local s = states[i]
   if allowed == 1 then s[3] = s[3] + 1 end
-  redis.call('HSET', KEYS[i], 'w', s[1], 'p', s[2], 'c', s[3])
+  redis.call('HSET', KEYS[i], 'w', s[1], 'p', s[2], 'c', s[3], 'P', s[5])
   redis.call('PEXPIRE', KEYS[i], s[5] * 2)
   table.insert(out, s[2])
   table.insert(out, s[3])

@@ -114,7 +114,7 @@ where
         if let Some(verdict) = local {
             return match layer.limiter.step(verdict, request.extensions().get()) {
                 Step::Refuse(refusal) => ResponseFuture::new(State::Refused {
-                    response: Some(refused(&layer.limiter, refusal, request.extensions().get())),
+                    response: Some(refused(refusal, request.extensions().get())),
                 }),
                 Step::Pass { state, label } => {
                     pass_inward(&mut request, state);
@@ -144,9 +144,7 @@ where
                     limiter.check(&info).await
                 };
                 match limiter.step(verdict, request.extensions().get()) {
-                    Step::Refuse(refusal) => {
-                        Ok(refused(&limiter, refusal, request.extensions().get()))
-                    }
+                    Step::Refuse(refusal) => Ok(refused(refusal, request.extensions().get())),
                     Step::Pass { state, label } => {
                         pass_inward(&mut request, state);
                         let mut response = inner.call(request).await?;
@@ -192,7 +190,6 @@ fn request_info<'a, B>(
 
 /// A [`Refusal`] as a response.
 fn refused<B: From<String>>(
-    limiter: &RateLimiter,
     refusal: Box<Refusal>,
     request_id: Option<&edge_core::RequestId>,
 ) -> Response<B> {
@@ -203,7 +200,7 @@ fn refused<B: From<String>>(
     response
         .headers_mut()
         .insert(http::header::CONTENT_TYPE, content_type);
-    apply(&mut response, limiter, refusal.label);
+    apply(&mut response, refusal.label);
     response.extensions_mut().insert(refusal.verdict);
     response
 }
@@ -216,17 +213,17 @@ fn pass_inward<B>(request: &mut Request<B>, state: Option<RateLimitState>) {
 
 fn finish<B>(response: &mut Response<B>, limiter: &RateLimiter, verdict: &Verdict) {
     if let Some(label) = limiter.label(verdict, response.extensions().get()) {
-        apply(response, limiter, label);
+        apply(response, label);
     }
 }
 
-fn apply<B>(response: &mut Response<B>, limiter: &RateLimiter, label: Label) {
-    if let Some(state) = label.state {
+fn apply<B>(response: &mut Response<B>, mut label: Label) {
+    if let Some(state) = label.state.take() {
         response.extensions_mut().insert(state);
     }
     let headers = response.headers_mut();
-    for (header, value) in label.headers {
-        if let Some(value) = limiter.header_value(value) {
+    for (header, value) in std::mem::take(&mut label.headers) {
+        if let Some(value) = label.header_value(value) {
             headers.insert(header.name(), value);
         }
     }
