@@ -62,7 +62,8 @@ pub(crate) struct Inner {
     pub(crate) meters: crate::metrics::Meters,
     pub(crate) routes: Vec<CompiledRoute>,
     pub(crate) unlisted: Rules,
-    pub(crate) default_ttl: Duration,
+    /// The TTLs now, which [`Cache::reconfigure`] swaps whole.
+    pub(crate) ttls: arc_swap::ArcSwap<LiveTtls>,
     pub(crate) limits: Limits,
     pub(crate) memory: MemoryTier,
     pub(crate) epochs: Epochs,
@@ -71,6 +72,43 @@ pub(crate) struct Inner {
     pub(crate) counters: Counters,
     pub(crate) request_headers: Vec<HeaderName>,
     pub(crate) shared: Option<crate::shared::Shared>,
+}
+
+/// The TTLs a cache applies: the default, and each route's own (by route
+/// index; `None`: the default).
+#[derive(Debug)]
+pub(crate) struct LiveTtls {
+    pub(crate) default: Duration,
+    pub(crate) routes: Box<[Option<Duration>]>,
+}
+
+impl LiveTtls {
+    fn of(&self, route: Option<usize>) -> Duration {
+        route
+            .and_then(|i| self.routes.get(i).copied().flatten())
+            .unwrap_or(self.default)
+    }
+
+    /// The longest TTL.
+    pub(crate) fn longest(&self) -> Duration {
+        self.routes
+            .iter()
+            .flatten()
+            .fold(self.default, |a, b| a.max(*b))
+    }
+}
+
+/// The TTLs to change with [`Cache::reconfigure`]: the default (for routes
+/// without a TTL of their own and unlisted paths), and routes' own by their
+/// template. A zero TTL stops caching (writes still invalidate, so nothing
+/// stale is found when it starts again).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Ttls {
+    /// The default TTL.
+    pub default: Duration,
+    /// Routes' own TTLs, by template (as given to [`Route::new`]); a route not
+    /// named keeps the TTL it was built with (or the default).
+    pub routes: Vec<(String, Duration)>,
 }
 
 /// What to do with a request.
@@ -103,6 +141,14 @@ pub struct Read {
 }
 
 impl Read {
+    /// Whether `entry` may answer this read at `now`: within its own expiry
+    /// and within the TTL that applies now (a TTL shortened since it was
+    /// stored applies at once).
+    fn finds_fresh(&self, entry: &Entry, now: u64) -> bool {
+        let ttl_ms = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
+        entry.is_fresh(now) && now < entry.stored_at_ms.saturating_add(ttl_ms)
+    }
+
     /// What the client accepts.
     pub fn accepts(&self) -> Accepts {
         self.accepts
@@ -207,7 +253,7 @@ impl Cache {
         let accepts = Accepts::from_headers(headers);
         let (index, rules, params) = self.rules_for(path);
         if method == Method::GET || method == Method::HEAD {
-            let ttl = rules.ttl.unwrap_or(self.inner.default_ttl);
+            let ttl = self.inner.ttls.load().of(index);
             let with_credentials =
                 headers.contains_key(AUTHORIZATION) || headers.contains_key(COOKIE);
             if !rules.store
@@ -252,6 +298,53 @@ impl Cache {
             accepts,
             announce: rules.announce,
         })
+    }
+
+    /// Change the TTLs while requests flow: checked first (every named route
+    /// must be one of the cache's; on an error nothing changes), then swapped
+    /// in whole for every request classified after this returns. A shorter TTL
+    /// applies at once to what is stored (in memory and in the shared tier); a
+    /// longer one to what is stored from now on. A request classified before
+    /// finishes under the TTL it was classified with. Each instance applies
+    /// its own settings (the shared tier is not told).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use edge_cache::{Cache, Route, Ttls};
+    ///
+    /// let cache = Cache::builder().route(Route::new("/api/items/{id}")).build()?;
+    /// cache.reconfigure(&Ttls {
+    ///     default: Duration::from_secs(10),
+    ///     routes: vec![("/api/items/{id}".to_owned(), Duration::from_secs(60))],
+    /// })?;
+    /// // Caching off (writes still invalidate):
+    /// cache.reconfigure(&Ttls::default())?;
+    /// // A route the cache does not have: refused, nothing changes.
+    /// let unknown = Ttls { routes: vec![("/nope".to_owned(), Duration::ZERO)], ..Ttls::default() };
+    /// assert!(cache.reconfigure(&unknown).is_err());
+    /// # Ok::<(), edge_cache::ConfigError>(())
+    /// ```
+    pub fn reconfigure(&self, ttls: &Ttls) -> Result<(), crate::ConfigError> {
+        let inner = &self.inner;
+        let mut routes: Vec<Option<Duration>> =
+            inner.routes.iter().map(|route| route.rules.ttl).collect();
+        for (template, ttl) in &ttls.routes {
+            let index = inner
+                .routes
+                .iter()
+                .position(|route| route.template == *template)
+                .ok_or_else(|| crate::ConfigError::UnknownRoute(template.clone()))?;
+            routes[index] = Some(*ttl);
+        }
+        let live = LiveTtls {
+            default: ttls.default,
+            routes: routes.into(),
+        };
+        if let Some(shared) = &inner.shared {
+            shared.keep_epochs_past(live.longest());
+        }
+        inner.ttls.store(Arc::new(live));
+        Ok(())
     }
 
     /// The request headers [`Cache::classify`] reads: credentials, conditionals,
@@ -317,7 +410,7 @@ impl Cache {
                     tokio::time::timeout(inner.limits.follow_timeout, inflight::follow(receiver))
                         .await;
                 if let Ok(Some(entry)) = waited
-                    && entry.is_fresh(inner.clock.unix_ms())
+                    && read.finds_fresh(&entry, inner.clock.unix_ms())
                 {
                     Counters::add(&inner.counters.hits, 1);
                     return Lookup::Hit(self.render(&entry, &read, CacheStatus::Hit));
@@ -342,7 +435,7 @@ impl Cache {
         let stamps = inner.epochs.snapshot(tags.iter().map(String::as_str));
         let remote_epochs = match &inner.shared {
             Some(shared) => match shared.lookup(&read.key, &tags).await {
-                Ok((Some(entry), _)) if entry.is_fresh(inner.clock.unix_ms()) => {
+                Ok((Some(entry), _)) if read.finds_fresh(&entry, inner.clock.unix_ms()) => {
                     let entry = Arc::new(entry);
                     self.keep_in_memory(&read, &entry, stamps);
                     if let Some(leading) = leading {
@@ -395,7 +488,7 @@ impl Cache {
     fn memory_hit(&self, read: &Read, now: u64) -> Option<Reply> {
         let inner = &self.inner;
         let stored = inner.memory.get(&read.key)?;
-        if stored.entry.is_fresh(now) && inner.epochs.is_current(&stored.stamps) {
+        if read.finds_fresh(&stored.entry, now) && inner.epochs.is_current(&stored.stamps) {
             Counters::add(&inner.counters.hits, 1);
             let reply = stored
                 .entry

@@ -163,10 +163,11 @@ impl CacheBuilder {
             .into_iter()
             .map(Route::compile)
             .collect::<Result<Vec<_>, _>>()?;
-        let max_ttl = routes
-            .iter()
-            .filter_map(|r| r.rules.ttl)
-            .fold(self.default_ttl, Duration::max);
+        let ttls = crate::cache::LiveTtls {
+            default: self.default_ttl,
+            routes: routes.iter().map(|r| r.rules.ttl).collect(),
+        };
+        let max_ttl = ttls.longest();
         let mut request_headers = vec![
             http::header::AUTHORIZATION,
             http::header::COOKIE,
@@ -186,7 +187,7 @@ impl CacheBuilder {
             request_headers,
             routes,
             unlisted: Rules::unlisted(self.unlisted),
-            default_ttl: self.default_ttl,
+            ttls: arc_swap::ArcSwap::from_pointee(ttls),
             limits: self.limits,
             memory: MemoryTier::new(self.max_entries, self.max_bytes),
             epochs: Epochs::new(),

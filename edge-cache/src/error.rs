@@ -31,6 +31,9 @@ pub enum ConfigError {
     /// Limits that leave no room for any entry.
     #[error("the memory tier needs room for at least one entry and one byte")]
     ZeroCapacity,
+    /// A reconfiguration names a route the cache does not have.
+    #[error("no route has the template `{0}`")]
+    UnknownRoute(String),
     /// The Redis URL could not be parsed.
     #[error("invalid Redis URL: {0}")]
     InvalidRedisUrl(String),

@@ -27,7 +27,7 @@ pub mod actix;
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
 
-pub use cache::{Action, Cache, Lookup, Miss, Pass, Read, Write};
+pub use cache::{Action, Cache, Lookup, Miss, Pass, Read, Ttls, Write};
 pub use config::CacheBuilder;
 pub use core::conditional::{etag_of, if_match, if_none_match};
 pub use core::encoding::Accepts;

@@ -147,6 +147,7 @@ impl Route {
                 vary: vary.into(),
             },
             path,
+            template: self.template,
         })
     }
 }
@@ -156,6 +157,8 @@ impl Route {
 pub(crate) struct CompiledRoute {
     pub(crate) path: PathTemplate,
     pub(crate) rules: Rules,
+    /// The template as given, which [`Ttls`](crate::Ttls) names it by.
+    pub(crate) template: String,
 }
 
 /// What the cache does with GETs of paths no [`Route`] matches

@@ -35,8 +35,9 @@ const URGENT_RETRY: Duration = Duration::from_millis(100);
 pub(crate) struct Shared {
     store: Arc<dyn CacheStore>,
     instance: String,
-    /// How long a tag's epoch outlives its last change: past the longest TTL.
-    epoch_keep: Duration,
+    /// How long a tag's epoch outlives its last change, in ms: past the
+    /// longest TTL there has been.
+    epoch_keep_ms: AtomicU64,
     subscribed: watch::Sender<bool>,
     /// The subscriber's first attempt ended (well or not): lookups stop waiting for it.
     settled: AtomicBool,
@@ -58,7 +59,7 @@ impl Shared {
         Shared {
             store,
             instance: instance_id(),
-            epoch_keep: max_ttl.saturating_add(Duration::from_secs(60)),
+            epoch_keep_ms: AtomicU64::new(keep_ms(max_ttl)),
             subscribed: watch::channel(false).0,
             settled: AtomicBool::new(false),
             started: AtomicBool::new(false),
@@ -68,6 +69,17 @@ impl Shared {
             closing: watch::channel(()).0,
             failed_publish: watch::channel(0).0,
         }
+    }
+
+    /// Keep epochs past `ttl` (entries stored under a TTL raised live must
+    /// never outlive their tags' epochs); never shortened.
+    pub(crate) fn keep_epochs_past(&self, ttl: Duration) {
+        self.epoch_keep_ms
+            .fetch_max(keep_ms(ttl), Ordering::Relaxed);
+    }
+
+    fn epoch_keep(&self) -> Duration {
+        Duration::from_millis(self.epoch_keep_ms.load(Ordering::Relaxed))
     }
 
     pub(crate) fn is_subscribed(&self) -> bool {
@@ -112,7 +124,7 @@ impl Shared {
         let waiting = self.is_subscribed().then(|| Awaiting::register(self, seq));
         match self
             .store
-            .invalidate(tags, self.epoch_keep, message.as_bytes())
+            .invalidate(tags, self.epoch_keep(), message.as_bytes())
             .await
         {
             Ok(listeners) => {
@@ -185,7 +197,7 @@ impl Shared {
         let message = self.message(self.next_seq.fetch_add(1, Ordering::Relaxed), &refs);
         match self
             .store
-            .invalidate(&refs, self.epoch_keep, message.as_bytes())
+            .invalidate(&refs, self.epoch_keep(), message.as_bytes())
             .await
         {
             Ok(_) => true,
@@ -395,6 +407,11 @@ fn apply(inner: &Inner, payload: &[u8]) {
             tracing::debug!(%error, "cache: could not confirm an invalidation");
         }
     });
+}
+
+/// How long epochs outlive their last change for a longest TTL of `ttl`.
+fn keep_ms(ttl: Duration) -> u64 {
+    u64::try_from(ttl.saturating_add(Duration::from_secs(60)).as_millis()).unwrap_or(u64::MAX)
 }
 
 /// A name for this instance, so it can skip its own messages.

@@ -148,17 +148,16 @@ where
                 body_hint(&request),
             )
         };
-        match head {
+        let filter = match head {
             Ok(AfterHead::Done) => {
                 return Either::Left(self.service.call(request).map_ok(pass));
             }
-            Ok(AfterHead::ReadBody) => {}
+            Ok(AfterHead::ReadBody(filter)) => filter,
             Err(rejection) => {
                 return Either::Right(Box::pin(ready(Ok(reject(request, rejection)))));
             }
         };
         let service = Rc::clone(&self.service);
-        let filter = filter.clone();
         Either::Right(Box::pin(async move {
             let checked = match filter.read_body(request.take_payload()).await {
                 Ok(body) => {

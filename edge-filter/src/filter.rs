@@ -202,16 +202,43 @@ impl std::fmt::Debug for RequestContext<'_> {
     }
 }
 
-/// The configured checks. Cheap to clone.
+/// The configured checks. Cheap to clone; clones share the configuration,
+/// including what [`Filter::reconfigure`] changes.
 #[derive(Debug, Clone)]
 pub struct Filter {
     inner: Arc<Inner>,
+    /// The rules and mode this filter checks with whatever a reconfiguration
+    /// does (a request's body is checked as its head was); `None`: the current ones.
+    pinned: Option<Arc<Live>>,
+}
+
+/// What a reconfiguration changes, swapped whole.
+#[derive(Debug)]
+pub(crate) struct Live {
+    inspector: Inspector,
+    mode: Mode,
+}
+
+/// The rules and mode a check uses: pinned, or loaded now.
+pub(crate) enum LiveRef<'a> {
+    Pinned(&'a Arc<Live>),
+    Loaded(arc_swap::Guard<Arc<Live>>),
+}
+
+impl std::ops::Deref for LiveRef<'_> {
+    type Target = Live;
+
+    fn deref(&self) -> &Live {
+        match self {
+            LiveRef::Pinned(live) => live,
+            LiveRef::Loaded(live) => live,
+        }
+    }
 }
 
 #[derive(Debug)]
 struct Inner {
-    inspector: Inspector,
-    mode: Mode,
+    live: arc_swap::ArcSwap<Live>,
     max_body: usize,
     body_timeout: Option<std::time::Duration>,
     headers: Vec<String>,
@@ -282,7 +309,52 @@ impl Filter {
 
     /// The mode.
     pub fn mode(&self) -> Mode {
-        self.inner.mode
+        self.live().mode
+    }
+
+    /// The rules (a copy: [`reconfigure`](Self::reconfigure) may replace them).
+    pub fn inspector(&self) -> Inspector {
+        self.live().inspector.clone()
+    }
+
+    /// Replace the rules and the mode while requests flow, both at once: every
+    /// check that starts after this returns uses them, a request whose head was
+    /// checked before finishes (its body included) under the old ones. Rules
+    /// are checked when their [`RuleSet`](crate::RuleSet) is made, so nothing
+    /// here can fail half-way.
+    ///
+    /// ```
+    /// use edge_filter::{Filter, Inspector, Mode, RuleSet};
+    ///
+    /// let filter = Filter::builder().build()?;
+    /// // Detection only, without one built-in rule (from a settings change):
+    /// let rules = RuleSet::defaults_with(&["xss-css-expression"], Vec::new())?;
+    /// filter.reconfigure(Inspector::new(rules), Mode::DetectOnly);
+    /// assert_eq!(filter.mode(), Mode::DetectOnly);
+    /// # Ok::<(), edge_filter::ConfigError>(())
+    /// ```
+    pub fn reconfigure(&self, inspector: Inspector, mode: Mode) {
+        self.inner.live.store(Arc::new(Live { inspector, mode }));
+    }
+
+    pub(crate) fn live(&self) -> LiveRef<'_> {
+        match &self.pinned {
+            Some(live) => LiveRef::Pinned(live),
+            None => LiveRef::Loaded(self.inner.live.load()),
+        }
+    }
+
+    /// This filter with the rules and mode of `live` fixed, for the rest of a
+    /// request.
+    pub(crate) fn pinned_to(&self, live: LiveRef<'_>) -> Filter {
+        let live = match live {
+            LiveRef::Pinned(live) => Arc::clone(live),
+            LiveRef::Loaded(live) => arc_swap::Guard::into_inner(live),
+        };
+        Filter {
+            inner: Arc::clone(&self.inner),
+            pinned: Some(live),
+        }
     }
 
     /// Check the header limits, then the path, query and inspected headers
@@ -293,10 +365,20 @@ impl Filter {
         query: &str,
         headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
     ) -> Result<(), Rejection> {
+        self.check_head_with(&self.live(), context, query, headers)
+    }
+
+    pub(crate) fn check_head_with<'h>(
+        &self,
+        live: &Live,
+        context: &RequestContext<'_>,
+        query: &str,
+        headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
+    ) -> Result<(), Rejection> {
         // Typical requests have a dozen headers or fewer: no allocation.
         let headers: smallvec::SmallVec<[(&str, &[u8]); 16]> = headers.into_iter().collect();
         self.check_header_limits(&headers)?;
-        let inspector = &self.inner.inspector;
+        let inspector = &live.inspector;
         let finding = inspector
             .inspect_path(context.path)
             .or_else(|| inspector.inspect_query(query))
@@ -311,7 +393,7 @@ impl Filter {
                         .then(|| inspector.inspect_header(name, &String::from_utf8_lossy(value)))?
                 })
             });
-        self.verdict(context, finding)?;
+        self.verdict(live, context, finding)?;
         self.inner
             .routes
             .check_params(context.method, context.path, query)
@@ -357,7 +439,8 @@ impl Filter {
         body: &[u8],
     ) -> Result<(), Rejection> {
         use crate::protocol::MediaType;
-        let inspector = &self.inner.inspector;
+        let live = self.live();
+        let inspector = &live.inspector;
         let finding = match media {
             MediaType::Form => inspector.inspect_form(&String::from_utf8_lossy(body)),
             MediaType::Text => {
@@ -365,7 +448,7 @@ impl Filter {
             }
             MediaType::Json | MediaType::Binary => None,
         };
-        self.verdict(context, finding)
+        self.verdict(&live, context, finding)
     }
 
     /// Refuse up front a body whose declared length is over the limit.
@@ -393,8 +476,9 @@ impl Filter {
             serde_json::from_slice(body).map_err(|e| Rejection::InvalidJson {
                 message: e.to_string(),
             })?;
-        let finding = self.inner.inspector.inspect_json(&value);
-        self.verdict(context, finding)?;
+        let live = self.live();
+        let finding = live.inspector.inspect_json(&value);
+        self.verdict(&live, context, finding)?;
         self.inner
             .routes
             .check_body(context.method, context.path, &value)
@@ -424,13 +508,14 @@ impl Filter {
     /// Log a finding; in blocking mode it becomes a rejection.
     fn verdict(
         &self,
+        live: &Live,
         context: &RequestContext<'_>,
         finding: Option<Finding>,
     ) -> Result<(), Rejection> {
         let Some(finding) = finding else {
             return Ok(());
         };
-        let blocked = self.inner.mode == Mode::Block;
+        let blocked = live.mode == Mode::Block;
         crate::metrics::found(finding.category, blocked);
         if let Some(log) = &self.inner.log {
             let sender = context.sender;
@@ -553,9 +638,12 @@ impl FilterBuilder {
             )));
         }
         Ok(Filter {
+            pinned: None,
             inner: Arc::new(Inner {
-                inspector: self.inspector,
-                mode: self.mode,
+                live: arc_swap::ArcSwap::from_pointee(Live {
+                    inspector: self.inspector,
+                    mode: self.mode,
+                }),
                 max_body: self.max_body,
                 body_timeout: self.body_timeout,
                 headers: self.headers,

@@ -31,14 +31,15 @@ pub enum BodyHint {
 }
 
 /// What is left after [`Filter::check_request`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub enum AfterHead {
     /// Nothing: call the inner service.
     Done,
     /// Read the body ([`Filter::read_body`]), then check it
-    /// ([`Filter::check_request_body`]).
-    ReadBody,
+    /// ([`Filter::check_request_body`]) with this filter: the rules and mode
+    /// the head was checked under, whatever a reconfiguration did since.
+    ReadBody(Filter),
 }
 
 impl Filter {
@@ -50,29 +51,28 @@ impl Filter {
         headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
         body: BodyHint,
     ) -> Result<AfterHead, Rejection> {
+        let live = self.live();
         crate::metrics::counted(
-            self.check_head(context, query, headers)
-                .and_then(|()| self.after_head(context, body)),
+            self.check_head_with(&live, context, query, headers)
+                .and_then(|()| self.after_head(context, body))
+                .map(|read| match read {
+                    false => AfterHead::Done,
+                    true => AfterHead::ReadBody(self.pinned_to(live)),
+                }),
         )
     }
 
-    fn after_head(
-        &self,
-        context: &RequestContext<'_>,
-        body: BodyHint,
-    ) -> Result<AfterHead, Rejection> {
+    /// Whether the body is to be read.
+    fn after_head(&self, context: &RequestContext<'_>, body: BodyHint) -> Result<bool, Rejection> {
         match body {
             // A route with a schema needs a body: step 3 says why there is none
             // (it knows the content type).
-            BodyHint::Empty | BodyHint::Length(0) if self.has_schema(context) => {
-                Ok(AfterHead::ReadBody)
-            }
-            BodyHint::Empty | BodyHint::Length(0) => Ok(AfterHead::Done),
+            BodyHint::Empty | BodyHint::Length(0) => Ok(self.has_schema(context)),
             BodyHint::Length(length) => {
                 self.check_declared_length(Some(length))?;
-                Ok(AfterHead::ReadBody)
+                Ok(true)
             }
-            BodyHint::Unknown => Ok(AfterHead::ReadBody),
+            BodyHint::Unknown => Ok(true),
         }
     }
 

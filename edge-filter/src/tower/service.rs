@@ -169,18 +169,17 @@ where
             self.filter
                 .check_request(&context, query, headers, body_hint(&request))
         };
-        match head {
+        let filter = match head {
             Ok(AfterHead::Done) => return ResponseFuture::inner(self.inner.call(request)),
-            Ok(AfterHead::ReadBody) => {}
+            Ok(AfterHead::ReadBody(filter)) => filter,
             // (An async block, not `ready`: it holds no `S::Error`, so it is `Send`.)
             Err(rejection) => {
                 let response = reject(rejection, request.extensions().get());
                 return ResponseFuture::boxed(async move { Ok(response) });
             }
-        }
+        };
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let filter = self.filter.clone();
         let peer = std::sync::Arc::clone(&self.peer);
         ResponseFuture::boxed(async move {
             let (parts, body) = request.into_parts();
