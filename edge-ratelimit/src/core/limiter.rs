@@ -11,7 +11,7 @@ use arc_swap::ArcSwap;
 use crate::core::policy::{KeyKind, Policy};
 use crate::core::policy_set::PolicySet;
 use crate::store::memory::MemoryStore;
-use crate::store::{Acquired, Acquisition, Hit, KeyValue, RateLimitStore};
+use crate::store::{Acquired, Acquisition, Hit, KeyValue};
 use edge_core::Clock;
 use edge_core::{ClientIpHeader, TrustedProxies};
 
