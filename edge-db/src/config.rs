@@ -6,6 +6,7 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 
 use crate::ConfigError;
+use crate::listen::Connector;
 use crate::pool::Db;
 use crate::transaction::RetryPolicy;
 
@@ -117,14 +118,24 @@ impl DbBuilder {
             recycling_method: RecyclingMethod::Fast,
         };
         #[cfg(feature = "tls")]
-        let manager = match tls.verify {
-            crate::tls::Verify::Off => {
-                Manager::from_config(pg, tokio_postgres::NoTls, manager_config)
+        let (manager, connector) = match tls.verify {
+            crate::tls::Verify::Off => (
+                Manager::from_config(pg.clone(), tokio_postgres::NoTls, manager_config),
+                Connector::Plain(pg),
+            ),
+            _ => {
+                let tls = crate::tls::connector(&tls)?;
+                (
+                    Manager::from_config(pg.clone(), tls.clone(), manager_config),
+                    Connector::Tls(pg, tls),
+                )
             }
-            _ => Manager::from_config(pg, crate::tls::connector(&tls)?, manager_config),
         };
         #[cfg(not(feature = "tls"))]
-        let manager = Manager::from_config(pg, tokio_postgres::NoTls, manager_config);
+        let (manager, connector) = (
+            Manager::from_config(pg.clone(), tokio_postgres::NoTls, manager_config),
+            Connector::Plain(pg),
+        );
         let pool = Pool::builder(manager)
             .max_size(self.max_size)
             .runtime(Runtime::Tokio1)
@@ -135,6 +146,7 @@ impl DbBuilder {
             .map_err(|e| ConfigError::Pool(e.to_string()))?;
         Ok(Db::from_parts(
             pool,
+            connector,
             self.shared,
             self.retry,
             self.acquire_timeout,

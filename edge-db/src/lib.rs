@@ -9,6 +9,7 @@
 mod config;
 mod counter;
 mod error;
+mod listen;
 pub mod metrics;
 #[cfg(feature = "migrations")]
 mod migrate;
@@ -28,6 +29,7 @@ pub mod tower;
 pub use config::DbBuilder;
 pub use counter::{QueryCount, SPAN_FIELD, count_queries};
 pub use error::{ConfigError, DbError, ErrorKind};
+pub use listen::Notifications;
 #[cfg(feature = "migrations")]
 pub use migrate::MigrationReport;
 pub use pool::{Conn, Db, PoolStats};

@@ -15,6 +15,8 @@ use crate::{DbError, ErrorKind};
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: Pool,
+    /// How the pool connects, for [`Db::listen`]'s connection.
+    connector: crate::listen::Connector,
     shared: Arc<SharedSlots>,
     retry: RetryPolicy,
     acquire_timeout: Duration,
@@ -41,12 +43,14 @@ impl Db {
 
     pub(crate) fn from_parts(
         pool: Pool,
+        connector: crate::listen::Connector,
         shared: usize,
         retry: RetryPolicy,
         acquire_timeout: Duration,
     ) -> Self {
         Db {
             pool,
+            connector,
             shared: Arc::new(SharedSlots::new(shared)),
             retry,
             acquire_timeout,
@@ -55,6 +59,25 @@ impl Db {
 
     pub(crate) fn retry_policy(&self) -> RetryPolicy {
         self.retry
+    }
+
+    /// Listen to `channel` (`NOTIFY channel, 'payload'`) on a connection of its
+    /// own, made like the pool's: the payloads, in order, until that
+    /// connection closes. `channel` is a plain identifier (`[a-z_][a-z0-9_]*`).
+    ///
+    /// ```no_run
+    /// # async fn run(db: edge_db::Db) -> Result<(), edge_db::DbError> {
+    /// use futures_util::StreamExt;
+    ///
+    /// let mut changes = db.listen("settings_changed").await?;
+    /// while let Some(payload) = changes.next().await {
+    ///     println!("settings changed: {payload}");
+    /// }
+    /// // The connection closed: listen again, and re-read what may have changed.
+    /// # Ok(()) }
+    /// ```
+    pub async fn listen(&self, channel: &str) -> Result<crate::Notifications, DbError> {
+        self.connector.listen(channel).await
     }
 
     /// Check out a connection, waiting at most the acquire timeout.
