@@ -19,6 +19,7 @@ pub mod operations;
 pub mod passwords;
 pub mod problem;
 pub mod routes;
+pub mod settings;
 pub mod state;
 
 use std::sync::Arc;
@@ -106,6 +107,7 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
     let mut state = state(config, database_url).await?;
     state.metrics = recorder;
     let (db, access_log) = (state.db.clone(), state.access_log.clone());
+    settings::watch(state.clone());
     let address = state.config.listen;
     let serve_error = |source| StartError::Serve { address, source };
     let workers = state.config.workers.map(usize::from);
@@ -219,7 +221,7 @@ pub async fn state(config: Config, database_url: String) -> Result<AppState, Sta
             config::LogFormat::Pretty => edge_log::Format::Pretty,
         })
         .build()?;
-    Ok(AppState {
+    let state = AppState {
         db,
         config: Arc::new(config),
         openapi: Bytes::from(openapi),
@@ -233,9 +235,13 @@ pub async fn state(config: Config, database_url: String) -> Result<AppState, Sta
         cache,
         access_log,
         health,
+        settings: settings::Applied::default(),
         draining: Arc::new(AtomicBool::new(false)),
         metrics: None,
-    })
+    };
+    // The stored settings win over the flags (which give only the first version).
+    settings::load(&state).await?;
+    Ok(state)
 }
 
 /// The pool: `--db-pool-size`, shared read connections and a statement timeout.

@@ -10,7 +10,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use crate::problem::Code;
-use crate::routes::{auth, health, metrics, openapi, resources};
+use crate::routes::{admin, auth, health, metrics, openapi, resources};
 
 /// Who may call an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,6 +265,20 @@ pub const OPERATIONS: &[Operation] = &[
     .cached(None)
     .params(PAGE)
     .answers(&[Code::InvalidParameter, Code::ServiceUnavailable]),
+    operation(Method::GET, "/api/admin/settings", "getSettings", || {
+        web::get().to(admin::get)
+    })
+    .answers(&[Code::Forbidden, Code::ServiceUnavailable]),
+    operation(Method::PUT, "/api/admin/settings", "changeSettings", || {
+        web::put().to(admin::replace)
+    })
+    .body(settings_schema)
+    .answers(&[
+        Code::Forbidden,
+        Code::PreconditionFailed,
+        Code::ValidationFailed,
+        Code::ServiceUnavailable,
+    ]),
 ];
 
 /// The operations under `/api` (behind authentication, the per-user limits
@@ -397,6 +411,38 @@ fn resource_schema() -> Value {
             "data": {"type": ["object", "null"], "description": "At most 64 KiB as JSON (larger is a 422)"}
         },
         "required": ["name"],
+        "additionalProperties": false
+    })
+}
+
+/// A change to the live settings: any of their keys (each checked again, with
+/// every error listed, by the handler).
+fn settings_schema() -> Value {
+    let quota = json!({
+        "type": "string",
+        "maxLength": 32,
+        "pattern": "^[1-9][0-9]{0,9}/[0-9]{0,9}(ms|s|sec|m|min|h|d)$",
+        "description": "Requests per period, such as 600/1m"
+    });
+    let limits: serde_json::Map<String, Value> =
+        ["ip", "login", "register", "user", "read", "write"]
+            .into_iter()
+            .map(|name| (name.to_owned(), quota.clone()))
+            .collect();
+    json!({
+        "type": "object",
+        "properties": {
+            "version": {"type": "integer", "description": "When sent: change only this version (else 412)"},
+            "rate_limits": {"type": "object", "properties": limits, "additionalProperties": false},
+            "filter_mode": {"enum": ["block", "detect"]},
+            "filter_rules_off": {
+                "type": "array",
+                "maxItems": 100,
+                "uniqueItems": true,
+                "items": {"type": "string", "minLength": 1, "maxLength": 64}
+            },
+            "cache_ttl": {"type": "string", "minLength": 1, "maxLength": 32, "description": "Such as 30s; 0s turns caching off"}
+        },
         "additionalProperties": false
     })
 }

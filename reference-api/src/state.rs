@@ -45,6 +45,8 @@ pub struct AppState {
     pub access_log: AccessLog,
     /// The dependencies `/healthz` and `/readyz` probe.
     pub health: Health,
+    /// The version of the live settings this process applied.
+    pub settings: crate::settings::Applied,
     /// Set at SIGTERM/SIGINT: `/readyz` answers 503 from then on.
     pub draining: Arc<AtomicBool>,
     /// Renders `GET /metrics`; `None` until [`crate::metrics::install`] is

@@ -16,4 +16,5 @@ mod metrics;
 mod ratelimit;
 mod resources;
 mod scaleout;
+mod settings;
 mod startup;

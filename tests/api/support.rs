@@ -192,6 +192,11 @@ impl Api {
             .unwrap()
     }
 
+    /// `--database-url`, when the test gave one.
+    pub(crate) fn database_url(&self) -> Option<String> {
+        self.database_url.clone()
+    }
+
     /// Register `name`, make it an admin as an operator would, and log in.
     pub(crate) async fn admin(&self, name: &str) -> User {
         let client = self.client();

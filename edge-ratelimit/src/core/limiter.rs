@@ -373,7 +373,7 @@ impl RateLimiter {
             #[cfg(feature = "gcra")]
             Some(max_keys) => Some(
                 Arc::new(crate::store::gcra::GcraStore::new(&policies, max_keys))
-                    as Arc<dyn RateLimitStore>,
+                    as Arc<dyn crate::store::RateLimitStore>,
             ),
             _ => self.inner.set.load().store.clone(),
         };

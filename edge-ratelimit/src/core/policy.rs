@@ -66,6 +66,24 @@ impl FromStr for Quota {
     }
 }
 
+impl std::fmt::Display for Quota {
+    /// The form [`FromStr`] reads, in the largest whole unit: `600/1m`,
+    /// `10/1s`, `100/500ms`, `1000/1d`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = self.period_ms();
+        let (amount, unit) = [
+            (86_400_000, "d"),
+            (3_600_000, "h"),
+            (60_000, "m"),
+            (1_000, "s"),
+        ]
+        .into_iter()
+        .find(|(unit_ms, _)| ms.is_multiple_of(*unit_ms))
+        .map_or((ms, "ms"), |(unit_ms, unit)| (ms / unit_ms, unit));
+        write!(f, "{}/{amount}{unit}", self.limit)
+    }
+}
+
 /// Which part of a request a policy counts by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -229,6 +247,23 @@ mod tests {
             "0/1m", "10", "10/", "10/0s", "x/1m", "10/1y", "-1/1m", "10/1.5m",
         ] {
             assert!(bad.parse::<Quota>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn quotas_print_as_they_parse() {
+        for (text, printed) in [
+            ("600/1m", "600/1m"),
+            ("10/s", "10/1s"),
+            ("5/250ms", "5/250ms"),
+            ("1/2d", "1/2d"),
+            ("7/90s", "7/90s"),
+            ("3/60m", "3/1h"),
+            ("2/1500ms", "2/1500ms"),
+        ] {
+            let quota: Quota = text.parse().unwrap();
+            assert_eq!(quota.to_string(), printed);
+            assert_eq!(printed.parse::<Quota>().unwrap(), quota);
         }
     }
 

@@ -5,7 +5,7 @@
 use edge_auth::Validator;
 use edge_cache::{Cache, RedisTier, Unlisted};
 use edge_filter::{Filter, Mode, SecurityLog};
-use edge_ratelimit::{KeyKind, Policy, RateLimiter, RedisStore, Scope};
+use edge_ratelimit::{KeyKind, Policy, Quota, RateLimiter, RedisStore, Scope};
 
 use crate::config::Config;
 use crate::operations::{self, Access, Caching, IpLimit, validation_routes};
@@ -20,6 +20,66 @@ pub fn validator(config: &Config, secret: &[u8]) -> Result<Validator, edge_auth:
             |builder, op| builder.public_route(&op.method, op.path),
         )
         .build()
+}
+
+/// The quota of each rate-limit policy: from the flags at start, from the
+/// live settings afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quotas {
+    /// `ip`: every request per client IP.
+    pub ip: Quota,
+    /// `login`: logins per client IP.
+    pub login: Quota,
+    /// `register`: registrations per client IP.
+    pub register: Quota,
+    /// `user`: every request per user.
+    pub user: Quota,
+    /// `read`: reads per user (or IP).
+    pub read: Quota,
+    /// `write`: writes per user (or IP).
+    pub write: Quota,
+}
+
+impl Quotas {
+    /// The quotas the flags give.
+    pub fn of(config: &Config) -> Quotas {
+        Quotas {
+            ip: config.rate_limit_ip,
+            login: config.rate_limit_login,
+            register: config.rate_limit_register,
+            user: config.rate_limit_user,
+            read: config.rate_limit_read,
+            write: config.rate_limit_write,
+        }
+    }
+
+    /// The per-IP limiter's policies: every request, then the login and
+    /// registration limits on their operations (failing closed by default:
+    /// password guessing must not go unlimited).
+    pub fn ip_policies(&self, config: &Config) -> Result<Vec<Policy>, edge_ratelimit::ConfigError> {
+        let own_limit = |name: &str, quota, limit| -> Result<Policy, edge_ratelimit::ConfigError> {
+            let policy = Policy::new(name, quota, KeyKind::ClientIp)?
+                .fail_mode(config.rate_limit_login_fail_mode);
+            match operations::with_ip_limit(limit) {
+                Some(op) => policy.method(op.method.as_str()).route(op.path),
+                None => Ok(policy),
+            }
+        };
+        Ok(vec![
+            Policy::new("ip", self.ip, KeyKind::ClientIp)?,
+            own_limit("login", self.login, IpLimit::Login)?,
+            own_limit("register", self.register, IpLimit::Register)?,
+        ])
+    }
+
+    /// The per-user limiter's policies: every request, reads, writes.
+    pub fn user_policies(&self) -> Result<Vec<Policy>, edge_ratelimit::ConfigError> {
+        Ok(vec![
+            Policy::new("user", self.user, KeyKind::Subject)?,
+            Policy::new("read", self.read, KeyKind::SubjectOrIp)?.scope(Scope::Reads),
+            Policy::new("write", self.write, KeyKind::SubjectOrIp)?.scope(Scope::Writes),
+        ])
+    }
 }
 
 /// The two limiters: per IP (with the login and registration limits) and per
@@ -43,41 +103,21 @@ pub fn limiters(
             None => builder,
         }
     };
-    // The login and registration limits: on the operation the table marks, failing
-    // closed by default (password guessing must not go unlimited).
-    let own_limit = |name: &str, quota, limit| -> Result<Policy, edge_ratelimit::ConfigError> {
-        let policy = Policy::new(name, quota, KeyKind::ClientIp)?
-            .fail_mode(config.rate_limit_login_fail_mode);
-        match operations::with_ip_limit(limit) {
-            Some(op) => policy.method(op.method.as_str()).route(op.path),
-            None => Ok(policy),
-        }
-    };
-    let ip = operations::probes()
-        .fold(with_store(RateLimiter::builder()), |builder, probe| {
-            builder.exempt(probe)
-        })
-        .policy(Policy::new("ip", config.rate_limit_ip, KeyKind::ClientIp)?)
-        .policy(own_limit("login", config.rate_limit_login, IpLimit::Login)?)
-        .policy(own_limit(
-            "register",
-            config.rate_limit_register,
-            IpLimit::Register,
-        )?)
+    let quotas = Quotas::of(config);
+    let ip = operations::probes().fold(with_store(RateLimiter::builder()), |builder, probe| {
+        builder.exempt(probe)
+    });
+    let ip = quotas
+        .ip_policies(config)?
+        .into_iter()
+        .fold(ip, |builder, policy| builder.policy(policy))
         .build()?;
-    let user = with_store(RateLimiter::builder())
-        .policy(Policy::new(
-            "user",
-            config.rate_limit_user,
-            KeyKind::Subject,
-        )?)
-        .policy(
-            Policy::new("read", config.rate_limit_read, KeyKind::SubjectOrIp)?.scope(Scope::Reads),
-        )
-        .policy(
-            Policy::new("write", config.rate_limit_write, KeyKind::SubjectOrIp)?
-                .scope(Scope::Writes),
-        )
+    let user = quotas
+        .user_policies()?
+        .into_iter()
+        .fold(with_store(RateLimiter::builder()), |builder, policy| {
+            builder.policy(policy)
+        })
         .build()?;
     Ok((ip, user))
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod refresh_tokens;
 pub mod resources;
 pub mod rfc3339;
+pub mod settings;
 pub mod signing_key;
 pub mod users;
 

@@ -19,7 +19,7 @@ use crate::db::audit::AuditEntry;
 use crate::db::resources::Resource;
 use crate::operations::{self, Access, Caching, OPERATIONS, Operation};
 use crate::problem::{Code, FieldError, Problem};
-use crate::routes::{auth, health, metrics, openapi, resources};
+use crate::routes::{admin, auth, health, metrics, openapi, resources};
 
 /// What utoipa generates from the handlers: paths with their success answers,
 /// and the schemas of the bodies the API sends.
@@ -32,18 +32,19 @@ use crate::routes::{auth, health, metrics, openapi, resources};
         health::livez, health::readyz, health::healthz, metrics::metrics, openapi::openapi_json,
         auth::register, auth::login, auth::refresh, auth::logout, auth::me,
         resources::create, resources::list, resources::get, resources::replace, resources::delete,
-        resources::audit_trail,
+        resources::audit_trail, admin::get, admin::replace,
     ),
     components(schemas(
         Problem, Code, FieldError, health::Health, health::Liveness,
         auth::Account, auth::Me, auth::TokenPair,
-        resources::Page, resources::AuditPage, Resource, AuditEntry,
+        resources::Page, resources::AuditPage, Resource, AuditEntry, admin::SettingsDocument,
     )),
     tags(
         (name = "health", description = "Liveness and dependencies"),
         (name = "meta", description = "This description"),
         (name = "auth", description = "Accounts and tokens"),
         (name = "resources", description = "The CRUD resource"),
+        (name = "admin", description = "Live settings, for admins"),
     )
 )]
 pub struct ApiDoc;

@@ -91,8 +91,8 @@ fn the_document_holds_the_filters_schemas_and_parameter_rules_byte_for_byte() {
         );
     }
     assert_eq!(
-        bodies, 6,
-        "register, login, refresh, logout, create, replace"
+        bodies, 7,
+        "register, login, refresh, logout, create, replace, changeSettings"
     );
     // The rules the server enforces are the ones stated, e.g. the id's range.
     let id = &operation(&document, "GET", "/api/resources/{id}")["parameters"][0];

@@ -1,5 +1,6 @@
 //! The API's routes, one module per resource.
 
+pub mod admin;
 pub mod auth;
 pub mod health;
 pub mod metrics;

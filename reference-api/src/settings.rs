@@ -1,0 +1,351 @@
+//! The live settings: rate-limit quotas, the filter's mode and rule switches,
+//! the cache TTL. The flags give their first version; afterwards they live in
+//! PostgreSQL (`GET`/`PUT /api/admin/settings`, or the settings file at
+//! SIGHUP), and every instance applies each new version within a second: a
+//! change is announced on `NOTIFY edge_settings`, and a periodic re-read
+//! catches a missed announcement.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use edge_filter::{Inspector, Mode, RuleSet};
+use edge_ratelimit::Quota;
+use futures_util::StreamExt;
+use serde_json::{Map, Value, json};
+
+use crate::app::builders::Quotas;
+use crate::config::Config;
+use crate::db::settings::{self as stored, Stored};
+use crate::problem::FieldError;
+use crate::state::AppState;
+
+/// How often the settings are re-read when no announcement came.
+const REREAD: Duration = Duration::from_secs(5);
+
+/// The rate-limit policies, by the name the document gives them.
+const POLICIES: [&str; 6] = ["ip", "login", "register", "user", "read", "write"];
+
+/// One version of the settings, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Each policy's quota.
+    pub quotas: Quotas,
+    /// Block or only detect.
+    pub filter_mode: Mode,
+    /// Built-in filter rules switched off, by id.
+    pub rules_off: Vec<String>,
+    /// The cache's TTL (zero: caching off).
+    pub cache_ttl: Duration,
+}
+
+/// The version last applied in this process, and the lock that keeps two
+/// applications from crossing.
+#[derive(Debug, Clone, Default)]
+pub struct Applied(Arc<Mutex<i64>>);
+
+impl Settings {
+    /// The settings the flags give.
+    pub fn of(config: &Config) -> Settings {
+        Settings {
+            quotas: Quotas::of(config),
+            filter_mode: match config.filter_mode {
+                crate::config::FilterMode::Block => Mode::Block,
+                crate::config::FilterMode::Detect => Mode::DetectOnly,
+            },
+            rules_off: Vec::new(),
+            cache_ttl: config.cache_ttl,
+        }
+    }
+
+    /// The document (without its version).
+    pub fn to_document(&self) -> Value {
+        let q = &self.quotas;
+        let quotas = [q.ip, q.login, q.register, q.user, q.read, q.write];
+        let rate_limits: Map<String, Value> = POLICIES
+            .iter()
+            .zip(quotas)
+            .map(|(name, quota)| ((*name).to_owned(), Value::String(quota.to_string())))
+            .collect();
+        json!({
+            "rate_limits": rate_limits,
+            "filter_mode": match self.filter_mode {
+                Mode::Block => "block",
+                Mode::DetectOnly => "detect",
+            },
+            "filter_rules_off": self.rules_off,
+            "cache_ttl": humantime::format_duration(self.cache_ttl).to_string(),
+        })
+    }
+
+    /// The settings a stored document holds.
+    pub fn from_document(document: &Value) -> Result<Settings, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut error = |field: &str, message: String| {
+            errors.push(FieldError {
+                field: field.to_owned(),
+                message,
+            });
+        };
+        let Some(fields) = document.as_object() else {
+            error("/", "must be an object".to_owned());
+            return Err(errors);
+        };
+        for key in fields.keys() {
+            if ![
+                "rate_limits",
+                "filter_mode",
+                "filter_rules_off",
+                "cache_ttl",
+            ]
+            .contains(&key.as_str())
+            {
+                error(&format!("/{key}"), "is not a setting".to_owned());
+            }
+        }
+        let limits = fields.get("rate_limits").and_then(Value::as_object);
+        let mut quota = |name: &str| -> Option<Quota> {
+            let field = format!("/rate_limits/{name}");
+            match limits.and_then(|l| l.get(name)).map(Value::as_str) {
+                Some(Some(text)) => match text.parse::<Quota>() {
+                    Ok(quota) => Some(quota),
+                    Err(e) => {
+                        error(&field, e.to_string());
+                        None
+                    }
+                },
+                _ => {
+                    error(&field, "must be a quota such as \"600/1m\"".to_owned());
+                    None
+                }
+            }
+        };
+        let parsed: Vec<Option<Quota>> = POLICIES.iter().map(|name| quota(name)).collect();
+        if let Some(limits) = limits {
+            for name in limits.keys().filter(|k| !POLICIES.contains(&k.as_str())) {
+                error(
+                    &format!("/rate_limits/{name}"),
+                    format!("is not a policy (they are {})", POLICIES.join(", ")),
+                );
+            }
+        }
+        let filter_mode = match fields.get("filter_mode").and_then(Value::as_str) {
+            Some("block") => Some(Mode::Block),
+            Some("detect") => Some(Mode::DetectOnly),
+            _ => {
+                error("/filter_mode", "must be \"block\" or \"detect\"".to_owned());
+                None
+            }
+        };
+        let rules_off: Vec<String> = match fields.get("filter_rules_off") {
+            None => Vec::new(),
+            Some(Value::Array(ids)) => ids
+                .iter()
+                .filter_map(|id| id.as_str().map(str::to_owned))
+                .collect(),
+            Some(_) => {
+                error("/filter_rules_off", "must be a list of rule ids".to_owned());
+                Vec::new()
+            }
+        };
+        let known = edge_filter::default_rules();
+        for (index, id) in rules_off.iter().enumerate() {
+            if !known.iter().any(|rule| rule.id == *id) {
+                error(
+                    &format!("/filter_rules_off/{index}"),
+                    format!("`{id}` is not the id of a built-in rule"),
+                );
+            }
+        }
+        let cache_ttl = match fields.get("cache_ttl").and_then(Value::as_str) {
+            Some(text) => match humantime::parse_duration(text) {
+                Ok(ttl) => Some(ttl),
+                Err(e) => {
+                    error(
+                        "/cache_ttl",
+                        format!("`{text}` is not a duration such as 30s: {e}"),
+                    );
+                    None
+                }
+            },
+            None => {
+                error(
+                    "/cache_ttl",
+                    "must be a duration such as \"30s\" (\"0s\": off)".to_owned(),
+                );
+                None
+            }
+        };
+        match (parsed.as_slice(), filter_mode, cache_ttl) {
+            (
+                [
+                    Some(ip),
+                    Some(login),
+                    Some(register),
+                    Some(user),
+                    Some(read),
+                    Some(write),
+                ],
+                Some(filter_mode),
+                Some(cache_ttl),
+            ) if errors.is_empty() => Ok(Settings {
+                quotas: Quotas {
+                    ip: *ip,
+                    login: *login,
+                    register: *register,
+                    user: *user,
+                    read: *read,
+                    write: *write,
+                },
+                filter_mode,
+                rules_off,
+                cache_ttl,
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    /// These settings with the keys `partial` sends replaced (a `rate_limits`
+    /// object replaces only the policies it names); every error at once.
+    pub fn merged(&self, partial: &Value) -> Result<Settings, Vec<FieldError>> {
+        let mut document = self.to_document();
+        let (Some(target), Some(changes)) = (document.as_object_mut(), partial.as_object()) else {
+            return Err(vec![FieldError {
+                field: "/".to_owned(),
+                message: "must be an object".to_owned(),
+            }]);
+        };
+        for (key, value) in changes {
+            match (key.as_str(), target.get_mut(key), value) {
+                ("rate_limits", Some(Value::Object(limits)), Value::Object(new)) => {
+                    limits.extend(new.clone());
+                }
+                _ => {
+                    target.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        Settings::from_document(&document)
+    }
+
+    /// What differs from `before`, one `name: old -> new` line each.
+    pub fn changes_from(&self, before: &Settings) -> Vec<String> {
+        let (old, new) = (before.to_document(), self.to_document());
+        let mut changes = Vec::new();
+        for name in POLICIES {
+            let (a, b) = (&old["rate_limits"][name], &new["rate_limits"][name]);
+            if a != b {
+                changes.push(format!("rate_limits.{name}: {a} -> {b}"));
+            }
+        }
+        for key in ["filter_mode", "filter_rules_off", "cache_ttl"] {
+            if old[key] != new[key] {
+                changes.push(format!("{key}: {} -> {}", old[key], new[key]));
+            }
+        }
+        changes
+    }
+}
+
+/// Make `settings` the running ones: each limiter, the filter and the cache
+/// swap theirs whole; requests in flight finish under the old ones.
+fn put_in_force(state: &AppState, settings: &Settings) -> Result<(), String> {
+    let quotas = &settings.quotas;
+    let ip = quotas
+        .ip_policies(&state.config)
+        .map_err(|e| e.to_string())?;
+    let user = quotas.user_policies().map_err(|e| e.to_string())?;
+    let off: Vec<&str> = settings.rules_off.iter().map(String::as_str).collect();
+    let rules = RuleSet::defaults_with(&off, Vec::new()).map_err(|e| e.to_string())?;
+    let ttls = edge_cache::Ttls {
+        default: settings.cache_ttl,
+        routes: Vec::new(),
+    };
+    state.ip_limits.reconfigure(ip).map_err(|e| e.to_string())?;
+    state
+        .user_limits
+        .reconfigure(user)
+        .map_err(|e| e.to_string())?;
+    state
+        .filter
+        .reconfigure(Inspector::new(rules), settings.filter_mode);
+    state.cache.reconfigure(&ttls).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Apply `stored` unless this process applied it (or a newer version)
+/// already; whether it did.
+pub fn apply(state: &AppState, stored: &Stored) -> Result<bool, String> {
+    let mut applied = state
+        .settings
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if stored.version <= *applied {
+        return Ok(false);
+    }
+    let settings = Settings::from_document(&stored.document).map_err(|errors| {
+        let errors: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect();
+        errors.join("; ")
+    })?;
+    put_in_force(state, &settings)?;
+    tracing::info!(version = stored.version, "settings applied");
+    *applied = stored.version;
+    Ok(true)
+}
+
+/// The stored settings (the flags' as version 1 when there are none yet), applied.
+pub async fn load(state: &AppState) -> Result<Stored, edge_db::DbError> {
+    let conn = state.db.conn().await?;
+    let initial = Settings::of(&state.config).to_document();
+    let current = stored::get_or_init(&conn, &initial).await?;
+    if let Err(reason) = apply(state, &current) {
+        tracing::error!(version = current.version, %reason, "stored settings cannot be applied; keeping the flags'");
+    }
+    Ok(current)
+}
+
+/// Re-read the stored settings and apply them if they are newer.
+async fn refresh(state: &AppState) {
+    let current = match state.db.conn().await {
+        Ok(conn) => stored::get(&conn).await,
+        Err(e) => Err(e),
+    };
+    match current.map(|current| apply(state, &current)) {
+        Ok(Ok(_)) => {}
+        Ok(Err(reason)) => tracing::error!(%reason, "stored settings cannot be applied"),
+        Err(error) => tracing::warn!(%error, "cannot re-read the settings"),
+    }
+}
+
+/// Follow the stored settings for as long as the process runs: on every
+/// announcement, and every few seconds in case one was missed.
+pub fn watch(state: AppState) {
+    actix_web::rt::spawn(async move {
+        loop {
+            match state.db.listen(stored::CHANNEL).await {
+                Ok(mut announcements) => {
+                    // A change may have come before the listening began.
+                    refresh(&state).await;
+                    loop {
+                        tokio::select! {
+                            next = announcements.next() => match next {
+                                Some(_) => refresh(&state).await,
+                                None => break,
+                            },
+                            () = tokio::time::sleep(REREAD) => refresh(&state).await,
+                        }
+                    }
+                    tracing::warn!("lost the settings announcements; listening again");
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for settings changes; re-reading them meanwhile");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    refresh(&state).await;
+                }
+            }
+        }
+    });
+}
