@@ -137,6 +137,12 @@ pub struct Config {
     #[arg(long, env = "SECURITY_LOG")]
     pub security_log: Option<PathBuf>,
 
+    /// A JSON file of live settings (a part of the document `PUT
+    /// /api/admin/settings` takes) stored as a new version at each SIGHUP, for
+    /// deployments without the admin API. Not read at start.
+    #[arg(long, env = "SETTINGS_FILE")]
+    pub settings_file: Option<PathBuf>,
+
     /// Whether input-filter findings block requests (`block`) or are only logged (`detect`).
     #[arg(long, env = "FILTER_MODE", value_enum, default_value_t = FilterMode::Block)]
     pub filter_mode: FilterMode,
@@ -305,6 +311,7 @@ impl std::fmt::Debug for Config {
             .field("body_timeout", &self.body_timeout)
             .field("security_log", &self.security_log)
             .field("filter_mode", &self.filter_mode)
+            .field("settings_file", &self.settings_file)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("client_ip_header", &self.client_ip_header.name())
             .field("password_hashes", &self.password_hashes)

@@ -108,6 +108,7 @@ pub async fn run(config: Config, database_url: String) -> Result<(), StartError>
     state.metrics = recorder;
     let (db, access_log) = (state.db.clone(), state.access_log.clone());
     settings::watch(state.clone());
+    settings::reload_on_sighup(state.clone());
     let address = state.config.listen;
     let serve_error = |source| StartError::Serve { address, source };
     let workers = state.config.workers.map(usize::from);

@@ -441,7 +441,13 @@ fn settings_schema() -> Value {
                 "uniqueItems": true,
                 "items": {"type": "string", "minLength": 1, "maxLength": 64}
             },
-            "cache_ttl": {"type": "string", "minLength": 1, "maxLength": 32, "description": "Such as 30s; 0s turns caching off"}
+            "cache_ttl": {"type": "string", "minLength": 1, "maxLength": 32, "description": "Such as 30s; 0s turns caching off"},
+            "cache_routes": {
+                "type": "object",
+                "maxProperties": 16,
+                "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 32},
+                "description": "Cached routes' own TTLs, by route template"
+            }
         },
         "additionalProperties": false
     })

@@ -5,6 +5,7 @@
 //! change is announced on `NOTIFY edge_settings`, and a periodic re-read
 //! catches a missed announcement.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use serde_json::{Map, Value, json};
 use crate::app::builders::Quotas;
 use crate::config::Config;
 use crate::db::settings::{self as stored, Stored};
-use crate::problem::FieldError;
+use crate::problem::{ApiError, Code, FieldError};
 use crate::state::AppState;
 
 /// How often the settings are re-read when no announcement came.
@@ -36,6 +37,8 @@ pub struct Settings {
     pub rules_off: Vec<String>,
     /// The cache's TTL (zero: caching off).
     pub cache_ttl: Duration,
+    /// Cached routes' own TTLs, by template (the others use `cache_ttl`).
+    pub cache_routes: BTreeMap<String, Duration>,
 }
 
 /// The version last applied in this process, and the lock that keeps two
@@ -54,6 +57,7 @@ impl Settings {
             },
             rules_off: Vec::new(),
             cache_ttl: config.cache_ttl,
+            cache_routes: BTreeMap::new(),
         }
     }
 
@@ -74,6 +78,11 @@ impl Settings {
             },
             "filter_rules_off": self.rules_off,
             "cache_ttl": humantime::format_duration(self.cache_ttl).to_string(),
+            "cache_routes": self
+                .cache_routes
+                .iter()
+                .map(|(route, ttl)| (route.clone(), Value::String(humantime::format_duration(*ttl).to_string())))
+                .collect::<Map<String, Value>>(),
         })
     }
 
@@ -96,6 +105,7 @@ impl Settings {
                 "filter_mode",
                 "filter_rules_off",
                 "cache_ttl",
+                "cache_routes",
             ]
             .contains(&key.as_str())
             {
@@ -175,6 +185,36 @@ impl Settings {
                 None
             }
         };
+        let mut cache_routes = BTreeMap::new();
+        match fields.get("cache_routes") {
+            None => {}
+            Some(Value::Object(routes)) => {
+                for (route, ttl) in routes {
+                    let field = format!(
+                        "/cache_routes/{}",
+                        route.replace('~', "~0").replace('/', "~1")
+                    );
+                    if !cached_routes().any(|cached| cached == route) {
+                        let known: Vec<&str> = cached_routes().collect();
+                        error(
+                            &field,
+                            format!("is not a cached route (they are {})", known.join(", ")),
+                        );
+                        continue;
+                    }
+                    match ttl.as_str().map(humantime::parse_duration) {
+                        Some(Ok(ttl)) => {
+                            cache_routes.insert(route.clone(), ttl);
+                        }
+                        _ => error(&field, "must be a duration such as \"30s\"".to_owned()),
+                    }
+                }
+            }
+            Some(_) => error(
+                "/cache_routes",
+                "must be an object of route templates".to_owned(),
+            ),
+        }
         match (parsed.as_slice(), filter_mode, cache_ttl) {
             (
                 [
@@ -199,6 +239,7 @@ impl Settings {
                 filter_mode,
                 rules_off,
                 cache_ttl,
+                cache_routes,
             }),
             _ => Err(errors),
         }
@@ -216,8 +257,8 @@ impl Settings {
         };
         for (key, value) in changes {
             match (key.as_str(), target.get_mut(key), value) {
-                ("rate_limits", Some(Value::Object(limits)), Value::Object(new)) => {
-                    limits.extend(new.clone());
+                ("rate_limits" | "cache_routes", Some(Value::Object(old)), Value::Object(new)) => {
+                    old.extend(new.clone());
                 }
                 _ => {
                     target.insert(key.clone(), value.clone());
@@ -237,13 +278,26 @@ impl Settings {
                 changes.push(format!("rate_limits.{name}: {a} -> {b}"));
             }
         }
-        for key in ["filter_mode", "filter_rules_off", "cache_ttl"] {
+        for key in [
+            "filter_mode",
+            "filter_rules_off",
+            "cache_ttl",
+            "cache_routes",
+        ] {
             if old[key] != new[key] {
                 changes.push(format!("{key}: {} -> {}", old[key], new[key]));
             }
         }
         changes
     }
+}
+
+/// The templates of the cached routes.
+fn cached_routes() -> impl Iterator<Item = &'static str> {
+    crate::operations::OPERATIONS
+        .iter()
+        .filter(|op| op.caching != crate::operations::Caching::None)
+        .map(|op| op.path)
 }
 
 /// Make `settings` the running ones: each limiter, the filter and the cache
@@ -258,7 +312,11 @@ fn put_in_force(state: &AppState, settings: &Settings) -> Result<(), String> {
     let rules = RuleSet::defaults_with(&off, Vec::new()).map_err(|e| e.to_string())?;
     let ttls = edge_cache::Ttls {
         default: settings.cache_ttl,
-        routes: Vec::new(),
+        routes: settings
+            .cache_routes
+            .iter()
+            .map(|(route, ttl)| (route.clone(), *ttl))
+            .collect(),
     };
     state.ip_limits.reconfigure(ip).map_err(|e| e.to_string())?;
     state
@@ -294,6 +352,85 @@ pub fn apply(state: &AppState, stored: &Stored) -> Result<bool, String> {
     tracing::info!(version = stored.version, "settings applied");
     *applied = stored.version;
     Ok(true)
+}
+
+/// Store `changes` (a part of the document: only the keys sent change) over
+/// the stored settings as `actor`'s (`None`: the operator), once `check`
+/// accepts the stored version; then apply them here (the other instances hear
+/// of it) and log what changed. Every error at once, and nothing changed, when
+/// the result is invalid.
+pub async fn change(
+    state: &AppState,
+    actor: Option<i64>,
+    changes: Value,
+    check: impl Fn(&Stored) -> Result<(), ApiError> + Clone + Send + Sync + 'static,
+) -> Result<Stored, ApiError> {
+    let (before, after, changed) = state
+        .db
+        .transaction(|tx| {
+            let (changes, check) = (changes.clone(), check.clone());
+            Box::pin(async move {
+                let current = stored::lock(tx).await?;
+                check(&current)?;
+                let before = Settings::from_document(&current.document).map_err(|_| {
+                    ApiError::new(Code::Internal, "the stored settings are invalid")
+                })?;
+                let after = before.merged(&changes).map_err(ApiError::validation)?;
+                let changed = stored::replace(tx, actor, &current, &after.to_document()).await?;
+                Ok::<_, ApiError>((before, after, changed))
+            })
+        })
+        .await?;
+    tracing::info!(version = changed.version, changes = ?after.changes_from(&before), "settings changed");
+    // In force here at once; the other instances hear of it.
+    apply(state, &changed).map_err(|reason| {
+        tracing::error!(%reason, "the new settings could not be applied");
+        ApiError::new(
+            Code::Internal,
+            "the settings were stored but could not be applied",
+        )
+    })?;
+    Ok(changed)
+}
+
+/// At SIGHUP, store the settings file (`--settings-file`: a part of the
+/// document, as a `PUT` takes) as a new version, for deployments without the
+/// admin API; a log line says what changed, or why nothing did.
+pub fn reload_on_sighup(state: AppState) {
+    let Some(path) = state.config.settings_file.clone() else {
+        return;
+    };
+    actix_web::rt::spawn(async move {
+        let Ok(mut hangups) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            tracing::warn!("cannot listen for SIGHUP; the settings file will not be read");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            // A small file, read once per SIGHUP: blocking is harmless here.
+            let read = std::fs::read_to_string(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|text| serde_json::from_str::<Value>(&text).map_err(|e| e.to_string()));
+            let changed = match read {
+                Ok(changes) => change(&state, None, changes, |_| Ok(()))
+                    .await
+                    .map_err(|e| {
+                        let fields: Vec<String> = e
+                            .errors
+                            .iter()
+                            .flatten()
+                            .map(|f| format!("{}: {}", f.field, f.message))
+                            .collect();
+                        format!("{} {}", e.detail, fields.join("; "))
+                    }),
+                Err(reason) => Err(reason),
+            };
+            if let Err(reason) = changed {
+                tracing::error!(path = %path.display(), %reason, "the settings file was not applied; nothing changed");
+            }
+        }
+    });
 }
 
 /// The stored settings (the flags' as version 1 when there are none yet), applied.
@@ -348,4 +485,83 @@ pub fn watch(state: AppState) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Settings {
+        let quota = |s: &str| s.parse::<Quota>().unwrap();
+        Settings {
+            quotas: Quotas {
+                ip: quota("600/1m"),
+                login: quota("5/1m"),
+                register: quota("3/1h"),
+                user: quota("300/1m"),
+                read: quota("200/1m"),
+                write: quota("60/1m"),
+            },
+            filter_mode: Mode::Block,
+            rules_off: Vec::new(),
+            cache_ttl: Duration::from_secs(30),
+            cache_routes: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_document_reads_back_as_the_settings_it_was_made_from() {
+        let mut settings = sample();
+        assert_eq!(
+            Settings::from_document(&settings.to_document()),
+            Ok(settings.clone())
+        );
+        settings.filter_mode = Mode::DetectOnly;
+        settings.rules_off = vec![edge_filter::default_rules()[0].id.clone()];
+        settings.cache_ttl = Duration::ZERO;
+        settings
+            .cache_routes
+            .insert("/api/resources".to_owned(), Duration::from_secs(90));
+        assert_eq!(
+            Settings::from_document(&settings.to_document()),
+            Ok(settings)
+        );
+    }
+
+    #[test]
+    fn a_change_replaces_only_what_it_names_and_lists_every_error() {
+        let before = sample();
+        let after = before
+            .merged(&json!({"rate_limits": {"user": "3/1m"}, "filter_mode": "detect"}))
+            .unwrap();
+        assert_eq!(after.quotas.user.to_string(), "3/1m");
+        assert_eq!(after.quotas.ip, before.quotas.ip);
+        assert_eq!(after.filter_mode, Mode::DetectOnly);
+        assert_eq!(
+            after.changes_from(&before),
+            [
+                "rate_limits.user: \"300/1m\" -> \"3/1m\"",
+                "filter_mode: \"block\" -> \"detect\""
+            ]
+        );
+        let errors = before
+            .merged(&json!({
+                "rate_limits": {"nope": "1/1s", "ip": "0/1s"},
+                "filter_mode": "sometimes",
+                "cache_ttl": 30,
+                "colour": "red"
+            }))
+            .unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "/colour",
+                "/rate_limits/ip",
+                "/rate_limits/nope",
+                "/filter_mode",
+                "/cache_ttl"
+            ]
+        );
+    }
 }

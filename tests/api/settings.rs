@@ -336,3 +336,92 @@ async fn a_change_under_load_fails_no_request() {
     }
     assert!(total > 100, "only {total} requests were sent");
 }
+
+#[tokio::test]
+async fn sighup_stores_the_settings_file_as_a_new_version_and_logs_what_changed() {
+    let dir = ScratchDir::new();
+    let file = dir.path().join("settings.json");
+    let api = Api::with_fresh_database(&["--settings-file", file.to_str().unwrap()]).await;
+    let client = api.client();
+    let admin = api.admin("boss").await;
+    // Not read at start.
+    std::fs::write(
+        &file,
+        r#"{"rate_limits": {"write": "2/1m"}, "cache_ttl": "0s"}"#,
+    )
+    .unwrap();
+    assert_eq!(settings(&client, &admin).await.0, "\"1\"");
+
+    api.signal("HUP");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let now = loop {
+        let (etag, now) = settings(&client, &admin).await;
+        if etag == "\"2\"" || Instant::now() > deadline {
+            break now;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(now["version"], 2);
+    assert_eq!(
+        (
+            now["rate_limits"]["write"].as_str(),
+            now["cache_ttl"].as_str()
+        ),
+        (Some("2/1m"), Some("0s"))
+    );
+    let log = api.log();
+    assert!(log.contains("settings changed"), "{log}");
+    assert!(log.contains("rate_limits.write"), "{log}");
+
+    // An invalid file: an error in the log, nothing changes.
+    std::fs::write(&file, r#"{"filter_mode": "sometimes"}"#).unwrap();
+    api.signal("HUP");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !api.log().contains("was not applied") {
+        assert!(Instant::now() < deadline, "no error logged:\n{}", api.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(settings(&client, &admin).await.0, "\"2\"");
+}
+
+#[tokio::test]
+async fn a_routes_own_cache_ttl_turns_caching_of_that_route_off_and_on() {
+    let api = Api::with_fresh_database(&["--cache-status-header"]).await;
+    let client = api.client();
+    let admin = api.admin("boss").await;
+    let alice = client.user("alice").await;
+    let id = client.create(&alice, "cached").await["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/resources/{id}");
+    let x_cache = async || {
+        let response = client
+            .request(Method::GET, &path, Some(&alice.token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.headers()["x-cache"].to_str().unwrap().to_owned()
+    };
+    x_cache().await;
+    assert_eq!(x_cache().await, "HIT");
+    let off = json!({"cache_routes": {"/api/resources/{id}": "0s"}});
+    assert_eq!(put(&client, &admin, None, off).await.status(), 200);
+    assert_eq!(x_cache().await, "BYPASS");
+    // The list keeps the default TTL; an unknown route is refused.
+    let unknown = put(
+        &client,
+        &admin,
+        None,
+        json!({"cache_routes": {"/api/nope": "1s"}}),
+    )
+    .await;
+    let problem = expect_problem(unknown, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "/cache_routes/~1api~1nope");
+    let on = json!({"cache_routes": {"/api/resources/{id}": "1m"}});
+    let (_, now) = settings(&client, &admin).await;
+    assert_eq!(now["cache_routes"]["/api/resources/{id}"], "0s");
+    assert_eq!(put(&client, &admin, None, on).await.status(), 200);
+    x_cache().await;
+    assert_eq!(x_cache().await, "HIT");
+}

@@ -38,6 +38,7 @@ const CONFIG_ENV: &[&str] = &[
     "CACHE_TTL",
     "MAX_BODY",
     "SECURITY_LOG",
+    "SETTINGS_FILE",
     "ADMIN_USERS",
     "TRUSTED_PROXIES",
     "METRICS_ALLOW",

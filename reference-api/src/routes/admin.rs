@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use crate::db::settings::{self as stored, Stored};
 use crate::problem::{ApiError, Code};
 use crate::routes::auth::caller_id;
-use crate::settings::{self, Settings};
+use crate::settings;
 use crate::state::AppState;
 
 /// The role that may read and change the settings.
@@ -33,6 +33,9 @@ pub struct SettingsDocument {
     pub filter_rules_off: Vec<String>,
     /// The response cache's TTL, such as `"30s"` (`"0s"`: caching off).
     pub cache_ttl: String,
+    /// Cached routes' own TTLs by template (`/api/resources/{id}`,
+    /// `/api/resources`); the others use `cache_ttl`.
+    pub cache_routes: BTreeMap<String, String>,
 }
 
 /// The live settings.
@@ -68,32 +71,10 @@ pub async fn replace(
         .and_then(|fields| fields.remove("version"))
         .and_then(|v| v.as_i64());
     let if_match = if_match_versions(&request);
-    let (before, after, changed) = state
-        .db
-        .transaction(|tx| {
-            let (changes, if_match) = (changes.clone(), if_match.clone());
-            Box::pin(async move {
-                let current = stored::lock(tx).await?;
-                check_version(&current, &if_match, sent_version)?;
-                let before = Settings::from_document(&current.document).map_err(|_| {
-                    ApiError::new(Code::Internal, "the stored settings are invalid")
-                })?;
-                let after = before.merged(&changes).map_err(ApiError::validation)?;
-                let changed =
-                    stored::replace(tx, Some(actor), &current, &after.to_document()).await?;
-                Ok::<_, ApiError>((before, after, changed))
-            })
-        })
-        .await?;
-    tracing::info!(version = changed.version, changes = ?after.changes_from(&before), "settings changed");
-    // In force here at once; the other instances hear of it.
-    settings::apply(&state, &changed).map_err(|reason| {
-        tracing::error!(%reason, "the new settings could not be applied");
-        ApiError::new(
-            Code::Internal,
-            "the settings were stored but could not be applied",
-        )
-    })?;
+    let changed = settings::change(&state, Some(actor), changes, move |current| {
+        check_version(current, &if_match, sent_version)
+    })
+    .await?;
     respond(&changed)
 }
 
