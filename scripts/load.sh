@@ -104,6 +104,9 @@ post() { # path json [token]
     --data "$2" "$api$1"
 }
 post /api/auth/register '{"username":"loadtester","password":"correct horse battery"}' >/dev/null
+# An admin, for the scenario that changes the live settings under load.
+target/release/reference-api --database-url "$database_url" --data-dir "$work/data" \
+  grant-admin loadtester >/dev/null
 token=$(post /api/auth/login '{"username":"loadtester","password":"correct horse battery"}' |
   sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 for i in $(seq 1 100); do
@@ -123,6 +126,21 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"name":"created under load","description":"one more","tags":["load"],"data":{"k":1}}'
 LUA
+
+# Change the live settings every 100 ms (the cache TTL and a quota, alternating)
+# until killed; a failed change is reported.
+reconfigure_forever() {
+  local i=0 ttl
+  while :; do
+    i=$((i + 1))
+    ttl=$([ $((i % 2)) = 0 ] && echo 10m || echo 9m)
+    curl -fsS -o /dev/null -X PUT -H 'content-type: application/json' \
+      -H "authorization: Bearer $token" \
+      --data "{\"cache_ttl\":\"$ttl\",\"rate_limits\":{\"read\":\"$((1000000000 - i))/1m\"}}" \
+      "$api/api/admin/settings" || echo "settings change $i failed" >&2
+    sleep 0.1
+  done
+}
 
 mkdir -p "$work/results"
 # run_wrk name url [extra wrk args...]: appends "req/s p50 p99 non-2xx/3xx socket-errors".
@@ -156,7 +174,7 @@ run_pgbench() {
 # Each ceiling is measured next to the scenario it is compared with, in every
 # round: the machine drifts by tens of percent within minutes, so the
 # ratios are also given round by round.
-scenarios=(bare cached list revalidate uncached create)
+scenarios=(bare cached list revalidate uncached create reconfigure)
 auth=(-H "Authorization: Bearer $token")
 for round in $(seq 1 "$ROUNDS"); do
   echo "round $round of $ROUNDS" >&2
@@ -167,6 +185,12 @@ for round in $(seq 1 "$ROUNDS"); do
   run_wrk uncached "$api/api/resources/50" "${auth[@]}" -H "Cache-Control: no-store"
   run_pgbench
   run_wrk create "$api/api/resources" "${auth[@]}" -s "$work/create.lua"
+  # The cached GET while the settings change ten times a second: no request may fail.
+  taskset -c "$CLIENT_CPU" bash -c "$(declare -f reconfigure_forever); token='$token' api='$api' reconfigure_forever" &
+  changer=$!
+  run_wrk reconfigure "$api/api/resources/50" "${auth[@]}"
+  kill "$changer" 2>/dev/null || true
+  wait "$changer" 2>/dev/null || true
 done
 
 # The median round of a scenario (by req/s): "req/s p50 p99 non-2xx socket-errors".

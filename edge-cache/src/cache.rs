@@ -106,7 +106,7 @@ impl LiveTtls {
 pub struct Ttls {
     /// The default TTL.
     pub default: Duration,
-    /// Routes' own TTLs, by template (as given to [`Route::new`]); a route not
+    /// Routes' own TTLs, by template (as given to [`Route::new`](crate::Route::new)); a route not
     /// named keeps the TTL it was built with (or the default).
     pub routes: Vec<(String, Duration)>,
 }

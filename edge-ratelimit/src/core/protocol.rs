@@ -81,7 +81,7 @@ impl LimitHeader {
 }
 
 /// One rate-limit header's value, for an adapter to turn into its own
-/// `HeaderValue` ([`RateLimiter::header_value`] for `http` 1): the values that
+/// `HeaderValue` ([`Label::header_value`] for `http` 1): the values that
 /// never change (a policy's limit and `RateLimit-Policy`, small numbers) come
 /// from tables the limiter made once, so a response costs no formatting, copy
 /// or validation for them.
