@@ -72,6 +72,41 @@ impl Target {
         }
     }
 
+    /// Whether the server answers `PING` on `connection` or, on a cluster,
+    /// whether every master answers and reports `cluster_state:ok` (all slots
+    /// served) — asked over a connection made for the check, whose map of the
+    /// cluster is fresh (a long-lived one may still list a failed master). The
+    /// error says which state the cluster reported, during a failover say.
+    pub async fn check(&self, connection: &Connection, timeout: Duration) -> RedisResult<()> {
+        use redis::cluster_routing::{MultipleNodeRoutingInfo, ResponsePolicy, RoutingInfo};
+        let Some(builder) = self.cluster_builder(timeout) else {
+            return redis::cmd("PING")
+                .query_async::<String>(&mut connection.clone())
+                .await
+                .map(drop);
+        };
+        let mut fresh = builder.build()?.get_async_connection().await?;
+        let every_master = RoutingInfo::MultiNode((
+            MultipleNodeRoutingInfo::AllMasters,
+            Some(ResponsePolicy::AllSucceeded),
+        ));
+        let mut info = redis::cmd("CLUSTER");
+        info.arg("INFO");
+        let text: String = redis::from_redis_value(fresh.route_command(info, every_master).await?)?;
+        let state = text
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("cluster_state:"))
+            .unwrap_or("unknown");
+        if state == "ok" {
+            return Ok(());
+        }
+        Err(redis::RedisError::from((
+            redis::ErrorKind::Server(redis::ServerErrorKind::ClusterDown),
+            "cluster_state",
+            state.to_owned(),
+        )))
+    }
+
     /// A connection that connects on its first command (so an instance starts
     /// while Redis is down) and reconnects by itself. Must be called within a
     /// Tokio runtime.
@@ -125,44 +160,6 @@ impl Connection {
     /// Whether this connects to a cluster.
     pub fn is_cluster(&self) -> bool {
         matches!(self, Connection::Cluster(_))
-    }
-
-    /// Whether the server answers (`PING`) or, on a cluster, whether every
-    /// master answers and reports `cluster_state:ok` (all slots served): the
-    /// error says which state it reported, during a failover say.
-    pub async fn check(&self) -> RedisResult<()> {
-        match self {
-            Connection::Server(connection) => redis::cmd("PING")
-                .query_async::<String>(&mut connection.clone())
-                .await
-                .map(drop),
-            Connection::Cluster(connection) => {
-                use redis::cluster_routing::{
-                    MultipleNodeRoutingInfo, ResponsePolicy, RoutingInfo,
-                };
-                let every_master = RoutingInfo::MultiNode((
-                    MultipleNodeRoutingInfo::AllMasters,
-                    Some(ResponsePolicy::AllSucceeded),
-                ));
-                let mut info = redis::cmd("CLUSTER");
-                info.arg("INFO");
-                let reply = connection.clone().route_command(info, every_master).await?;
-                let text: String = redis::from_redis_value(reply)?;
-                let state = text
-                    .lines()
-                    .find_map(|line| line.trim().strip_prefix("cluster_state:"))
-                    .unwrap_or("unknown");
-                if state == "ok" {
-                    Ok(())
-                } else {
-                    Err(redis::RedisError::from((
-                        redis::ErrorKind::Server(redis::ServerErrorKind::ClusterDown),
-                        "cluster_state",
-                        state.to_owned(),
-                    )))
-                }
-            }
-        }
     }
 }
 

@@ -151,7 +151,7 @@ async fn a_failed_master_is_replaced_without_restarting_and_fail_modes_hold_mean
 
     // Stop the master of alice's user counter.
     let victim = cluster.master_of("closed:{sub:alice}:user").unwrap();
-    cluster.node(victim).unwrap().stop();
+    cluster.node(victim).unwrap().kill().unwrap();
     let stopped = Instant::now();
 
     // Until a replica takes over: fail closed refuses with 503, fail open lets

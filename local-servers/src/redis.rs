@@ -100,6 +100,25 @@ impl RedisServer {
         }
     }
 
+    /// Kill the server at once (`SIGKILL`), as a crash would: no shutdown, no
+    /// goodbye to its clients or to a cluster. [`RedisServer::restart`] starts
+    /// it again.
+    pub fn kill(&mut self) -> Result<(), ServerError> {
+        let cli = find_redis_cli()?;
+        let info = cli_output(&cli, self.port, &["info", "server"])?;
+        let pid = info
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("process_id:"))
+            .ok_or_else(|| not_ready(format!("no process id in INFO of port {}", self.port)))?;
+        let mut kill = std::process::Command::new("kill");
+        kill.args(["-KILL", pid]);
+        process::output_of(kill)?;
+        self.stop();
+        // A killed server leaves its pid file, which the janitor waits for.
+        let _ = std::fs::remove_file(self.dir.join("redis.pid"));
+        Ok(())
+    }
+
     /// Start a stopped server again on the same port.
     pub fn restart(&mut self) -> Result<(), ServerError> {
         if self.process.is_none() {
@@ -383,7 +402,7 @@ mod tests {
         // Stop a master: its replica takes over and the cluster is whole again.
         let victim = cluster.master_of("some-key").unwrap();
         assert!(masters.contains(&victim));
-        cluster.node(victim).unwrap().stop();
+        cluster.node(victim).unwrap().kill().unwrap();
         let started = std::time::Instant::now();
         let promoted = loop {
             let masters = cluster.masters().unwrap();

@@ -272,10 +272,16 @@ fn health(db: &Db, redis_url: Option<&str>) -> Result<edge_log::Health, StartErr
         Some(url) => {
             // One server: it answers PING. A cluster: every master answers and
             // reports cluster_state:ok (all slots served).
-            let (_, connection) = edge_core::redis::lazy_connection(url, Duration::from_secs(1))?;
+            let timeout = Duration::from_secs(1);
+            let (target, connection) = edge_core::redis::lazy_connection(url, timeout)?;
             health.probe("redis", move || {
-                let connection = connection.clone();
-                async move { connection.check().await.map_err(|e| e.to_string()) }
+                let (target, connection) = (target.clone(), connection.clone());
+                async move {
+                    target
+                        .check(&connection, timeout)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
             })
         }
     })
