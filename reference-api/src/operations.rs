@@ -442,6 +442,14 @@ fn settings_schema() -> Value {
                 "items": {"type": "string", "minLength": 1, "maxLength": 64}
             },
             "cache_ttl": {"type": "string", "minLength": 1, "maxLength": 32, "description": "Such as 30s; 0s turns caching off"},
+            "admins": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 100,
+                "uniqueItems": true,
+                "items": {"type": "string", "minLength": 3, "maxLength": 32, "pattern": "^[A-Za-z0-9_.-]+$"},
+                "description": "Every account that is to be an admin (from its next login or refresh)"
+            },
             "cache_routes": {
                 "type": "object",
                 "maxProperties": 16,

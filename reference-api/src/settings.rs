@@ -354,36 +354,106 @@ pub fn apply(state: &AppState, stored: &Stored) -> Result<bool, String> {
     Ok(true)
 }
 
-/// Store `changes` (a part of the document: only the keys sent change) over
-/// the stored settings as `actor`'s (`None`: the operator), once `check`
-/// accepts the stored version; then apply them here (the other instances hear
-/// of it) and log what changed. Every error at once, and nothing changed, when
-/// the result is invalid.
+/// A stored change: the new version, and the admins after it.
+#[derive(Debug, Clone)]
+pub struct Changed {
+    /// The new version.
+    pub stored: Stored,
+    /// The accounts with the admin role.
+    pub admins: Vec<String>,
+}
+
+/// `document` with `admins` (which live in the accounts, not in the settings row).
+pub fn with_admins(document: &Value, admins: &[String]) -> Value {
+    let mut document = document.clone();
+    if let Some(fields) = document.as_object_mut() {
+        fields.insert("admins".to_owned(), json!(admins));
+    }
+    document
+}
+
+/// Store `changes` (a part of the document: only the keys sent change; an
+/// `admins` list makes exactly those accounts admins) over the stored settings
+/// as `actor`'s (`None`: the operator), once `check` accepts the stored
+/// version; then apply them here (the other instances hear of it) and log what
+/// changed. Every error at once, and nothing changed, when the result is invalid.
 pub async fn change(
     state: &AppState,
     actor: Option<i64>,
-    changes: Value,
+    mut changes: Value,
     check: impl Fn(&Stored) -> Result<(), ApiError> + Clone + Send + Sync + 'static,
-) -> Result<Stored, ApiError> {
+) -> Result<Changed, ApiError> {
+    let admins = match changes
+        .as_object_mut()
+        .and_then(|fields| fields.remove("admins"))
+    {
+        None => None,
+        Some(Value::Array(names)) if names.iter().all(Value::is_string) => Some(
+            names
+                .iter()
+                .filter_map(|name| name.as_str().map(str::to_owned))
+                .collect::<Vec<_>>(),
+        ),
+        Some(_) => {
+            return Err(ApiError::validation(vec![FieldError {
+                field: "/admins".to_owned(),
+                message: "must be a list of account names".to_owned(),
+            }]));
+        }
+    };
     let (before, after, changed) = state
         .db
         .transaction(|tx| {
-            let (changes, check) = (changes.clone(), check.clone());
+            let (changes, admins, check) = (changes.clone(), admins.clone(), check.clone());
             Box::pin(async move {
                 let current = stored::lock(tx).await?;
                 check(&current)?;
                 let before = Settings::from_document(&current.document).map_err(|_| {
                     ApiError::new(Code::Internal, "the stored settings are invalid")
                 })?;
-                let after = before.merged(&changes).map_err(ApiError::validation)?;
-                let changed = stored::replace(tx, actor, &current, &after.to_document()).await?;
+                let admins_before = crate::db::users::admins_in(tx).await?;
+                let mut errors = Vec::new();
+                let after = before.merged(&changes).map_err(|e| errors.extend(e)).ok();
+                if let Some(names) = &admins {
+                    if names.is_empty() {
+                        errors.push(FieldError {
+                            field: "/admins".to_owned(),
+                            message: "must name at least one account".to_owned(),
+                        });
+                    }
+                    let missing = crate::db::users::set_admins(tx, names).await?;
+                    for (index, name) in names
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, n)| missing.contains(n))
+                    {
+                        errors.push(FieldError {
+                            field: format!("/admins/{index}"),
+                            message: format!("no account is named `{name}`"),
+                        });
+                    }
+                }
+                let Some(after) = after.filter(|_| errors.is_empty()) else {
+                    return Err(ApiError::validation(errors));
+                };
+                let admins_after = crate::db::users::admins_in(tx).await?;
+                let document = after.to_document();
+                let audited = (
+                    &with_admins(&current.document, &admins_before),
+                    &with_admins(&document, &admins_after),
+                );
+                let stored = stored::replace(tx, actor, &current, &document, audited).await?;
+                let changed = Changed {
+                    stored,
+                    admins: admins_after,
+                };
                 Ok::<_, ApiError>((before, after, changed))
             })
         })
         .await?;
-    tracing::info!(version = changed.version, changes = ?after.changes_from(&before), "settings changed");
+    tracing::info!(version = changed.stored.version, changes = ?after.changes_from(&before), admins = ?changed.admins, "settings changed");
     // In force here at once; the other instances hear of it.
-    apply(state, &changed).map_err(|reason| {
+    apply(state, &changed.stored).map_err(|reason| {
         tracing::error!(%reason, "the new settings could not be applied");
         ApiError::new(
             Code::Internal,

@@ -425,3 +425,52 @@ async fn a_routes_own_cache_ttl_turns_caching_of_that_route_off_and_on() {
     x_cache().await;
     assert_eq!(x_cache().await, "HIT");
 }
+
+#[tokio::test]
+async fn the_admin_list_is_a_setting_applied_from_each_accounts_next_login() {
+    let api = Api::with_fresh_database(&[]).await;
+    let client = api.client();
+    let boss = api.admin("boss").await;
+    client.user("alice").await;
+    let (_, now) = settings(&client, &boss).await;
+    assert_eq!(now["admins"], json!(["boss"]));
+    // An unknown account: refused, nothing changes.
+    let unknown = put(&client, &boss, None, json!({"admins": ["boss", "nobody"]})).await;
+    let problem = expect_problem(unknown, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "/admins/1");
+    assert_eq!(settings(&client, &boss).await.1["admins"], json!(["boss"]));
+
+    let changed = put(&client, &boss, None, json!({"admins": ["alice"]})).await;
+    assert_eq!(changed.status(), 200);
+    assert_eq!(
+        changed.json::<Value>().await.unwrap()["admins"],
+        json!(["alice"])
+    );
+    // From their next login: alice reads the settings, boss may not any more.
+    let login = |name: &'static str| {
+        let client = client.clone();
+        async move {
+            let pair: Value = client
+                .login(name, "correct horse battery")
+                .await
+                .json()
+                .await
+                .unwrap();
+            pair["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let alice = login("alice").await;
+    let as_alice = client
+        .request(Method::GET, SETTINGS, Some(&alice))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_alice.status(), 200);
+    let boss_again = login("boss").await;
+    let as_boss = client
+        .request(Method::GET, SETTINGS, Some(&boss_again))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(as_boss, 403, "forbidden").await;
+}

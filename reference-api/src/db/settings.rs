@@ -48,12 +48,15 @@ pub async fn lock(tx: &Tx<'_>) -> Result<Stored, DbError> {
 }
 
 /// Store `document` as the version after `current`, audit the change as
-/// `actor`'s (`None`: the operator, through SIGHUP) and announce it.
+/// `actor`'s (`None`: the operator, through SIGHUP) from `audited_before` to
+/// `audited_after` (the documents with what else changed, such as the admins)
+/// and announce it.
 pub async fn replace(
     tx: &Tx<'_>,
     actor: Option<i64>,
     current: &Stored,
     document: &Value,
+    (audited_before, audited_after): (&Value, &Value),
 ) -> Result<Stored, DbError> {
     let version = current.version + 1;
     tx.execute(
@@ -64,7 +67,7 @@ pub async fn replace(
     .await?;
     tx.execute(
         "INSERT INTO settings_audit (actor_id, version, before, after) VALUES ($1, $2, $3, $4)",
-        &[&actor, &version, &current.document, document],
+        &[&actor, &version, audited_before, audited_after],
     )
     .await?;
     tx.execute(

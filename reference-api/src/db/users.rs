@@ -1,7 +1,7 @@
 //! Accounts.
 
 use chrono::{DateTime, Utc};
-use edge_db::{Conn, DbError, FromRow, Row, column};
+use edge_db::{Conn, DbError, FromRow, Row, Tx, column};
 
 /// One account.
 #[derive(Debug, Clone)]
@@ -73,4 +73,46 @@ pub async fn set_role(conn: &Conn, username: &str, role: &str) -> Result<bool, D
         )
         .await?;
     Ok(updated > 0)
+}
+
+/// The names of the accounts with the admin role, in name order.
+const ADMINS: &str = "SELECT username FROM users WHERE role = 'admin' ORDER BY lower(username)";
+
+/// The names of the accounts with the admin role, in name order.
+pub async fn admins(conn: &Conn) -> Result<Vec<String>, DbError> {
+    let rows: Vec<(String,)> = conn.query_all(ADMINS, &[]).await?;
+    Ok(rows.into_iter().map(|(name,)| name).collect())
+}
+
+/// Make the accounts named `names` (case-insensitively) the admins, and no
+/// other; returns the names that have no account (then nothing changes).
+pub async fn set_admins(tx: &Tx<'_>, names: &[String]) -> Result<Vec<String>, DbError> {
+    let lower: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+    let found: Vec<(String,)> = tx
+        .query_all(
+            "SELECT lower(username) FROM users WHERE lower(username) = ANY($1)",
+            &[&lower],
+        )
+        .await?;
+    let missing: Vec<String> = names
+        .iter()
+        .zip(&lower)
+        .filter(|(_, l)| !found.iter().any(|(f,)| f == *l))
+        .map(|(name, _)| name.clone())
+        .collect();
+    if missing.is_empty() {
+        tx.execute(
+            "UPDATE users SET role = CASE WHEN lower(username) = ANY($1) THEN 'admin' ELSE 'user' END
+             WHERE role = 'admin' OR lower(username) = ANY($1)",
+            &[&lower],
+        )
+        .await?;
+    }
+    Ok(missing)
+}
+
+/// [`admins`] within a transaction.
+pub async fn admins_in(tx: &Tx<'_>) -> Result<Vec<String>, DbError> {
+    let rows: Vec<(String,)> = tx.query_all(ADMINS, &[]).await?;
+    Ok(rows.into_iter().map(|(name,)| name).collect())
 }

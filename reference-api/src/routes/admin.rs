@@ -11,6 +11,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::db::settings::{self as stored, Stored};
+use crate::db::users;
 use crate::problem::{ApiError, Code};
 use crate::routes::auth::caller_id;
 use crate::settings;
@@ -36,6 +37,10 @@ pub struct SettingsDocument {
     /// Cached routes' own TTLs by template (`/api/resources/{id}`,
     /// `/api/resources`); the others use `cache_ttl`.
     pub cache_routes: BTreeMap<String, String>,
+    /// The accounts with the admin role. A `PUT` with this list makes exactly
+    /// those accounts admins (at least one); each account's new role applies
+    /// from its next login or refresh.
+    pub admins: Vec<String>,
 }
 
 /// The live settings.
@@ -46,11 +51,13 @@ pub async fn get(state: web::Data<AppState>, caller: Identity) -> Result<HttpRes
     caller.require_role(ADMIN)?;
     let conn = state.db.conn().await?;
     let current = stored::get(&conn).await?;
-    respond(&current)
+    let admins = users::admins(&conn).await?;
+    respond(&current, &admins)
 }
 
 /// Change some of the live settings: only the keys sent (and, in
-/// `rate_limits`, only the policies named) change. With `If-Match` (or a
+/// `rate_limits` and `cache_routes`, only the entries named) change; `admins`
+/// names every account that is to be an admin. With `If-Match` (or a
 /// `version` in the body), only while the settings are still that version
 /// (else 412). Every error is listed at once (422) and nothing changes. Every
 /// instance applies the change within a second; the change is audited.
@@ -75,12 +82,12 @@ pub async fn replace(
         check_version(current, &if_match, sent_version)
     })
     .await?;
-    respond(&changed)
+    respond(&changed.stored, &changed.admins)
 }
 
-/// The settings as JSON with their version as `ETag`, never cached.
-fn respond(current: &Stored) -> Result<HttpResponse, ApiError> {
-    let mut body = current.document.clone();
+/// The settings (and the admins) as JSON with their version as `ETag`, never cached.
+fn respond(current: &Stored, admins: &[String]) -> Result<HttpResponse, ApiError> {
+    let mut body = settings::with_admins(&current.document, admins);
     if let Some(fields) = body.as_object_mut() {
         fields.insert("version".to_owned(), Value::from(current.version));
     }
