@@ -1,8 +1,11 @@
 //! The limiter without a server: counts, windows, keys, headers, memory bounds.
 
+mod common;
+
 use std::net::IpAddr;
 
-use edge_ratelimit::{KeyKind, ManualClock, Policy, RateLimiter, RequestInfo, Scope, Verdict};
+use common::{allowed, policy};
+use edge_ratelimit::{KeyKind, ManualClock, RateLimiter, RequestInfo, Scope, Verdict};
 
 const START: u64 = 1_800_000_000_000;
 
@@ -14,20 +17,6 @@ fn request<'a>(method: &'a str, peer: &str, subject: Option<&'a str>) -> Request
         subject,
         ..RequestInfo::default()
     }
-}
-
-fn policy(name: &str, quota: &str, key: KeyKind) -> Policy {
-    Policy::new(name, quota.parse().unwrap(), key).unwrap()
-}
-
-async fn allowed(limiter: &RateLimiter, info: &RequestInfo<'_>, n: usize) -> usize {
-    let mut count = 0;
-    for _ in 0..n {
-        if matches!(limiter.check(info).await, Verdict::Allowed(_)) {
-            count += 1;
-        }
-    }
-    count
 }
 
 #[tokio::test]

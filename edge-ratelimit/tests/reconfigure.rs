@@ -1,8 +1,11 @@
 //! Live reconfiguration: policies swapped whole while requests flow, counts
 //! kept by policy name, invalid settings refused whole.
 
+mod common;
+
 use std::time::Duration;
 
+use common::{allowed, policy};
 use edge_ratelimit::{
     ConfigError, KeyKind, ManualClock, Policy, RateLimiter, RequestInfo, Verdict,
 };
@@ -17,20 +20,6 @@ fn request(subject: Option<&str>) -> RequestInfo<'_> {
         subject,
         ..RequestInfo::default()
     }
-}
-
-fn policy(name: &str, quota: &str, key: KeyKind) -> Policy {
-    Policy::new(name, quota.parse().unwrap(), key).unwrap()
-}
-
-async fn allowed(limiter: &RateLimiter, info: &RequestInfo<'_>, n: usize) -> usize {
-    let mut count = 0;
-    for _ in 0..n {
-        if matches!(limiter.check(info).await, Verdict::Allowed(_)) {
-            count += 1;
-        }
-    }
-    count
 }
 
 fn limiter(policies: impl IntoIterator<Item = Policy>) -> (RateLimiter, ManualClock) {

@@ -77,7 +77,7 @@ pub async fn replace(
         .as_object_mut()
         .and_then(|fields| fields.remove("version"))
         .and_then(|v| v.as_i64());
-    let if_match = if_match_versions(&request);
+    let if_match = crate::routes::resources::if_match_of(&request);
     let changed = settings::change(&state, Some(actor), changes, move |current| {
         check_version(current, &if_match, sent_version)
     })
@@ -101,24 +101,15 @@ fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
 
-/// The `If-Match` header's tags (`*` matches any version).
-fn if_match_versions(request: &HttpRequest) -> Vec<String> {
-    request
-        .headers()
-        .get_all(header::IF_MATCH)
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(|tag| tag.trim().to_owned())
-        .filter(|tag| !tag.is_empty())
-        .collect()
-}
-
 /// 412 unless the settings are still the version `If-Match` (and the body's
 /// `version`, when sent) names.
-fn check_version(current: &Stored, if_match: &[String], sent: Option<i64>) -> Result<(), ApiError> {
-    let tag = etag(current.version);
-    let header_ok = if_match.is_empty() || if_match.iter().any(|t| *t == "*" || *t == tag);
-    if header_ok && sent.is_none_or(|v| v == current.version) {
+fn check_version(
+    current: &Stored,
+    if_match: &http::HeaderMap,
+    sent: Option<i64>,
+) -> Result<(), ApiError> {
+    let tag = http::HeaderValue::from_str(&etag(current.version)).ok();
+    if edge_cache::if_match(if_match, tag.as_ref()) && sent.is_none_or(|v| v == current.version) {
         return Ok(());
     }
     Err(ApiError::new(

@@ -293,7 +293,7 @@ fn json_with_etag(status: StatusCode, body: Vec<u8>) -> Result<HttpResponse, Api
 }
 
 /// The request's `If-Match` lines, in the `http` 1 types edge-cache reads.
-fn if_match_of(request: &HttpRequest) -> http::HeaderMap {
+pub(crate) fn if_match_of(request: &HttpRequest) -> http::HeaderMap {
     let mut headers = http::HeaderMap::new();
     for value in request.headers().get_all(header::IF_MATCH) {
         if let Ok(value) = http::HeaderValue::from_bytes(value.as_bytes()) {
