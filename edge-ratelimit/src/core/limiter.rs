@@ -332,9 +332,10 @@ impl RateLimiter {
         self.inner.set.load().policies.clone()
     }
 
-    /// The policies now, shared (for the protocol's header values).
-    pub(crate) fn policy_set(&self) -> Arc<PolicySet> {
-        self.inner.set.load_full()
+    /// The policies now (for the protocol's header values): a guard, which
+    /// costs no shared reference count while it lives.
+    pub(crate) fn policy_set(&self) -> arc_swap::Guard<Arc<PolicySet>> {
+        self.inner.set.load()
     }
 
     /// Replace the policies while requests flow: `policies` are checked first

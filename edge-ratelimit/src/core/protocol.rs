@@ -157,7 +157,7 @@ pub struct Label {
     pub headers: HeaderLines,
     /// The policies the values refer to (those of the labelling, whatever a
     /// reconfiguration did since).
-    set: Option<Arc<PolicySet>>,
+    set: Option<arc_swap::Guard<Arc<PolicySet>>>,
 }
 
 impl Label {
