@@ -367,6 +367,16 @@ pub enum FilterMode {
     Detect,
 }
 
+impl FilterMode {
+    /// The input filter's mode for this setting.
+    pub fn mode(self) -> edge_filter::Mode {
+        match self {
+            FilterMode::Block => edge_filter::Mode::Block,
+            FilterMode::Detect => edge_filter::Mode::DetectOnly,
+        }
+    }
+}
+
 /// The format of operational and access logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {

@@ -287,13 +287,17 @@ pub fn api() -> impl Iterator<Item = &'static Operation> {
     OPERATIONS.iter().filter(|op| op.path.starts_with("/api/"))
 }
 
+/// The cached operations (GETs whose responses the cache shares), in table order.
+pub fn cached() -> impl Iterator<Item = &'static Operation> {
+    OPERATIONS.iter().filter(|op| op.caching != Caching::None)
+}
+
 /// Every path template, the most requested first (the cached reads, the rest
 /// of the API, then the probes): the access log labels requests by the first
 /// that matches.
 pub fn templates_by_traffic() -> impl Iterator<Item = &'static str> {
-    let cached = OPERATIONS.iter().filter(|op| op.caching != Caching::None);
     let rest = api().chain(OPERATIONS.iter().filter(|op| !op.path.starts_with("/api/")));
-    cached.chain(rest).map(|op| op.path)
+    cached().chain(rest).map(|op| op.path)
 }
 
 /// The health probes' paths (no rate limit applies to them).
@@ -574,10 +578,8 @@ mod tests {
             Some("/api/auth/register")
         );
         // Cached operations are GETs.
-        for op in OPERATIONS {
-            if op.caching != Caching::None {
-                assert_eq!(op.method, Method::GET, "{}", op.path);
-            }
+        for op in cached() {
+            assert_eq!(op.method, Method::GET, "{}", op.path);
         }
     }
 }

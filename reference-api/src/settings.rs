@@ -51,10 +51,7 @@ impl Settings {
     pub fn of(config: &Config) -> Settings {
         Settings {
             quotas: Quotas::of(config),
-            filter_mode: match config.filter_mode {
-                crate::config::FilterMode::Block => Mode::Block,
-                crate::config::FilterMode::Detect => Mode::DetectOnly,
-            },
+            filter_mode: config.filter_mode.mode(),
             rules_off: Vec::new(),
             cache_ttl: config.cache_ttl,
             cache_routes: BTreeMap::new(),
@@ -294,10 +291,7 @@ impl Settings {
 
 /// The templates of the cached routes.
 fn cached_routes() -> impl Iterator<Item = &'static str> {
-    crate::operations::OPERATIONS
-        .iter()
-        .filter(|op| op.caching != crate::operations::Caching::None)
-        .map(|op| op.path)
+    crate::operations::cached().map(|op| op.path)
 }
 
 /// Make `settings` the running ones: each limiter, the filter and the cache

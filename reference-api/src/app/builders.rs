@@ -4,7 +4,7 @@
 
 use edge_auth::Validator;
 use edge_cache::{Cache, RedisTier, Unlisted};
-use edge_filter::{Filter, Mode, SecurityLog};
+use edge_filter::{Filter, SecurityLog};
 use edge_ratelimit::{KeyKind, Policy, Quota, RateLimiter, RedisStore, Scope};
 
 use crate::config::Config;
@@ -133,7 +133,7 @@ pub fn cache(config: &Config) -> Result<Cache, edge_cache::ConfigError> {
         .unlisted(Unlisted::Never)
         // SPEC: JSON of at least 1 KiB is gzipped when asked, cached or not.
         .compress_uncached(true);
-    for op in operations::OPERATIONS {
+    for op in operations::cached() {
         let Caching::Shared { invalidates } = op.caching else {
             continue;
         };
@@ -156,14 +156,10 @@ pub fn filter(
     config: &Config,
     security_log: SecurityLog,
 ) -> Result<Filter, edge_filter::ConfigError> {
-    let mode = match config.filter_mode {
-        crate::config::FilterMode::Block => Mode::Block,
-        crate::config::FilterMode::Detect => Mode::DetectOnly,
-    };
     Filter::builder()
         .max_body(usize::try_from(config.max_body).unwrap_or(usize::MAX))
         .body_timeout(Some(config.body_timeout))
-        .mode(mode)
+        .mode(config.filter_mode.mode())
         .security_log(security_log)
         .routes(validation_routes()?)
         .build()
