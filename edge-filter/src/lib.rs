@@ -20,7 +20,7 @@ pub mod tower;
 
 pub use core::inspect::{EXCERPT_BYTES, Finding, Inspector, is_sensitive_location};
 pub use core::normalize::normalize;
-pub use core::rules::{Category, Rule, RuleSet, default_rules};
+pub use core::rules::{Category, Rule, RuleSet, SQL_TOKENIZER, default_rules};
 pub use error::ConfigError;
 pub use filter::{
     DEFAULT_BODY_TIMEOUT, Filter, FilterBuilder, KnownSender, Mode, Rejection, RequestContext,

@@ -3,3 +3,4 @@
 pub(crate) mod inspect;
 pub(crate) mod normalize;
 pub(crate) mod rules;
+pub(crate) mod sql_tokenizer;

@@ -64,8 +64,22 @@ fn normalize_owned(input: &str, plus_is_space: bool) -> String {
     if text.is_ascii() && !text.contains("/*") {
         return collapse_whitespace(text.chars().map(|c| c.to_ascii_lowercase()));
     }
-    let folded: String = text.nfkc().flat_map(char::to_lowercase).collect();
+    let folded: String = text
+        .nfkc()
+        .flat_map(char::to_lowercase)
+        .map(fold_look_alike)
+        .collect();
     collapse_whitespace(strip_sql_comments(&folded).chars())
+}
+
+/// Slashes and backslashes that NFKC leaves alone but that read as one:
+/// division and fraction slashes, big solidus, set minus, reverse solidus operator.
+fn fold_look_alike(c: char) -> char {
+    match c {
+        '\u{2215}' | '\u{2044}' | '\u{29F8}' => '/',
+        '\u{2216}' | '\u{29F5}' | '\u{29F9}' => '\\',
+        other => other,
+    }
 }
 
 /// Percent-decoding that never fails: invalid escapes stay as they are, invalid
@@ -79,6 +93,20 @@ fn percent_decode(input: &str, plus_is_space: bool) -> String {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
+            b'%' if matches!(bytes.get(i + 1), Some(b'u' | b'U')) => {
+                // IIS's `%uXXXX`: a UTF-16 code unit (fullwidth forms fold later, in NFKC).
+                match percent_u(&bytes[i + 2..]) {
+                    Some(c) => {
+                        let mut buffer = [0; 4];
+                        out.extend_from_slice(c.encode_utf8(&mut buffer).as_bytes());
+                        i += 6;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
             b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
                 (Some(hi), Some(lo)) => {
                     out.push(hi << 4 | lo);
@@ -100,6 +128,15 @@ fn percent_decode(input: &str, plus_is_space: bool) -> String {
         }
     }
     lenient_utf8(&out)
+}
+
+/// The character of the four hex digits at the start of `digits` (`%u` escapes).
+fn percent_u(digits: &[u8]) -> Option<char> {
+    let digits = digits.get(..4)?;
+    let value = digits
+        .iter()
+        .try_fold(0u32, |value, &d| Some(value << 4 | u32::from(hex(d)?)))?;
+    char::from_u32(value)
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -185,11 +222,109 @@ fn decode_escapes(input: &str) -> String {
     out
 }
 
+/// HTML character references as a browser reads them: numeric ones with or
+/// without the `;` and with any number of leading zeros (`&#0000060`), then
+/// named ones.
 fn decode_html(input: &str) -> String {
     if !input.contains('&') {
         return input.to_owned();
     }
-    html_escape::decode_html_entities(input).into_owned()
+    let numeric = decode_numeric_references(input);
+    let named = html_escape::decode_html_entities(&numeric);
+    decode_html5_references(&named).into_owned()
+}
+
+/// HTML5 named references that `html_escape` leaves alone and that spell
+/// the characters a payload needs (`ja&Tab;vascript&colon;`).
+const HTML5_REFERENCES: [(&str, &str); 14] = [
+    ("&tab;", "\t"),
+    ("&newline;", "\n"),
+    ("&colon;", ":"),
+    ("&lpar;", "("),
+    ("&rpar;", ")"),
+    ("&sol;", "/"),
+    ("&bsol;", "\\"),
+    ("&period;", "."),
+    ("&comma;", ","),
+    ("&semi;", ";"),
+    ("&equals;", "="),
+    ("&excl;", "!"),
+    ("&grave;", "`"),
+    ("&num;", "#"),
+];
+
+fn decode_html5_references(input: &str) -> Cow<'_, str> {
+    if !input.contains('&') {
+        return Cow::Borrowed(input);
+    }
+    // `&Tab;` and `&NewLine;` are the spellings: compare without case (the
+    // rules see lower case anyway).
+    let lower = input.to_ascii_lowercase();
+    if !HTML5_REFERENCES.iter().any(|(reference, _)| lower.contains(reference)) {
+        return Cow::Borrowed(input);
+    }
+    let mut text = input.to_owned();
+    for (reference, character) in HTML5_REFERENCES {
+        text = replace_ignoring_case(&text, reference, character);
+    }
+    Cow::Owned(text)
+}
+
+fn replace_ignoring_case(text: &str, from: &str, to: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (start, _) in lower.match_indices(from) {
+        out.push_str(&text[last..start]);
+        out.push_str(to);
+        last = start + from.len();
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+fn decode_numeric_references(input: &str) -> Cow<'_, str> {
+    if !input.contains("&#") {
+        return Cow::Borrowed(input);
+    }
+    let mut out = String::with_capacity(input.len());
+    let mut rest = input;
+    while let Some(start) = rest.find("&#") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let (radix, digits_from) = match after.as_bytes().first() {
+            Some(b'x' | b'X') => (16, 1),
+            _ => (10, 0),
+        };
+        let digits = &after[digits_from..];
+        let length = digits
+            .bytes()
+            .take_while(|b| char::from(*b).is_digit(radix))
+            .count();
+        // Leading zeros carry no value: a long run of them stays cheap to read.
+        let significant = digits[..length].trim_start_matches('0');
+        let value = match significant {
+            "" if length > 0 => Some(0),
+            s if s.len() <= 7 => u32::from_str_radix(s, radix).ok(),
+            _ => None,
+        };
+        match value.and_then(char::from_u32).filter(|_| length > 0) {
+            Some(c) => {
+                out.push(if c == '\0' { '\u{FFFD}' } else { c });
+                let mut consumed = digits_from + length;
+                if after[consumed..].starts_with(';') {
+                    consumed += 1;
+                }
+                rest = &after[consumed..];
+            }
+            None => {
+                out.push_str("&#");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 /// `/* ... */` becomes a space; `/*! ... */` keeps its body (MySQL runs it).
@@ -216,6 +351,110 @@ fn strip_sql_comments(input: &str) -> Cow<'_, str> {
     }
     out.push_str(rest);
     Cow::Owned(out)
+}
+
+/// The normalized `text` as a shell would read its words, when that differs:
+/// quotes and backslashes inside words removed (`c'a't`, `w\\ho\\ami`, a
+/// backslash-newline), empty expansions removed (`$@`, `$*`, `$9`, `` `` ``,
+/// `$()`, Windows `^`), `$IFS`/`${IFS}` read as a space, `${VAR:0:1}` as `/`
+/// and brace expansion `{cat,/etc/passwd}` as its words. Command-injection
+/// rules are also matched against this view. Linear in the input.
+pub fn shell_view(text: &str) -> Option<String> {
+    if !text.contains(['\'', '"', '\\', '$', '^', '`', '{']) {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &text[i..];
+        let skip = match bytes[i] {
+            b'\'' | b'"' | b'^' => 1,
+            b'\\' => {
+                // A backslash escapes the next character (and a newline vanishes).
+                match rest[1..].chars().next() {
+                    Some('\n') => 2,
+                    // A literal `\n` or `\r` (as C-style strings carry them) is a line break.
+                    Some('n' | 'r') => {
+                        out.push('\n');
+                        2
+                    }
+                    Some(c) if c.is_ascii() => {
+                        out.push(c);
+                        2
+                    }
+                    _ => 1,
+                }
+            }
+            // An empty substitution vanishes; a markdown fence (```) stays.
+            b'`' if rest.starts_with("```") => {
+                let run = rest.bytes().take_while(|&b| b == b'`').count();
+                out.push_str(&rest[..run]);
+                run
+            }
+            b'`' if rest.starts_with("``") => 2,
+            b'$' => shell_expansion(rest, &mut out),
+            b'{' => brace_expansion(rest, &mut out),
+            _ => 0,
+        };
+        if skip == 0 {
+            let c = rest.chars().next().unwrap_or(' ');
+            out.push(c);
+            i += c.len_utf8();
+        } else {
+            i += skip;
+        }
+    }
+    (out != text).then_some(out)
+}
+
+/// A `$` expansion at the start of `rest` that reads as nothing, a space or a
+/// slash: how many bytes it takes (pushing what it reads as), 0 if none.
+fn shell_expansion(rest: &str, out: &mut String) -> usize {
+    let after = &rest.as_bytes()[1..];
+    match after {
+        [b'@' | b'*' | b'0'..=b'9', ..] => 2,
+        [b'(', b')', ..] => 3,
+        _ if rest[1..].starts_with("ifs") => {
+            out.push(' ');
+            4
+        }
+        _ if rest[1..].starts_with("{ifs}") => {
+            out.push(' ');
+            6
+        }
+        [b'{', ..] => {
+            // `${NAME:0:1}` is the first character of a path variable: a slash.
+            let close = find_within(rest, b'}', 32);
+            match close {
+                Some(end) if rest[..end].ends_with(":0:1") => {
+                    out.push('/');
+                    end + 1
+                }
+                _ => 0,
+            }
+        }
+        _ => 0,
+    }
+}
+
+/// The position of `byte` among the first `limit` bytes of `text` (a bounded
+/// look-ahead keeps the shell view linear).
+fn find_within(text: &str, byte: u8, limit: usize) -> Option<usize> {
+    text.bytes().take(limit).position(|b| b == byte)
+}
+
+/// `{a,b,c}` (no spaces, at least one comma, short): its words, space-separated.
+fn brace_expansion(rest: &str, out: &mut String) -> usize {
+    let Some(end) = find_within(rest, b'}', 128) else {
+        return 0;
+    };
+    let inner = &rest[1..end];
+    if !inner.contains(',') || inner.contains([' ', '{', '\n']) {
+        return 0;
+    }
+    out.push_str(&inner.replace(',', " "));
+    end + 1
 }
 
 /// Runs of white space become one space (none at the ends); line breaks stay,

@@ -5,6 +5,12 @@
 use regex::bytes::{RegexSet, RegexSetBuilder};
 
 use crate::ConfigError;
+use crate::core::normalize::shell_view;
+use crate::core::sql_tokenizer::finds_sql_injection;
+
+/// The id of the built-in rule that runs libinjection's SQL tokenizer
+/// ([`Rule::sql_tokenizer`]).
+pub const SQL_TOKENIZER: &str = "sqli-tokenizer";
 
 /// What kind of attack a rule detects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -60,17 +66,42 @@ impl Rule {
             pattern: pattern.to_owned(),
         }
     }
+
+    /// The rule that reads a value with libinjection's SQL tokenizer (a pure-Rust
+    /// port) instead of a pattern: its id is [`SQL_TOKENIZER`] and its pattern is
+    /// empty. Part of [`default_rules`]; leave it out (or disable its id) to match
+    /// with patterns alone.
+    pub fn sql_tokenizer() -> Rule {
+        Rule::new(
+            SQL_TOKENIZER,
+            Category::SqlInjection,
+            "libinjection's SQL tokenizer: token fingerprints of known injections",
+            "",
+        )
+    }
+
+    fn is_sql_tokenizer(&self) -> bool {
+        self.id == SQL_TOKENIZER && self.pattern.is_empty()
+    }
 }
 
 /// Command names that are not English words: any use after a separator is suspect.
-const COMMANDS: &str = r"(?:whoami|uname|wget|curl|nc|ncat|netcat|bash|sh|zsh|ksh|csh|python[23]?|perl|ruby|php|nslookup|ifconfig|ipconfig|powershell|chmod|chown|mkfifo|telnet|base64|xxd|tftp|printenv|passwd|useradd|crontab|systemctl|pwd|ls|rm|id)";
+const COMMANDS: &str = r"(?:whoami|uname|wget|curl|nc|ncat|netcat|bash|sh|zsh|ksh|csh|dash|python[23]?|perl|ruby|php|nslookup|ifconfig|ipconfig|powershell|chmod|chown|mkfifo|telnet|base64|xxd|tftp|printenv|passwd|useradd|crontab|systemctl|pwd|ls|rm|id|netstat|sysinfo|systeminfo|tasklist|taskkill|wmic|certutil|bitsadmin|rundll32|regsvr32|mshta|cscript|wscript|netsh|phpinfo)";
 
 /// Command names that are also English words: suspect only with shell-like arguments.
-const WORDISH_COMMANDS: &str = r"(?:cat|echo|ping|sleep|touch|type|dir|find|head|tail|env|kill|dig|ssh|scp|cmd|more|less|sort|grep|awk|sed|cp|mv|net)";
+const WORDISH_COMMANDS: &str = r"(?:cat|echo|ping|sleep|touch|type|dir|find|head|tail|env|kill|dig|ssh|scp|cmd|more|less|sort|grep|awk|sed|cp|mv|net|nohup|exit|timeout|route|reg|set|start|copy|del)";
+
+/// Where a chained command starts: a shell separator, `$(`, or a
+/// backtick after the value's start or a shell-ish character (not a markdown
+/// code span in prose, and not a ``` fence).
+const SEPARATOR: &str = r"(?:[;&|\n]|\$\(|(?:^|[=(;|&'\x22:$])\s*`)";
+
+/// A path in front of a command name (`/bin/`, `/usr/bin/`, `\\`).
+const COMMAND_PATH: &str = r"(?:sudo\s+)?(?:[/\\]?(?:usr/)?s?bin/)?";
 
 /// What follows a command: a flag, a path, a variable, a file name, a number at
 /// the end, or words and then a redirection.
-const SHELL_ARGUMENT: &str = r"\s+(?:-{1,2}[a-z]|/|~/?|\.{1,2}/|\$|[\w.-]+\.(?:txt|sh|log|conf|ini|php|py|pl|passwd|xml|json|db)\b|\d+\s*(?:$|[;&|`])|[^;&|\n<>]*?(?:>{1,2}|<)\s*[/~$.\w])";
+const SHELL_ARGUMENT: &str = r"\s+(?:-{1,2}[a-z]|/|~/?|\.{1,2}/|\$|[a-z]:\\|[\w.-]+\.(?:txt|sh|log|conf|ini|php|py|pl|passwd|xml|json|db)\b|\d+\s*(?:$|[;&|`])|[^;&|\n<>]*?(?:>{1,2}|<)\s*[/~$.\w])";
 
 /// The built-in rules.
 pub fn default_rules() -> Vec<Rule> {
@@ -91,7 +122,7 @@ pub fn default_rules() -> Vec<Rule> {
         sqli(
             "sqli-tautology",
             "a quote closed, then OR/AND with an always-true comparison",
-            r#"['"`]\s*\)*\s*(?:or|and|xor|\|\||&&)\s*(?:not\s+)?\(?\s*(?:['"`]?[\w.]*['"`]?\s*(?:=|<>|!=|<=>|>=?|<=?|\blike\b|\bis\b|\bin\s*\()|\d+\s*(?:$|--|#|;|\)|=|<|>)|true\b|false\b|null\b|exists\s*\(|\w+\s*\()"#,
+            r#"['"]\s*\)*\s*(?:or|and|xor|\|\||&&)\s*(?:not\s+)?\(?\s*(?:['"`]?[\w.]*['"`]?\s*(?:=|<>|!=|<=>|>=?|<=?|\blike\b|\bis\s+(?:not\s+)?(?:null|true|false)\b|\bin\s*\()|\d+\s*(?:$|--|#|;|\)|=|<|>)|true\b|false\b|null\b|exists\s*\(|\w+\s*\()"#,
         ),
         sqli(
             "sqli-numeric-tautology",
@@ -101,12 +132,12 @@ pub fn default_rules() -> Vec<Rule> {
         sqli(
             "sqli-stacked-query",
             "a statement ended, then a SQL statement begun",
-            r#"[;'"`]\s*(?:drop\s+(?:table|database|schema)|delete\s+from|insert\s+into|update\s+[\w`"\[\].]+\s+set\b|truncate\s+(?:table\s+)?[\w`]|alter\s+(?:table|user|database)|create\s+(?:table|user|database|function|procedure)\b|exec(?:ute)?\s+[\w@]|declare\s+@|select\s+(?:\*|@@|\d|null\b|version|user\b|sleep|pg_sleep|load_file|count\s*\()|shutdown\b|grant\s+all|set\s+@)"#,
+            r#"[;'"]\s*(?:drop\s+(?:table|database|schema)|delete\s+from|insert\s+into|update\s+[\w`"\[\].]+\s+set\b|truncate\s+(?:table\s+)?[\w`]|alter\s+(?:table|user|database)|create\s+(?:table|user|database|function|procedure)\b|exec(?:ute)?\s+[\w@]|declare\s+@|shutdown\b|grant\s+all|set\s+@)|;\s*select\s+(?:\*|@@|\d|null\b|version|user\b|sleep|pg_sleep|load_file|count\s*\()"#,
         ),
         sqli(
             "sqli-comment-terminator",
             "a quote closed, then the rest commented out",
-            r#"['"`]\s*\)*\s*(?:;\s*)?(?:--(?:\s|$|-)|#(?:\s|$)|/\*)"#,
+            r#"['"]\s*\)*\s*(?:;\s*)?(?:--(?:\s|$|-)|#(?:\n|$)|/\*)"#,
         ),
         sqli(
             "sqli-time-based",
@@ -136,7 +167,7 @@ pub fn default_rules() -> Vec<Rule> {
         sqli(
             "sqli-quoted-keyword",
             "a quote closed and a SQL clause appended",
-            r#"['"`]\s*\)*\s*;?\s*(?:select\s|(?:order|group)\s+by\s+[\w]+\s*(?:--|#|$|,)|having\s+\d|exec\s|drop\s)"#,
+            r#"['"]\s*\)*\s*(?:;\s*select\s|(?:\)\s*)+select\s|;?\s*(?:(?:order|group)\s+by\s+[\w]+\s*(?:--|#|$|,)|having\s+\d|exec\s|drop\s+(?:table|database|schema|user|function|procedure|view|index)\b))"#,
         ),
         sqli(
             "sqli-functions",
@@ -154,36 +185,55 @@ pub fn default_rules() -> Vec<Rule> {
             r"\b(?:order|group)\s+by\s+\d+\s*(?:--|#|/\*|$)",
         ),
         sqli(
+            "sqli-subquery",
+            "a parenthesised SELECT ... FROM table (a subquery)",
+            r#"\(\s*select\b[^;]*?\bfrom\s+[\w.$\[\]`"]+\s*(?:\)|,|\s+(?:as|limit|where|join|order|group|t\d|\w+\s*,))"#,
+        ),
+        sqli(
+            "sqli-numeric-union",
+            "UNION right after a number (a numeric parameter closed)",
+            r"(?:^|[\s(=])-?[\d.]+(?:e\d+|f|d)?\s*union\s*(?:$|select\b|all\b|distinct\b|\(|--|#)|\bunion\s*\(\s*select\b",
+        ),
+        sqli(
+            "sqli-between-tautology",
+            "AND/OR with a constant BETWEEN",
+            r"\b(?:and|or)\s+\d+\s+(?:not\s+)?between\s+\d+\s+and\s+\d+",
+        ),
+        sqli(
             "sqli-hex-literal",
             "long hex literals compared or selected",
             r"(?:=|\bselect\s|,)\s*0x[0-9a-f]{8,}\b",
         ),
         // Cross-site scripting.
-        xss("xss-script-tag", "a script element", r"<\s*/?\s*script\b"),
+        xss(
+            "xss-script-tag",
+            "a script element (also namespaced, or spelled with high-bit angle brackets)",
+            r"<\s*/?\s*(?:[\w-]+\s*:\s*)?script\b|(?:1/4|¼)\s*/?\s*script\b",
+        ),
         xss(
             "xss-event-handler",
             "an element with an on* event handler",
-            r"<\s*[a-z][a-z0-9:-]*\b[^>]*?[\s/\x22'`]on[a-z]{3,}\s*=",
+            r"<\s*[a-z][a-z0-9:-]*\b[^>]*?[\s/\x22'`]on[a-z]{3,}\s*=|(?:^|[\s\x22'/`;])on(?:load|error|mouse[a-z]+|focus[a-z]*|blur|click|dblclick|key[a-z]+|submit|change|input|toggle|animation[a-z]+|transition[a-z]+|begin|end|pageshow|hashchange|message|scroll|wheel|drag[a-z]*|drop|pointer[a-z]+|touch[a-z]+|resize|copy|cut|paste|play[a-z]*|show|abort|readystatechange|beforeunload|unload|popstate|afterprint|beforeprint)\s*=",
         ),
         xss(
             "xss-script-url",
             "javascript:, vbscript: or data:text/html URLs",
-            r"(?:javascript|vbscript|livescript)\s*:|\bdata\s*:\s*(?:text/html|application/(?:x-)?javascript|image/svg\+xml)",
+            r"(?:j\s*a\s*v\s*a|v\s*b|l\s*i\s*v\s*e)\s*s\s*c\s*r\s*i\s*p\s*t\s*:|\bdata\s*:\s*(?:text/html|application/(?:x-)?javascript|image/svg\+xml)",
         ),
         xss(
             "xss-dangerous-element",
             "elements that load or run active content",
-            r"<\s*/?\s*(?:iframe|frame|frameset|object|embed|applet|meta|base|link|svg|math|xml|import|isindex|portal|img|body|video|audio|source|input|form|button|details|marquee|style|template|textarea|select|keygen|animate|set)\b[^>]*(?:>|$)",
+            r"(?:^|[^\w])<\s*/?\s*(?:iframe|frame|frameset|object|embed|applet|meta|base|link|svg|math|xml|import|isindex|portal|style|template|keygen|animate|set)\b[^>]*(?:>|$)|<\s*(?:iframe|frame|object|embed|applet|meta|base|link|svg|math|import|isindex|portal|style)\s+[\w:-]+\s*=|<\?\s*import\b|<\s*xsl\s*:\s*stylesheet\b",
         ),
         xss(
             "xss-dom-sink",
             "scripts reaching into the DOM",
-            r"\b(?:document\s*\.\s*(?:cookie|domain|write(?:ln)?|location)|window\s*\.\s*(?:location|name|open)\b|\.innerhtml\s*=|eval\s*\(\s*(?:atob|unescape|string\.fromcharcode|location|name|['\x22`])|settimeout\s*\(\s*['\x22`]|new\s+function\s*\(|fromcharcode\s*\(|(?:alert|prompt|confirm)(?:\(|`))",
+            r"\b(?:document\s*\.\s*(?:cookie|domain|write(?:ln)?|location)|window\s*\.\s*(?:location|name|open)\b|\.innerhtml\s*=|eval\s*\(\s*(?:atob|unescape|string\.fromcharcode|location|name|['\x22`])|settimeout\s*\(\s*['\x22`]|new\s+function\s*\(|fromcharcode\s*\(|(?:alert|prompt|confirm)\s*(?:\(\s*(?:-?\d|/|document\b|window\b|this\b|top\b|self\b|parent\b|string\b|[a-z_$]+\s*\.|['\x22`][^'\x22`]{0,24}['\x22`]\s*\))|`))",
         ),
         xss(
             "xss-css-expression",
             "CSS expressions and behaviours",
-            r"\bexpression\s*\(|-moz-binding\s*:|\bbehavior\s*:\s*url|@import\s+['\x22]?(?:url|javascript|//)",
+            r"[:=]\s*expression\s*\(|\bexpression\s*\(\s*(?:alert|eval|prompt|confirm|javascript|document|window)\b|-moz-binding\s*:|\bbehaviou?r\s*:\s*url|@import\s+['\x22]?(?:url|javascript|//)|\bstyle\s*=\s*['\x22]?[^>]*?(?:url\s*\(|behaviou?r\s*:|expression\s*\(|@import|font-family\s*:\s*['\x22][^'\x22]*[\[{;])",
         ),
         xss(
             "xss-srcdoc",
@@ -195,11 +245,21 @@ pub fn default_rules() -> Vec<Rule> {
             "an attribute or tag closed and a new element begun",
             r#"['"]\s*/?>\s*<\s*/?\s*[a-z]"#,
         ),
+        xss(
+            "xss-script-object-access",
+            "script reaching globals through brackets or JSFuck (`self[\"alert\"]`, `![]`)",
+            r#"\b(?:document|window|self|top|parent|frames|globalthis|this)\s*\)?\s*\[\s*['"`]\s*(?:cookie|alert|eval|location|domain|write|constructor|prompt|confirm|open|fetch|document|\\x|\$)|(?:^|[^\w\]])!\s*\[\s*\]"#,
+        ),
+        xss(
+            "xss-markup-tricks",
+            "markup that smuggles a tag: spaced-out tag names, UTF-7 angle brackets, XML entities and schema locations",
+            r"<\s*[a-z](?:\s+[a-z]){3,}\b|\+ad[w4]-|<!\s*(?:doctype|entity)\b[^>]*\b(?:system|public)\b|<!\s*entity\b|\bxsi\s*:\s*schemalocation\s*=",
+        ),
         // Path traversal.
         traversal(
             "traversal-dot-dot",
             "../ or ..\\ sequences",
-            r#"(?:^|[/\\=:\s'"])\.\.[/\\;]|[/\\]\.\.(?:[/\\;]|$)|^\.\.$"#,
+            r#"(?:^|[/\\=:\s'"])\.{2,}[/\\;]|[/\\]\.{2,}[/\\;]|[/\\]\.\.$|^\.\.$"#,
         ),
         traversal(
             "traversal-sensitive-file",
@@ -209,40 +269,68 @@ pub fn default_rules() -> Vec<Rule> {
         traversal(
             "traversal-absolute-root",
             "absolute paths to system directories",
-            r"^/(?:etc|proc|sys|var/log|root|usr/local/etc|dev)(?:/|$)|\bfile:/{2,}|^[a-z]:[/\\](?:windows|winnt|boot|inetpub)\b",
+            r"^[/\\](?:etc|proc|sys|var[/\\]log|root|usr[/\\]local[/\\]etc|dev)(?:[/\\]|$)|\bfile:/{2,}|^[/\\]?[a-z]:[/\\]?(?:windows|winnt|boot|inetpub|system32|appserv|xampp|wamp)\b",
         ),
-        // Command injection.
+        traversal(
+            "traversal-server-file",
+            "absolute paths to server logs, configuration and shell files",
+            r"(?:^|[\s=:'\x22])[/\\](?:[\w.-]+[/\\])*(?:(?:access|error)[._]log|(?:httpd|apache2?|php|my|nginx|proftpd|vsftpd|pure-ftpd|ssl)\.(?:conf|ini|cnf)|config\.(?:php|asp|inc\.php|inc)|global\.asa|metabase\.xml|win\.ini|\.bash_history|\.bash_profile|\.bashrc|\.cshrc|\.profile|\.forward|\.logout|\.mysql_history)\b",
+        ),
+        // Command injection (also matched on the shell view: see `shell_view`).
         cmd(
             "cmd-chained-command",
             "a separator, then a shell command",
-            &format!(
-                r"(?:[;&|`\n]|\$\(|\|\|)\s*(?:sudo\s+)?(?:/(?:usr/)?s?bin/)?{COMMANDS}\b(?:\s|$|[;&|`)<>'\x22])"
-            ),
+            &format!(r"{SEPARATOR}\s*{COMMAND_PATH}{COMMANDS}\b(?:\s|$|[;&|`)<>'\x22])"),
         ),
         cmd(
             "cmd-chained-word-command",
             "a separator, then an English-looking command with shell arguments",
             &format!(
-                r"(?:[;&|`\n]|\$\()\s*(?:sudo\s+)?(?:/(?:usr/)?s?bin/)?{WORDISH_COMMANDS}{SHELL_ARGUMENT}"
+                r"{SEPARATOR}\s*{COMMAND_PATH}{WORDISH_COMMANDS}{SHELL_ARGUMENT}"
+            ),
+        ),
+        cmd(
+            "cmd-leading-command",
+            "a value that starts with a shell command and its arguments",
+            &format!(
+                r"^\s*{COMMAND_PATH}(?:{COMMANDS}|{WORDISH_COMMANDS})\s+(?:-{{1,2}}[a-z]|/[\w.*?]|~/|\.{{1,2}}/|\$|[a-z]:\\|(?:https?|ftp)://|[^;&|\n<>]*?>{{1,2}}\s*[/~$.\w])|^\s*(?:sleep|timeout)\s+\d+\s*$"
             ),
         ),
         cmd(
             "cmd-substitution",
             "$(...) or backtick substitution of a command",
             &format!(
-                r"\$\(\s*(?:{COMMANDS}|{WORDISH_COMMANDS}|/)|`\s*(?:{COMMANDS}|{WORDISH_COMMANDS})\b[^`]*`|\$\{{(?:ifs|path|home|shell)\}}"
+                r"\$\(\s*(?:{COMMANDS}|{WORDISH_COMMANDS}|/)|(?:^|[=(;|&'\x22:$])\s*`\s*{COMMAND_PATH}(?:{COMMANDS}|{WORDISH_COMMANDS})(?:\s[^`]*)?`|\$\{{(?:ifs|path|home|shell)\}}"
             ),
         ),
         cmd(
             "cmd-shell-path",
             "paths to shells and interpreters",
-            r"(?:^|[\s;&|`'\x22(=])/(?:usr/)?s?bin/(?:ba|z|k|c|tc|da)?sh\b|\bcmd(?:\.exe)?\s+/c\b|\bpowershell(?:\.exe)?\s+-|/dev/(?:tcp|udp)/",
+            r"(?:^|[\s;&|`'\x22(=])/(?:usr/)?s?bin/(?:ba|z|k|c|tc|da)?sh\b|\bcmd(?:\.exe)?\s+/[ck]\b|\bpowershell(?:\.exe)?\s+-|/dev/(?:tcp|udp)/",
         ),
         cmd(
             "cmd-download-pipe",
             "downloads piped to a shell, reverse shells",
             r"\b(?:curl|wget)\b[^|;&]*\|\s*(?:ba)?sh\b|\b(?:nc|ncat|netcat)\b[^;&|]*\s-[a-z]*e\s|\bmkfifo\b",
         ),
+        cmd(
+            "cmd-glob-path",
+            "a system path spelled with wildcards (/???/c?t, /et*/passwd)",
+            r"(?:^|[\s;&|`'\x22(=<>])/[a-z]*[?*][a-z?*]*/|(?:^|[\s;&|`'\x22(=<>])/(?:usr/)?s?bin/[a-z]*[?*]",
+        ),
+        cmd(
+            "cmd-windows",
+            "Windows shell commands: net, reg, netsh, FOR and IF batch syntax, %VAR:~n,m%",
+            &format!(
+                r"{SEPARATOR}\s*(?:dir\s*$|net\s+(?:user|localgroup|view|share|use|group|accounts|session|start|stop)\b|reg(?:\.exe)?\s+(?:add|query|delete|save|export)\s|netsh\s+\w|dir(?:\s+[a-z]:\\|\s+/[a-z]\b)|(?:type|copy|del)\s+[a-z]:\\)|\bfor\s+(?:/[dflr]\s+)?[^\n]{{0,80}}?(?:%%|%%?[^\s%\d][^\s%]{{0,20}})\s+in\s*\(|\bif\s+(?:/i\s+)?(?:not\s+)?(?:(?:exist|defined)\s+\S+[^;&|]{{0,60}}?(?:\(\s*$|\s\(?(?:echo|goto|cmd|call|set|del|copy|start|type|dir|cd)\b)|errorlevel\s+\d|cmdextversion\b|(?:\S*%\S*|[\[(]\S*[\])]|\x22[^\x22]*\x22)\s*(?:==|\s(?:equ|neq|lss|leq|gtr|geq)\s)|\S+\s+(?:equ|neq|lss|leq|gtr|geq)\s+\S+|\w+\s*===?\s*\w+\s+\w)|%[a-z_]+:~-?\d+(?:,-?\d+)?%"
+            ),
+        ),
+        cmd(
+            "cmd-code-execution",
+            "server-side code run through the input: PHP calls, SSI exec, Shellshock",
+            r#"<\?php\b|\b(?:phpinfo|phpversion|shell_exec|passthru|proc_open|pcntl_exec)\s*\(|\b(?:system|exec|popen|eval|assert)\s*\(\s*['"$`]|\{\$\{|\$\{@?\w+\(|<!--\s*#\s*(?:exec|include|echo|config|printenv)\b|\(\s*\)\s*\{\s*:?\s*;?\s*\}\s*;"#,
+        ),
+        Rule::sql_tokenizer(),
         // NUL bytes.
         Rule::new(
             "null-byte",
@@ -253,25 +341,67 @@ pub fn default_rules() -> Vec<Rule> {
     ]
 }
 
+/// One `RegexSet` over `rules`' patterns. ASCII semantics (`\b`, `\w`, `\s`)
+/// keep matching on the fast DFA path; the rules are ASCII and the text is
+/// NFKC-folded first.
+fn compile<'a>(rules: impl Iterator<Item = &'a Rule>) -> Result<RegexSet, ConfigError> {
+    RegexSetBuilder::new(rules.map(|r| r.pattern.as_str()))
+        .unicode(false)
+        .size_limit(64 << 20)
+        .dfa_size_limit(64 << 20)
+        .build()
+        .map_err(|e| ConfigError::InvalidRule(e.to_string()))
+}
+
 /// A compiled set of rules.
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     rules: Vec<Rule>,
     set: RegexSet,
+    /// `set`'s rules' indexes in `rules`.
+    set_rules: Vec<usize>,
+    /// The SQL tokenizer rule's index in `rules`, if it is one of them.
+    tokenizer: Option<usize>,
+    /// The command-injection rules, matched again on the text's shell view.
+    shell: RegexSet,
+    /// `shell`'s rules' indexes in `rules`.
+    shell_rules: Vec<usize>,
 }
 
 impl RuleSet {
     /// Compile `rules`.
+    ///
+    /// A rule with an empty pattern is refused (it would match everything),
+    /// except [`Rule::sql_tokenizer`].
     pub fn new(rules: Vec<Rule>) -> Result<RuleSet, ConfigError> {
-        // ASCII semantics (`\b`, `\w`, `\s`) keep matching on the fast DFA path;
-        // the rules are ASCII and the text is NFKC-folded first.
-        let set = RegexSetBuilder::new(rules.iter().map(|r| r.pattern.as_str()))
-            .unicode(false)
-            .size_limit(64 << 20)
-            .dfa_size_limit(64 << 20)
-            .build()
-            .map_err(|e| ConfigError::InvalidRule(e.to_string()))?;
-        Ok(RuleSet { rules, set })
+        if let Some(empty) = rules
+            .iter()
+            .find(|r| r.pattern.is_empty() && !r.is_sql_tokenizer())
+        {
+            return Err(ConfigError::InvalidRule(format!(
+                "rule `{}` has an empty pattern",
+                empty.id
+            )));
+        }
+        let tokenizer = rules.iter().position(Rule::is_sql_tokenizer);
+        let set_rules: Vec<usize> = (0..rules.len())
+            .filter(|&i| !rules[i].is_sql_tokenizer())
+            .collect();
+        let set = compile(set_rules.iter().map(|&i| &rules[i]))?;
+        let shell_rules: Vec<usize> = set_rules
+            .iter()
+            .copied()
+            .filter(|&i| rules[i].category == Category::CommandInjection)
+            .collect();
+        let shell = compile(shell_rules.iter().map(|&i| &rules[i]))?;
+        Ok(RuleSet {
+            rules,
+            set,
+            set_rules,
+            tokenizer,
+            shell,
+            shell_rules,
+        })
     }
 
     /// A set with no rules: matches nothing.
@@ -279,6 +409,10 @@ impl RuleSet {
         RuleSet {
             rules: Vec::new(),
             set: RegexSet::empty(),
+            set_rules: Vec::new(),
+            tokenizer: None,
+            shell: RegexSet::empty(),
+            shell_rules: Vec::new(),
         }
     }
 
@@ -315,17 +449,30 @@ impl RuleSet {
         &self.rules
     }
 
-    /// The first rule (in rule order) matching the normalized `text`.
+    /// The first pattern rule (in rule order) matching the normalized `text`;
+    /// or else the SQL tokenizer, if it is a rule and reads `text` as SQL
+    /// injection; or else the first command-injection rule matching the
+    /// text's shell view (quotes, escapes and empty expansions inside words
+    /// removed).
     pub fn first_match(&self, text: &str) -> Option<&Rule> {
         // Most values match nothing: answer that with one early-exit scan.
-        if !self.set.is_match(text.as_bytes()) {
-            return None;
+        if self.set.is_match(text.as_bytes()) {
+            return self
+                .set
+                .matches(text.as_bytes())
+                .iter()
+                .next()
+                .map(|i| &self.rules[self.set_rules[i]]);
         }
-        self.set
-            .matches(text.as_bytes())
+        if let Some(tokenizer) = self.tokenizer.filter(|_| finds_sql_injection(text)) {
+            return Some(&self.rules[tokenizer]);
+        }
+        let view = shell_view(text)?;
+        self.shell
+            .matches(view.as_bytes())
             .iter()
             .next()
-            .map(|i| &self.rules[i])
+            .map(|i| &self.rules[self.shell_rules[i]])
     }
 }
 
