@@ -15,6 +15,9 @@ use unicode_normalization::UnicodeNormalization;
 /// How many decoding rounds are applied at most (double and triple encoding).
 pub(crate) const MAX_ROUNDS: usize = 4;
 
+/// How many times SQL comments are stripped at most (nested executable comments).
+const COMMENT_PASSES: usize = 3;
+
 /// Normalize `input` for matching. `plus_is_space`: decode `+` as a space (query strings).
 /// Text that is already normal (most keys and many values) is returned as it is.
 pub fn normalize(input: &str, plus_is_space: bool) -> Cow<'_, str> {
@@ -69,7 +72,16 @@ fn normalize_owned(input: &str, plus_is_space: bool) -> String {
         .flat_map(char::to_lowercase)
         .map(fold_look_alike)
         .collect();
-    collapse_whitespace(strip_sql_comments(&folded).chars())
+    // An executable comment can hold more (`/*!12345union/*!31337select*/`):
+    // a few passes unwrap the nesting testers use, each pass linear.
+    let mut stripped = strip_sql_comments(&folded);
+    for _ in 1..COMMENT_PASSES {
+        if !stripped.contains("/*") {
+            break;
+        }
+        stripped = Cow::Owned(strip_sql_comments(&stripped).into_owned());
+    }
+    collapse_whitespace(stripped.chars())
 }
 
 /// Slashes and backslashes that NFKC leaves alone but that read as one:
@@ -374,11 +386,6 @@ pub fn shell_view(text: &str) -> Option<String> {
                 // A backslash escapes the next character (and a newline vanishes).
                 match rest[1..].chars().next() {
                     Some('\n') => 2,
-                    // A literal `\n` or `\r` (as C-style strings carry them) is a line break.
-                    Some('n' | 'r') => {
-                        out.push('\n');
-                        2
-                    }
                     Some(c) if c.is_ascii() => {
                         out.push(c);
                         2

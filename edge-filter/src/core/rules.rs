@@ -91,17 +91,17 @@ const COMMANDS: &str = r"(?:whoami|uname|wget|curl|nc|ncat|netcat|bash|sh|zsh|ks
 /// Command names that are also English words: suspect only with shell-like arguments.
 const WORDISH_COMMANDS: &str = r"(?:cat|echo|ping|sleep|touch|type|dir|find|head|tail|env|kill|dig|ssh|scp|cmd|more|less|sort|grep|awk|sed|cp|mv|net|nohup|exit|timeout|route|reg|set|start|copy|del)";
 
-/// Where a chained command starts: a shell separator, `$(`, or a
-/// backtick after the value's start or a shell-ish character (not a markdown
-/// code span in prose, and not a ``` fence).
-const SEPARATOR: &str = r"(?:[;&|\n]|\$\(|(?:^|[=(;|&'\x22:$])\s*`)";
+/// Where a chained command starts: a shell separator, `$(`, or a backtick
+/// right after `=`, `;`, `|`, `&` or `$` (not a markdown code span in prose,
+/// and not a ``` fence).
+const SEPARATOR: &str = r"(?:[;&|\n]|\\n|\$\(\s*`?|[=;|&$]\s*`)";
 
 /// A path in front of a command name (`/bin/`, `/usr/bin/`, `\\`).
 const COMMAND_PATH: &str = r"(?:sudo\s+)?(?:[/\\]?(?:usr/)?s?bin/)?";
 
 /// What follows a command: a flag, a path, a variable, a file name, a number at
 /// the end, or words and then a redirection.
-const SHELL_ARGUMENT: &str = r"\s+(?:-{1,2}[a-z]|/|~/?|\.{1,2}/|\$|[a-z]:\\|[\w.-]+\.(?:txt|sh|log|conf|ini|php|py|pl|passwd|xml|json|db)\b|\d+\s*(?:$|[;&|`])|[^;&|\n<>]*?(?:>{1,2}|<)\s*[/~$.\w])";
+const SHELL_ARGUMENT: &str = r"\s+(?:-{1,2}[a-z]|/|~/?|\.{1,2}/|\$|%\w+%|[a-z]:\\|[\w.-]+\.(?:txt|sh|log|conf|ini|php|py|pl|passwd|xml|json|db)\b|\d+\s*(?:$|[;&|`])|[^;&|\n<>]*?(?:>{1,2}|\s<)\s*[/~$.\w])";
 
 /// The built-in rules.
 pub fn default_rules() -> Vec<Rule> {
@@ -117,7 +117,7 @@ pub fn default_rules() -> Vec<Rule> {
         sqli(
             "sqli-union-select",
             "UNION [ALL] SELECT",
-            r"\bunion\b(?:\s+(?:all|distinct))?\s*\(?\s*select\b",
+            r"union(?:\s+(?:all|distinct))?\s*\(?\s*select\b",
         ),
         sqli(
             "sqli-tautology",
@@ -132,7 +132,7 @@ pub fn default_rules() -> Vec<Rule> {
         sqli(
             "sqli-stacked-query",
             "a statement ended, then a SQL statement begun",
-            r#"[;'"]\s*(?:drop\s+(?:table|database|schema)|delete\s+from|insert\s+into|update\s+[\w`"\[\].]+\s+set\b|truncate\s+(?:table\s+)?[\w`]|alter\s+(?:table|user|database)|create\s+(?:table|user|database|function|procedure)\b|exec(?:ute)?\s+[\w@]|declare\s+@|shutdown\b|grant\s+all|set\s+@)|;\s*select\s+(?:\*|@@|\d|null\b|version|user\b|sleep|pg_sleep|load_file|count\s*\()"#,
+            r#"['"]?\s*;\s*(?:drop\s+(?:table|database|schema)|delete\s+from|insert\s+into|update\s+[\w`"\[\].]+\s+set\b|truncate\s+(?:table\s+)?[\w`]|alter\s+(?:table|user|database)|create\s+(?:table|user|database|function|procedure)\b|exec(?:ute)?\s+[\w@]|declare\s+@|shutdown\b|grant\s+all|set\s+@)|['"]\s*(?:drop\s+(?:table|database)\s+[\w`"\[\].]+\s*(?:--|#|$)|exec(?:ute)?\s+(?:master|xp_|sp_)|shutdown\b|waitfor\s+delay)|;\s*select\s+(?:\*|@@|\d|null\b|version|user\b|sleep|pg_sleep|load_file|count\s*\()"#,
         ),
         sqli(
             "sqli-comment-terminator",
@@ -157,7 +157,7 @@ pub fn default_rules() -> Vec<Rule> {
         sqli(
             "sqli-exec-procedure",
             "dangerous stored procedures",
-            r"\b(?:exec|execute)\b\s*\(?\s*(?:master\.)?(?:dbo\.)?(?:xp_|sp_)\w+",
+            r"\b(?:exec|execute)\b\s*\(?\s*(?:master\.+)?(?:dbo\.+)?(?:xp_|sp_)\w+|\bexec(?:ute)?\s+master\.|\bexec(?:ute)?\s*\(\s*@|\bexecute\s+immediate\b|\bdeclare\s+@\w+",
         ),
         sqli(
             "sqli-drop-table",
@@ -192,12 +192,47 @@ pub fn default_rules() -> Vec<Rule> {
         sqli(
             "sqli-numeric-union",
             "UNION right after a number (a numeric parameter closed)",
-            r"(?:^|[\s(=])-?[\d.]+(?:e\d+|f|d)?\s*union\s*(?:$|select\b|all\b|distinct\b|\(|--|#)|\bunion\s*\(\s*select\b",
+            r"(?:^|[\s(=/*+-])-?(?:0x[0-9a-f]*|[\d.]+(?:e\d+|f|d)?)\s*union\s*(?:$|select\b|all\b|distinct\b|\(|--|#)|\bunion\s*\(\s*select\b",
         ),
         sqli(
             "sqli-between-tautology",
             "AND/OR with a constant BETWEEN",
             r"\b(?:and|or)\s+\d+\s+(?:not\s+)?between\s+\d+\s+and\s+\d+",
+        ),
+        sqli(
+            "sqli-quote-operator-tautology",
+            "a quote closed, then OR/XOR/AND glued to a negation or sign and a value",
+            r#"['"]\s*(?:or|and|xor)\s*[!~+-]+\s*['"\d(]|['"](?:or|and|xor)['"]\s*\d"#,
+        ),
+        sqli(
+            "sqli-dangling-query",
+            "a query cut off after WHERE, a SELECT of parentheses, an alias and FROM",
+            r#"\bselect\b[^;]*?\bfrom\b[^;]*?\bwhere\s*$|\bselect\s*\(+\s*[\d(]|[)`'"\d]\s*as\s+[`'"]?[\w-]+[`'"]?\s+from\s*(?:$|[`"]?\w+[`"]?\s*(?:$|where\b|join\b|limit\b|,|=))|\bselect[^;\n]*?``\s*\d|(?:^|[/;'"])\s*create\s+(?:table|database|user)\s+[\w`"]+"#,
+        ),
+        sqli(
+            "sqli-probe-function",
+            "information functions and payload SELECTs standing alone",
+            r"\b(?:current_user|database|db_name|schema|version|session_user|system_user|user)\s*\(\s*(?:\)|$|\n)|\bselect\s+(?:pg_sleep|sleep|benchmark|char|chr|group_concat|concat|load_file|version|user|database)\s*(?:\(|$)|\(\s*select\s+(?:substr|substring|mid|count|char|concat|ascii|\w+\s*\()\s*\(|(?:\d|['\x22])\s*\)*\s*(?:and|or)\s*\(+\s*select\b|\)\s*(?:or|and)\s*\(\s*select\b",
+        ),
+        sqli(
+            "sqli-conditional",
+            "conditions typical of blind injection: HAVING (1 OR 1), CASE WHEN 1=1, ODBC {if ...}",
+            r"\bhaving\s*\(?\s*(?:\d+|true|false)\s+(?:or|and)\b|\bcase\s+(?:\d+\s+when\b|when\s*\(?\s*\d+\s*(?:=|<>|!=|<|>)\s*\d+)|\{\s*(?:if\s+(?:length|ascii|substr\w*|mid|ord|char|count)\s*\(|call\s+\w+\s*\()",
+        ),
+        sqli(
+            "sqli-string-building",
+            "strings built from character codes and concatenation (CHR(116)||, ||lpad(, ASCII(SUBSTRING(",
+            r"\bchr\s*\(\s*\d+\s*\)\s*\|\||\|\|\s*(?:lpad|rpad|chr|char|concat|substr|user|version)\s*\(|\b(?:ascii|ord|length|hex|unhex)\s*\(\s*(?:substring|substr|mid|left|right|char)\s*\(",
+        ),
+        sqli(
+            "sqli-nosql-operator",
+            "MongoDB query operators in a parameter ([$ne], [$regex])",
+            r"\[\s*\$(?:ne|eq|lt|lte|gt|gte|in|nin|regex|where|exists|or|and|not|nor|expr)\s*\]",
+        ),
+        sqli(
+            "sqli-numeric-comment",
+            "a number (or arithmetic) and then the rest commented out",
+            r"^\s*-?\d+(?:\s*[-+*/%]\s*\d+)*\s*--\s*$",
         ),
         sqli(
             "sqli-hex-literal",
@@ -208,7 +243,7 @@ pub fn default_rules() -> Vec<Rule> {
         xss(
             "xss-script-tag",
             "a script element (also namespaced, or spelled with high-bit angle brackets)",
-            r"<\s*/?\s*(?:[\w-]+\s*:\s*)?script\b|(?:1/4|¼)\s*/?\s*script\b",
+            r"<\s*/?\s*(?:[\w-]+\s*:\s*)?script\b|(?:1/4|¼)\s*/?\s*script",
         ),
         xss(
             "xss-event-handler",
@@ -228,7 +263,7 @@ pub fn default_rules() -> Vec<Rule> {
         xss(
             "xss-dom-sink",
             "scripts reaching into the DOM",
-            r"\b(?:document\s*\.\s*(?:cookie|domain|write(?:ln)?|location)|window\s*\.\s*(?:location|name|open)\b|\.innerhtml\s*=|eval\s*\(\s*(?:atob|unescape|string\.fromcharcode|location|name|['\x22`])|settimeout\s*\(\s*['\x22`]|new\s+function\s*\(|fromcharcode\s*\(|(?:alert|prompt|confirm)\s*(?:\(\s*(?:-?\d|/|document\b|window\b|this\b|top\b|self\b|parent\b|string\b|[a-z_$]+\s*\.|['\x22`][^'\x22`]{0,24}['\x22`]\s*\))|`))",
+            r"\b(?:document\s*\.\s*(?:cookie|domain|write(?:ln)?\s*\(|location)|window\s*\.\s*(?:location|name|open)\b|\.innerhtml\s*=|eval\s*\(\s*(?:atob|unescape|string\.fromcharcode|location|name|['\x22`])|settimeout\s*\(\s*['\x22`]|new\s+function\s*\(|fromcharcode\s*\(|(?:alert|prompt|confirm)\s*(?:\(\s*(?:-?\d|/|document\b|window\b|this\b|top\b|self\b|parent\b|string\b|[a-z_$]+\s*\.|['\x22`][^'\x22`]{0,24}['\x22`]\s*\))|`[^`\s]{0,24}`))",
         ),
         xss(
             "xss-css-expression",
@@ -243,23 +278,23 @@ pub fn default_rules() -> Vec<Rule> {
         xss(
             "xss-tag-break-out",
             "an attribute or tag closed and a new element begun",
-            r#"['"]\s*/?>\s*<\s*/?\s*[a-z]"#,
+            r#"['"]\s*/?>\s*<\s*/?\s*(?:script|iframe|frame|svg|object|embed|math|style|base|meta|link|form|isindex|marquee|xss|x|a\s+href\s*=\s*['"]?\s*javascript)\b"#,
         ),
         xss(
             "xss-script-object-access",
             "script reaching globals through brackets or JSFuck (`self[\"alert\"]`, `![]`)",
-            r#"\b(?:document|window|self|top|parent|frames|globalthis|this)\s*\)?\s*\[\s*['"`]\s*(?:cookie|alert|eval|location|domain|write|constructor|prompt|confirm|open|fetch|document|\\x|\$)|(?:^|[^\w\]])!\s*\[\s*\]"#,
+            r#"\b(?:document|window|self|top|parent|frames|globalthis|this)\s*\)?\s*\[\s*['"`]\s*(?:cookie|alert|eval|location|domain|write|constructor|prompt|confirm|open|fetch|document|\\x|\$)|(?:[(+!]\s*!|!\s*!)\s*\[\s*\]|!\s*\[\s*\]\s*[+)]"#,
         ),
         xss(
             "xss-markup-tricks",
             "markup that smuggles a tag: spaced-out tag names, UTF-7 angle brackets, XML entities and schema locations",
-            r"<\s*[a-z](?:\s+[a-z]){3,}\b|\+ad[w4]-|<!\s*(?:doctype|entity)\b[^>]*\b(?:system|public)\b|<!\s*entity\b|\bxsi\s*:\s*schemalocation\s*=",
+            r"<\s*[a-z](?:\s+[a-z]){3,}\b|<\s*xi\s*:\s*include\b|\bdata(?:src|fld|formatas)\s*=|\+ad[w4]-|<!\s*(?:doctype|entity)\b[^>]*\b(?:system|public)\b|<!\s*entity\b|\bxsi\s*:\s*schemalocation\s*=",
         ),
         // Path traversal.
         traversal(
             "traversal-dot-dot",
             "../ or ..\\ sequences",
-            r#"(?:^|[/\\=:\s'"])\.{2,}[/\\;]|[/\\]\.{2,}[/\\;]|[/\\]\.\.$|^\.\.$"#,
+            r#"(?:^|[/\\=:\s'"])\.{2,}[/\\;]|[/\\]\.{2,}[/\\;%]|[/\\]\.\.$|^\.\.$"#,
         ),
         traversal(
             "traversal-sensitive-file",
@@ -274,13 +309,13 @@ pub fn default_rules() -> Vec<Rule> {
         traversal(
             "traversal-server-file",
             "absolute paths to server logs, configuration and shell files",
-            r"(?:^|[\s=:'\x22])[/\\](?:[\w.-]+[/\\])*(?:(?:access|error)[._]log|(?:httpd|apache2?|php|my|nginx|proftpd|vsftpd|pure-ftpd|ssl)\.(?:conf|ini|cnf)|config\.(?:php|asp|inc\.php|inc)|global\.asa|metabase\.xml|win\.ini|\.bash_history|\.bash_profile|\.bashrc|\.cshrc|\.profile|\.forward|\.logout|\.mysql_history)\b",
+            r"(?:^|[\s=:'\x22])(?:[a-z]:)?[/\\](?:[\w .-]+[/\\])*(?:(?:access|error)[._]log|desktop\.ini|(?:httpd|apache2?|php|my|nginx|proftpd|vsftpd|pure-ftpd|ssl)\.(?:conf|ini|cnf)|config\.(?:php|asp|inc\.php|inc)|global\.asa|metabase\.xml|win\.ini|\.bash_history|\.bash_profile|\.bashrc|\.cshrc|\.profile|\.forward|\.logout|\.mysql_history)\b",
         ),
         // Command injection (also matched on the shell view: see `shell_view`).
         cmd(
             "cmd-chained-command",
             "a separator, then a shell command",
-            &format!(r"{SEPARATOR}\s*{COMMAND_PATH}{COMMANDS}\b(?:\s|$|[;&|`)<>'\x22])"),
+            &format!(r"{SEPARATOR}\s*{COMMAND_PATH}{COMMANDS}\b(?:\s|$|[;&|`)<>'\x22\\])"),
         ),
         cmd(
             "cmd-chained-word-command",
@@ -300,7 +335,7 @@ pub fn default_rules() -> Vec<Rule> {
             "cmd-substitution",
             "$(...) or backtick substitution of a command",
             &format!(
-                r"\$\(\s*(?:{COMMANDS}|{WORDISH_COMMANDS}|/)|(?:^|[=(;|&'\x22:$])\s*`\s*{COMMAND_PATH}(?:{COMMANDS}|{WORDISH_COMMANDS})(?:\s[^`]*)?`|\$\{{(?:ifs|path|home|shell)\}}"
+                r"\$\(\s*(?:{COMMANDS}|{WORDISH_COMMANDS}|/)|(?:[=;|&$]\s*|^\s*)`\s*{COMMAND_PATH}(?:{COMMANDS}|{WORDISH_COMMANDS})(?:\s[^`]*)?`\s*(?:$|[;&|#'\x22)])|[=;|&$]\s*`\s*{COMMAND_PATH}(?:{COMMANDS}|{WORDISH_COMMANDS})(?:\s[^`]*)?`|\$\{{(?:ifs|path|home|shell)\}}"
             ),
         ),
         cmd(
@@ -322,13 +357,13 @@ pub fn default_rules() -> Vec<Rule> {
             "cmd-windows",
             "Windows shell commands: net, reg, netsh, FOR and IF batch syntax, %VAR:~n,m%",
             &format!(
-                r"{SEPARATOR}\s*(?:dir\s*$|net\s+(?:user|localgroup|view|share|use|group|accounts|session|start|stop)\b|reg(?:\.exe)?\s+(?:add|query|delete|save|export)\s|netsh\s+\w|dir(?:\s+[a-z]:\\|\s+/[a-z]\b)|(?:type|copy|del)\s+[a-z]:\\)|\bfor\s+(?:/[dflr]\s+)?[^\n]{{0,80}}?(?:%%|%%?[^\s%\d][^\s%]{{0,20}})\s+in\s*\(|\bif\s+(?:/i\s+)?(?:not\s+)?(?:(?:exist|defined)\s+\S+[^;&|]{{0,60}}?(?:\(\s*$|\s\(?(?:echo|goto|cmd|call|set|del|copy|start|type|dir|cd)\b)|errorlevel\s+\d|cmdextversion\b|(?:\S*%\S*|[\[(]\S*[\])]|\x22[^\x22]*\x22)\s*(?:==|\s(?:equ|neq|lss|leq|gtr|geq)\s)|\S+\s+(?:equ|neq|lss|leq|gtr|geq)\s+\S+|\w+\s*===?\s*\w+\s+\w)|%[a-z_]+:~-?\d+(?:,-?\d+)?%"
+                r"{SEPARATOR}\s*dir\s*$|(?:^|{SEPARATOR})\s*(?:net\s+(?:user|localgroup|view|share|use|group|accounts|session|start|stop)\b|reg(?:\.exe)?\s+(?:add|query|delete|save|export)\s|netsh\s+\w|dir(?:\s+[a-z]:\\|\s+/[a-z]\b)|(?:type|copy|del)\s+[a-z]:\\)|\bfor\s+(?:/[dflr]\s+)?[^\n]{{0,80}}?(?:%%|%%?[^\s%\d][^\s%]{{0,20}})\s+in\s*\(|\bif\s+(?:/i\s+)?(?:not\s+)?(?:(?:exist|defined)\s+\S+[^;&|]{{0,60}}?(?:\(\s*$|\s\(?(?:echo|goto|cmd|call|set|del|copy|start|type|dir|cd)\b)|errorlevel\s+\d|cmdextversion\b|(?:\S*%\S*|[\[(]\S*[\])]|\x22[^\x22]*\x22)\s*(?:==|\s(?:equ|neq|lss|leq|gtr|geq)\s)|\S+\s+(?:equ|neq|lss|leq|gtr|geq)\s+\S+|\w+\s*===?\s*\w+\s+\w)|%[a-z_]+:~-?\d+(?:,-?\d+)?%"
             ),
         ),
         cmd(
             "cmd-code-execution",
             "server-side code run through the input: PHP calls, SSI exec, Shellshock",
-            r#"<\?php\b|\b(?:phpinfo|phpversion|shell_exec|passthru|proc_open|pcntl_exec)\s*\(|\b(?:system|exec|popen|eval|assert)\s*\(\s*['"$`]|\{\$\{|\$\{@?\w+\(|<!--\s*#\s*(?:exec|include|echo|config|printenv)\b|\(\s*\)\s*\{\s*:?\s*;?\s*\}\s*;"#,
+            r#"<\?php\b|\$_(?:get|post|request|cookie|server|files|env)\s*\[|\b(?:phpinfo|phpversion|shell_exec|passthru|proc_open|pcntl_exec)\s*\(|\b(?:system|exec|popen|eval|assert)\s*\(\s*['"$`]|\{\$\{|\$\{@?\w+\(|<!--\s*#\s*(?:exec|include|echo|config|printenv)\b|\(\s*\)\s*\{\s*:?\s*;?\s*\}\s*;"#,
         ),
         Rule::sql_tokenizer(),
         // NUL bytes.
