@@ -86,6 +86,26 @@ fn inspect(c: &mut Criterion) {
     c.bench_function("inspect_query/typical", |b| {
         b.iter(|| inspector.inspect_query("limit=20&cursor=djE6MTIz&q=select+a+plan&sort=name"));
     });
+    c.bench_function("inspect_path/typical", |b| {
+        b.iter(|| inspector.inspect_path("/api/resources/8f14e45f-ceea-467f-a0e6-1b4d2d7a0c11"));
+    });
+    // What a browser sends on every request: `;`, `(` and `=` but no attack.
+    c.bench_function("inspect_header/browser_user_agent", |b| {
+        b.iter(|| {
+            inspector.inspect_header(
+                "user-agent",
+                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+            )
+        });
+    });
+    c.bench_function("inspect_header/referer_with_query", |b| {
+        b.iter(|| {
+            inspector.inspect_header(
+                "referer",
+                "https://shop.example.com/search?q=red+shoes&size=42&page=2",
+            )
+        });
+    });
 }
 
 criterion_group!(benches, inspect);

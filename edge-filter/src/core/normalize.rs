@@ -371,7 +371,7 @@ fn strip_sql_comments(input: &str) -> Cow<'_, str> {
 /// `$()`, Windows `^`), `$IFS`/`${IFS}` read as a space, `${VAR:0:1}` as `/`
 /// and brace expansion `{cat,/etc/passwd}` as its words. Command-injection
 /// rules are also matched against this view. Linear in the input.
-pub fn shell_view(text: &str) -> Option<String> {
+pub(crate) fn shell_view(text: &str) -> Option<String> {
     if !text.contains(['\'', '"', '\\', '$', '^', '`', '{']) {
         return None;
     }
