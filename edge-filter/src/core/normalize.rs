@@ -272,7 +272,10 @@ fn decode_html5_references(input: &str) -> Cow<'_, str> {
     // `&Tab;` and `&NewLine;` are the spellings: compare without case (the
     // rules see lower case anyway).
     let lower = input.to_ascii_lowercase();
-    if !HTML5_REFERENCES.iter().any(|(reference, _)| lower.contains(reference)) {
+    if !HTML5_REFERENCES
+        .iter()
+        .any(|(reference, _)| lower.contains(reference))
+    {
         return Cow::Borrowed(input);
     }
     let mut text = input.to_owned();
@@ -508,6 +511,54 @@ mod tests {
         assert_eq!(normalize("%2e%2e%2f", false), "../");
         assert_eq!(normalize("1+union+select", true), "1 union select");
         assert_eq!(normalize("1+1", false), "1+1");
+    }
+
+    #[test]
+    fn undoes_the_encodings_of_evasion_families() {
+        assert_eq!(normalize("%u003Cscript%u003E", false), "<script>");
+        assert_eq!(normalize("%uFF1Cscript%uFF1E", false), "<script>");
+        assert_eq!(normalize("&#0000060script&#0000062", false), "<script>");
+        assert_eq!(normalize("&#x3c;&#60", false), "<<");
+        assert_eq!(
+            normalize("&#0000040123", false),
+            "\u{9cbb}",
+            "digits run on"
+        );
+        assert_eq!(normalize("ja&Tab;vascript&colon;", false), "ja vascript:");
+        assert_eq!(normalize("..\u{2215}..\u{2215}etc", false), "../../etc");
+        assert_eq!(normalize("..\u{2216}..\u{FF3C}etc", false), "..\\..\\etc");
+        assert_eq!(normalize("\u{2025}/\u{FE52}\u{FE52}/", false), "../../");
+        assert_eq!(
+            normalize("1/*!12345UNION/*!31337SELECT/*!table_name*/", false),
+            "1 union select table_name"
+        );
+    }
+
+    #[test]
+    fn the_shell_view_reads_words_as_a_shell_does() {
+        assert_eq!(
+            shell_view("c'a't /e\"t\"c/pa\\sswd").as_deref(),
+            Some("cat /etc/passwd")
+        );
+        assert_eq!(shell_view("w\\\nhoami").as_deref(), Some("whoami"));
+        assert_eq!(
+            shell_view("c$@at${ifs}/etc$9/passwd").as_deref(),
+            Some("cat /etc/passwd")
+        );
+        assert_eq!(
+            shell_view("cat$ifs${path:0:1}etc").as_deref(),
+            Some("cat /etc")
+        );
+        assert_eq!(
+            shell_view("{cat,/etc/passwd}").as_deref(),
+            Some("cat /etc/passwd")
+        );
+        assert_eq!(shell_view("``id``").as_deref(), Some("id"));
+        assert_eq!(shell_view("```sh\nls\n```"), None, "a markdown fence stays");
+        assert_eq!(shell_view("plain words"), None);
+        // Bounded look-ahead: an unclosed `{` or `${` costs no rescans.
+        let long = "{a,".repeat(10_000) + "${x";
+        assert_eq!(shell_view(&long), None);
     }
 
     #[test]

@@ -320,9 +320,7 @@ pub fn default_rules() -> Vec<Rule> {
         cmd(
             "cmd-chained-word-command",
             "a separator, then an English-looking command with shell arguments",
-            &format!(
-                r"{SEPARATOR}\s*{COMMAND_PATH}{WORDISH_COMMANDS}{SHELL_ARGUMENT}"
-            ),
+            &format!(r"{SEPARATOR}\s*{COMMAND_PATH}{WORDISH_COMMANDS}{SHELL_ARGUMENT}"),
         ),
         cmd(
             "cmd-leading-command",

@@ -29,7 +29,11 @@ pub(crate) fn finds_sql_injection(text: &str) -> bool {
 
 /// Whether `before` ends with a number standing alone (`1`, `id=42`, not `X11`).
 fn after_number(before: &[u8]) -> bool {
-    let digits = before.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    let digits = before
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
     digits > 0
         && !before[..before.len() - digits]
             .last()
@@ -55,9 +59,7 @@ fn might_be_sql(text: &str) -> bool {
         match b {
             b'\'' | b'"' => !(word(before) && word(after)),
             b'=' => syntax(before) || after.is_none_or(|b| matches!(b, b'\'' | b'"' | b' ' | b'(')),
-            b';' => {
-                matches!(before, Some(b'\'' | b'"' | b')')) || after_number(&bytes[..i])
-            }
+            b';' => matches!(before, Some(b'\'' | b'"' | b')')) || after_number(&bytes[..i]),
             b'@' => !(word(before) && word(after)),
             b'#' => matches!(after, None | Some(b'\n')),
             b'-' => after == Some(&b'-') && matches!(before, Some(b' ' | b'\n' | b')')),
@@ -87,7 +89,26 @@ mod tests {
         ] {
             assert!(!might_be_sql(&ordinary.to_lowercase()), "{ordinary}");
         }
-        for suspect in ["1'--", "x' or 1=1", "1;drop", "@@version", "admin'#", "1 --", "a = 1"] {
+        // Long and unbalanced input: no panic, and no rescans (a bench covers time).
+        for odd in [
+            "'".repeat(100_000),
+            "(".repeat(100_000) + "'",
+            "/*'".repeat(30_000),
+            "-- '".repeat(30_000),
+            "\"".repeat(50_000) + "@@",
+            "\u{0}'\u{fffd}=".repeat(10_000),
+        ] {
+            let _ = finds_sql_injection(&odd);
+        }
+        for suspect in [
+            "1'--",
+            "x' or 1=1",
+            "1;drop",
+            "@@version",
+            "admin'#",
+            "1 --",
+            "a = 1",
+        ] {
             assert!(might_be_sql(suspect), "{suspect}");
         }
     }

@@ -81,6 +81,38 @@ CRATES = {
     "tokei": "15.0.0", "starship": "1.27.0", "zoxide": "0.10.0",
 }
 
+# Other crates whose READMEs made the development set (`--development FILE`):
+# benign text used while tuning to find false positives, in neither part.
+DEVELOPMENT_CRATES = {
+    "sqlite": "0.37.4", "postgres": "0.19.14", "mysql": "28.0.4", "mongodb": "3.9.1",
+    "kafka": "0.10.0", "rdkafka": "0.39.0", "lapin": "4.12.3", "nats": "0.26.0",
+    "tonic": "0.14.9", "prost": "0.14.6", "tower-http": "0.7.1", "http": "1.5.0",
+    "reqwest-middleware": "0.5.2", "oauth2": "5.0.0", "jsonwebtoken": "12.0.0",
+    "argon2": "0.6.0", "bcrypt": "0.19.3", "ring": "0.17.14", "aws-sdk-s3": "1.157.0",
+    "rusoto_core": "0.48.0", "azure_core": "1.1.0", "google-cloud-storage": "1.21.0",
+    "bollard": "0.21.1", "kube": "5.0.0", "k8s-openapi": "0.29.0",
+    "docker-api": "0.14.0", "shiplift": "0.7.0", "nix": "0.32.0", "libc": "0.2.191",
+    "winapi": "0.3.9", "windows": "0.62.2", "sysinfo": "0.40.4", "procfs": "0.18.0",
+    "psutil": "5.4.0", "heim": "0.0.11", "notify": "8.2.2", "inotify": "0.11.5",
+    "signal-hook": "0.4.6", "ctrlc": "3.5.3", "daemonize": "0.5.0",
+    "structopt": "0.3.26", "argh": "0.1.19", "pico-args": "0.5.0", "gumdrop": "0.8.1",
+    "docopt": "1.1.1", "serde_yaml": "0.9.34+deprecated", "ron": "0.12.3",
+    "quick-xml": "0.42.0", "roxmltree": "0.21.2", "html5ever": "0.40.1",
+    "scraper": "0.29.0", "select": "0.6.1", "kuchiki": "0.8.1", "markup5ever": "0.40.0",
+    "ammonia": "4.2.5", "comrak": "0.59.0", "mdbook": "0.5.4", "cobalt-bin": "0.20.4",
+    "yew": "0.23.0", "leptos": "0.8.23", "dioxus": "0.7.10", "tauri": "2.12.7",
+    "egui": "0.37.0", "iced": "0.14.0", "druid": "0.8.3", "slint": "1.18.1",
+    "gtk": "0.19.0", "wasm-bindgen": "0.2.130", "web-sys": "0.3.107",
+    "js-sys": "0.3.107", "tokio-tungstenite": "0.30.0", "tungstenite": "0.30.0",
+    "actix": "0.13.5", "rust-embed": "8.14.0", "include_dir": "0.7.4",
+    "cargo-watch": "8.5.3", "cargo-make": "0.37.24", "cargo-generate": "0.26.0",
+    "sccache": "0.19.0", "alacritty": "0.17.0", "helix-term": "0.0.0",
+    "broot": "1.62.0", "lsd": "1.2.0", "exa": "0.10.1", "eza": "0.23.5",
+    "dust": "0.1.0", "du-dust": "1.2.7", "procs": "0.14.12", "bottom": "0.15.0",
+    "gitui": "0.28.1", "delta": "0.2.1", "git-delta": "0.20.1", "xh": "0.26.3",
+    "miniserve": "0.35.0",
+}
+
 COPIED = {
     "payloadsallthethings-command-execution-unix.txt": (
         "command_injection",
@@ -307,8 +339,8 @@ def readme_items(text):
     return items
 
 
-def crates(cache, rng):
-    for name, version in CRATES.items():
+def crates(cache, rng, crates=CRATES, sample=40):
+    for name, version in crates.items():
         url = f"https://static.crates.io/crates/{name}/{name}-{version}.crate"
         archive = fetch(url, None, cache)
         readme = next((t for n, t in members(archive, r"^[^/]+/README\.md$")), None)
@@ -320,7 +352,7 @@ def crates(cache, rng):
             yield ("benign", (description.group(1) or description.group(2)).strip(), f"crate {name} {version} Cargo.toml description", license)
         if readme:
             items = list(dict.fromkeys(readme_items(readme)))
-            for item in (rng.sample(items, 40) if len(items) > 40 else items):
+            for item in (rng.sample(items, sample) if len(items) > sample else items):
                 yield ("benign", item, f"crate {name} {version} README.md", license)
 
 
@@ -487,7 +519,14 @@ def bare_name(category, payload):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--cache", default="/tmp/edge-corpus-sources")
-    cache = Path(parser.parse_args().cache)
+    parser.add_argument("--development", help="also write the development set here")
+    arguments = parser.parse_args()
+    cache = Path(arguments.cache)
+    if arguments.development:
+        rows = crates(cache, random.Random(SEED), DEVELOPMENT_CRATES, sample=10**6)
+        lines = [json.dumps({"category": c, "payload": p, "source": s, "license": l},
+                            ensure_ascii=False) for c, p, s, l in rows if c == "benign"]
+        Path(arguments.development).write_text("\n".join(lines) + "\n")
     rng = random.Random(SEED)
 
     rows = []
