@@ -18,9 +18,10 @@ pub mod security_log;
 #[cfg(feature = "tower")]
 pub mod tower;
 
+pub use core::builtin::default_rules;
 pub use core::inspect::{EXCERPT_BYTES, Finding, Inspector, is_sensitive_location};
 pub use core::normalize::normalize;
-pub use core::rules::{Category, Rule, RuleSet, SQL_TOKENIZER, default_rules};
+pub use core::rules::{Category, Rule, RuleSet, SQL_TOKENIZER};
 pub use error::ConfigError;
 pub use filter::{
     DEFAULT_BODY_TIMEOUT, Filter, FilterBuilder, KnownSender, Mode, Rejection, RequestContext,

@@ -4,8 +4,9 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 
+use crate::core::builtin::default_rules;
 use crate::core::normalize::normalize;
-use crate::core::rules::{Category, RuleSet, default_rules};
+use crate::core::rules::{Category, RuleSet};
 
 /// How much of an offending value is kept for the security log.
 pub const EXCERPT_BYTES: usize = 256;
