@@ -82,6 +82,42 @@ async fn attacks_are_blocked_everywhere_and_logged() {
             "null_byte",
             "body./data/a\u{0}b (key)",
         ),
+        // Evasion families (issue 26): IIS `%u` escapes, look-alike slashes,
+        // shell quoting inside command names, a SQL fragment only the tokenizer reads.
+        (
+            "%u escapes",
+            client
+                .request(Method::POST, "/api/resources", Some(&user.token))
+                .json(&json!({"name": "n", "description": "%u003Cscript%u003Ealert(1)"})),
+            "xss",
+            "body./description",
+        ),
+        (
+            "look-alike slashes",
+            client.request(
+                Method::GET,
+                "/api/resources/..%E2%88%95..%E2%88%95etc%E2%88%95passwd",
+                Some(&user.token),
+            ),
+            "path_traversal",
+            "path",
+        ),
+        (
+            "shell quoting",
+            client
+                .request(Method::POST, "/api/resources", Some(&user.token))
+                .json(&json!({"name": "n", "data": {"host": "x;c'a't /e\"t\"c/pa\\sswd"}})),
+            "command_injection",
+            "body./data/host",
+        ),
+        (
+            "SQL fragment",
+            client
+                .request(Method::POST, "/api/resources", Some(&user.token))
+                .json(&json!({"name": "n", "description": " ( BINARY ( SELECT @a) )  --"})),
+            "sql_injection",
+            "body./description",
+        ),
     ];
     let mut request_ids = Vec::new();
     for (name, request, _, _) in cases
@@ -108,11 +144,25 @@ async fn attacks_are_blocked_everywhere_and_logged() {
         assert_eq!(line["client_ip"], "127.0.0.1");
         assert_eq!(line["action"], "blocked");
         assert!(line["rule_id"].as_str().is_some_and(|r| !r.is_empty()));
+        if *name == "SQL fragment" {
+            assert_eq!(line["rule_id"], "sqli-tokenizer", "{line}");
+        }
         assert!(line["time"].as_str().unwrap().ends_with('Z'));
         assert!(
             line["method"].is_string() && line["path"].is_string() && line["payload"].is_string()
         );
     }
+    // `%u` in the URL itself is not percent-encoding: refused before any rule.
+    let malformed = client
+        .request(
+            Method::GET,
+            "/api/resources?cursor=1%u0027%u0020OR%u0020%u00271%u0027%u003D%u00271",
+            Some(&user.token),
+        )
+        .send()
+        .await
+        .unwrap();
+    expect_problem(malformed, 400, "invalid_parameter").await;
     // Nothing was created by the blocked writes.
     let page: Value = client
         .request(Method::GET, "/api/resources", Some(&user.token))
@@ -124,7 +174,12 @@ async fn attacks_are_blocked_everywhere_and_logged() {
         .unwrap();
     assert_eq!(page["items"], json!([]));
     // Ordinary text that looks suspicious passes.
-    let fine = json!({"name": "O'Brien's café", "description": "SELECT a plan; 1 < 2; rock & roll; see https://example.com/a?b=1&c=2", "tags": ["**md**"]});
+    let fine = json!({
+        "name": "O'Brien's café",
+        "description": "SELECT a plan; 1 < 2; rock & roll; see https://example.com/a?b=1&c=2",
+        "tags": ["**md**", "D'Angelo", "ann@example.com", "issue #42", "Set up (optional)"],
+        "data": {"notes": "Run `cargo test` -- and \"yes\" or \"no\" -- then `src/main.rs`?"}
+    });
     assert_eq!(
         client
             .post_json("/api/resources", Some(&user.token), &fine)

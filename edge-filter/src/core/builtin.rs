@@ -57,7 +57,7 @@ pub fn default_rules() -> Vec<Rule> {
         sqli(
             "sqli-comment-terminator",
             "a quote closed, then the rest commented out",
-            r#"['"]\s*\)*\s*(?:;\s*)?(?:--(?:\s|$|-)|#(?:\n|$)|/\*)"#,
+            r#"['"]\s*\)*\s*(?:;\s*)?(?:--[\s-]*(?:$|\n)|#(?:\n|$)|/\*)"#,
         ),
         sqli(
             "sqli-time-based",
