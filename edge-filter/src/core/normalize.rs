@@ -265,37 +265,37 @@ const HTML5_REFERENCES: [(&str, &str); 14] = [
     ("&num;", "#"),
 ];
 
+/// One pass: each `&` followed by one of [`HTML5_REFERENCES`] (in any case:
+/// `&Tab;` and `&NewLine;` are the usual spellings) becomes its character.
 fn decode_html5_references(input: &str) -> Cow<'_, str> {
-    if !input.contains('&') {
-        return Cow::Borrowed(input);
+    let reference_at = |at: usize| {
+        HTML5_REFERENCES.iter().find(|(name, _)| {
+            input
+                .as_bytes()
+                .get(at..at + name.len())
+                .is_some_and(|candidate| candidate.eq_ignore_ascii_case(name.as_bytes()))
+        })
+    };
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    for (at, _) in input.match_indices('&') {
+        if at < copied {
+            continue;
+        }
+        if let Some((name, character)) = reference_at(at) {
+            let text = out.get_or_insert_with(|| String::with_capacity(input.len()));
+            text.push_str(&input[copied..at]);
+            text.push_str(character);
+            copied = at + name.len();
+        }
     }
-    // `&Tab;` and `&NewLine;` are the spellings: compare without case (the
-    // rules see lower case anyway).
-    let lower = input.to_ascii_lowercase();
-    if !HTML5_REFERENCES
-        .iter()
-        .any(|(reference, _)| lower.contains(reference))
-    {
-        return Cow::Borrowed(input);
+    match out {
+        Some(mut text) => {
+            text.push_str(&input[copied..]);
+            Cow::Owned(text)
+        }
+        None => Cow::Borrowed(input),
     }
-    let mut text = input.to_owned();
-    for (reference, character) in HTML5_REFERENCES {
-        text = replace_ignoring_case(&text, reference, character);
-    }
-    Cow::Owned(text)
-}
-
-fn replace_ignoring_case(text: &str, from: &str, to: &str) -> String {
-    let lower = text.to_ascii_lowercase();
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for (start, _) in lower.match_indices(from) {
-        out.push_str(&text[last..start]);
-        out.push_str(to);
-        last = start + from.len();
-    }
-    out.push_str(&text[last..]);
-    out
 }
 
 fn decode_numeric_references(input: &str) -> Cow<'_, str> {

@@ -107,10 +107,6 @@ pub struct RuleSet {
     set_rules: Vec<usize>,
     /// The SQL tokenizer rule's index in `rules`, if it is one of them.
     tokenizer: Option<usize>,
-    /// The command-injection rules, matched again on the text's shell view.
-    shell: RegexSet,
-    /// `shell`'s rules' indexes in `rules`.
-    shell_rules: Vec<usize>,
 }
 
 impl RuleSet {
@@ -133,19 +129,11 @@ impl RuleSet {
             .filter(|&i| !rules[i].is_sql_tokenizer())
             .collect();
         let set = compile(set_rules.iter().map(|&i| &rules[i]))?;
-        let shell_rules: Vec<usize> = set_rules
-            .iter()
-            .copied()
-            .filter(|&i| rules[i].category == Category::CommandInjection)
-            .collect();
-        let shell = compile(shell_rules.iter().map(|&i| &rules[i]))?;
         Ok(RuleSet {
             rules,
             set,
             set_rules,
             tokenizer,
-            shell,
-            shell_rules,
         })
     }
 
@@ -156,8 +144,6 @@ impl RuleSet {
             set: RegexSet::empty(),
             set_rules: Vec::new(),
             tokenizer: None,
-            shell: RegexSet::empty(),
-            shell_rules: Vec::new(),
         }
     }
 
@@ -212,12 +198,16 @@ impl RuleSet {
         if let Some(tokenizer) = self.tokenizer.filter(|_| finds_sql_injection(text)) {
             return Some(&self.rules[tokenizer]);
         }
+        // The shell view is matched by the same set, for its command rules only.
         let view = shell_view(text)?;
-        self.shell
+        if !self.set.is_match(view.as_bytes()) {
+            return None;
+        }
+        self.set
             .matches(view.as_bytes())
             .iter()
-            .next()
-            .map(|i| &self.rules[self.shell_rules[i]])
+            .map(|i| &self.rules[self.set_rules[i]])
+            .find(|rule| rule.category == Category::CommandInjection)
     }
 }
 
